@@ -1,0 +1,45 @@
+"""Exception types. The CLI turns every `CaravanError` into one message and exit status 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CaravanError(Exception):
+    """Base of every error caused by the user's input (files, options), not by a bug."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file: where it is, which key, what was expected."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ScenarioError(CaravanError):
+    """A scenario (or network, or override) is invalid; holds every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        if not problems:
+            raise ValueError("ScenarioError needs at least one problem")
+        self.problems = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class OutputExistsError(CaravanError):
+    """The output directory already holds results; we never overwrite them silently."""

@@ -1,0 +1,235 @@
+"""`CaravanModel`: a Mesa model with places and authorities as agents and migrants in arrays."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+
+import mesa
+import numpy as np
+import numpy.typing as npt
+
+from sim import kernels, network, population, rng
+from sim.authorities import KINDS, Authority, StepContext
+from sim.authorities import Blockade as BlockadeAuthority
+from sim.authorities import BorderControl as BorderControlAuthority
+from sim.kernels import AT_PLACE, HELD_HERE, N_PLACE_COUNTERS, StepParams
+from sim.locations import Location
+from sim.results import Recorder, Results, compute_outcomes
+from sim.scenario import Scenario
+from sim.schedule import RuleSchedule
+
+
+def package_version() -> str:
+    try:
+        return version("caravan-sim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class CaravanModel(mesa.Model):  # type: ignore[misc]
+    """The caravan on the road network under the scenario's rules.
+
+    One step (`step()`), in this order:
+      1. rule changes due by the start of the step are applied (windows open and close;
+         a blockade's closing clears whoever it still holds);
+      2. every authority in force makes its requests for this step (a crowd breaks through);
+      3. route weights are updated from the choices made so far (following the crowd);
+      4. the migrant kernel advances every migrant one step (order in `sim.kernels`);
+      5. the step's counts are summed over chunks and recorded; the DataCollector collects.
+
+    Randomness: the migrants' and authorities' draws come from the counter-based generator
+    keyed by `seed` (`sim.rng`); group formation at set-up uses Mesa's `self.rng`, seeded with
+    the same `seed`.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, threads: bool = True) -> None:
+        super().__init__(rng=seed)
+        self.scenario = scenario
+        self.seed = seed
+        self.key = rng.seed_key(seed)
+        self.step_h = scenario.time.step_h
+        self.n_steps = scenario.n_steps
+        self._kernel = (
+            kernels.step_migrants_parallel if threads else kernels.step_migrants_serial
+        )
+        self.network = network.build(scenario)
+        net = self.network
+        self.locations = [Location(self, i) for i in range(net.n_places)]
+        self.policy = kernels.empty_policy(net.n_places)
+        self.authorities = [
+            self._make_authority(name, spec) for name, spec in scenario.authorities.items()
+        ]
+        self.rule_schedule = RuleSchedule(self.authorities)
+
+        waves_h = {
+            name: scenario.hours_since_start(w.at) for name, w in scenario.population.waves.items()
+        }
+        self.migrants = population.create(
+            scenario.population, waves_h, net.origin, self.step_h, self.rng
+        )
+        kernels.infect(self.migrants, self.key, scenario.health.prevalence)
+        self.tallies = kernels.empty_tallies(
+            self.migrants.n, net.n_places, net.n_roads, len(net.routes)
+        )
+        self.route_picks = np.zeros(len(net.routes), dtype=np.int64)
+        self.place_counts = np.zeros((net.n_places, N_PLACE_COUNTERS), dtype=np.int64)
+        self.recorder = Recorder(self.n_steps, net.n_places, net.n_roads)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                name: _stock_reporter(kernels.FLOWS.__len__() + j)
+                for j, name in enumerate(f"n_{s}" for s in kernels.STOCKS)
+            }
+        )
+        self.running = True
+
+    def _make_authority(self, name: str, spec: object) -> Authority:
+        cls = KINDS[spec.kind]  # type: ignore[attr-defined]
+        if hasattr(spec, "place"):
+            places = [self.network.index(spec.place)]
+        else:
+            places = [self.network.index(p) for p in spec.places]  # type: ignore[attr-defined]
+        window = spec.active  # type: ignore[attr-defined]
+        window_h = (
+            self.scenario.hours_since_start(window.start),
+            self.scenario.hours_since_start(window.end),
+        )
+        return cls(self, name, spec, places, window_h)
+
+    @property
+    def held_by_place(self) -> npt.NDArray[np.int64]:
+        return self.place_counts[:, HELD_HERE]
+
+    @property
+    def t_h(self) -> float:
+        """Hours from the start at the beginning of the current step."""
+        return (self.steps - 1) * self.step_h
+
+    def step(self) -> None:
+        step = self.steps - 1  # Mesa has already counted this step
+        t_h = step * self.step_h
+        policy = self.policy
+        policy.release[:] = 0
+        policy.clearance[:] = 0
+        # 1. rule changes
+        for change in self.rule_schedule.due(t_h):
+            authority = change.authority
+            if change.action == "begin":
+                self._log(authority.begin(policy, t_h))
+            else:
+                self._log(authority.end(policy, t_h))
+        # 2. requests of the authorities in force
+        ctx = StepContext(self.key, step, t_h, self.step_h, self.held_by_place.copy())
+        for authority in self.authorities:
+            if authority.active:
+                self._log(authority.before_step(policy, ctx))
+        # 3. following the crowd
+        route_cdf = self._route_cdf()
+        # 4. migrants
+        self._kernel(
+            self.migrants,
+            self.network.route_arrays,
+            self.network.places_arrays,
+            route_cdf,
+            policy,
+            self._params(step, t_h),
+            self.tallies,
+        )
+        # 5. record
+        counts = self.tallies.counts.sum(axis=0)
+        self.place_counts = self.tallies.places.sum(axis=0)
+        self.route_picks += self.tallies.route_picks.sum(axis=0)
+        self.recorder.record(step, counts, self.place_counts, self.tallies.roads.sum(axis=0))
+        self.datacollector.collect(self)
+        if self.steps >= self.n_steps:
+            self.running = False
+
+    def _params(self, step: int, t_h: float) -> StepParams:
+        sc = self.scenario
+        mv = sc.movement
+        clock_h = (sc.time.start.hour + sc.time.start.minute / 60 + t_h) % 24.0
+        ride_chance = 1.0 - (1.0 - mv.ride_chance_per_h) ** self.step_h
+        return StepParams(
+            key=self.key,
+            step=step,
+            t_h=t_h,
+            step_h=self.step_h,
+            daylight=bool(mv.day_starts_h <= clock_h < mv.day_ends_h),
+            walking_speed_kmh=mv.walking_speed_kmh,
+            ride_chance=ride_chance,
+            ride_speed_kmh=mv.ride_speed_kmh,
+            dispersed_speed_factor=mv.dispersed_speed_factor,
+            sensitivity=sc.health.sensitivity,
+            specificity=sc.health.specificity,
+            quarantine_h=sc.health.quarantine_days * 24.0,
+        )
+
+    def _route_cdf(self) -> npt.NDArray[np.float64]:
+        """Route weights: base weight times (1 + crowd_weight * share who chose it so far)."""
+        weights = self.network.base_weights
+        total = self.route_picks.sum()
+        if total > 0:
+            share = self.route_picks / total
+            weights = weights * (1.0 + self.scenario.route_choice.crowd_weight * share)
+        cdf = np.cumsum(weights)
+        return np.asarray(cdf / cdf[-1], dtype=np.float64)
+
+    def _log(self, events: list[object]) -> None:
+        self.recorder.events.extend(asdict(e) for e in events)  # type: ignore[call-overload]
+
+    def run(self) -> Results:
+        """Run every step of the scenario and return the results."""
+        while self.running:
+            self.step()
+        return self.results()
+
+    def results(self) -> Results:
+        rec = self.recorder
+        done = rec.n_recorded
+        net = self.network
+        entries = np.bincount(
+            self.migrants.entry[self.migrants.entry >= 0], minlength=len(net.entry_crossings)
+        )
+        hold_places = [
+            (a.place_name(p), p)
+            for a in self.authorities
+            if isinstance(a, BlockadeAuthority | BorderControlAuthority)
+            for p in a.places
+        ]
+        outcomes = compute_outcomes(
+            rec.counts[:done],
+            rec.places[:done],
+            dict(zip(net.entry_crossings, entries.tolist(), strict=True)),
+            hold_places,
+        )
+        return Results(
+            scenario_name=self.scenario.name,
+            seed=self.seed,
+            version=package_version(),
+            start=self.scenario.time.start,
+            step_h=self.step_h,
+            place_ids=net.place_ids,
+            road_ends=net.road_ends,
+            counts=rec.counts[:done],
+            places=rec.places[:done],
+            roads=rec.roads[:done],
+            events=list(rec.events),
+            outcomes=outcomes,
+            place_lat=net.lat,
+            place_lon=net.lon,
+        )
+
+
+def _stock_reporter(column: int):  # type: ignore[no-untyped-def]
+    def report(model: CaravanModel) -> int:
+        return int(model.recorder.counts[model.steps - 1, column])
+
+    return report
+
+
+def run(scenario: Scenario, seed: int = 0, threads: bool = True) -> Results:
+    """Build a model for `scenario` with `seed` and run it to the end."""
+    return CaravanModel(scenario, seed=seed, threads=threads).run()
+
+
+__all__ = ["AT_PLACE", "CaravanModel", "package_version", "run"]

@@ -1,0 +1,198 @@
+"""Places and roads: the graph (networkx), the route set, and the arrays the migrant kernel reads.
+
+The kernel never sees networkx. It sees routes: for each route r, the places it passes
+(`route_place[r, k]`), the road km of each leg (`leg_km[r, k]`, from place k to k + 1) and the
+road index of each leg. A migrant's position is (route, leg, km along that leg).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import islice
+from typing import NamedTuple
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario import Scenario
+
+ENTRY_COUNTRY_SUFFIX = "-GT"  # a crossing whose country reads "XX-GT" leads into Guatemala
+
+
+class PlaceArrays(NamedTuple):
+    """Per-place facts the kernel needs."""
+
+    entry_index: npt.NDArray[np.int8]  # index among entry crossings, -1 if not one
+    return_point: npt.NDArray[np.int16]  # where someone turned back here is returned to
+
+
+class RouteArrays(NamedTuple):
+    """The route set from the origin to the destinations, padded to the longest route."""
+
+    place: npt.NDArray[np.int16]  # [route, k] k-th place on the route, -1 past the end
+    leg_km: npt.NDArray[np.float32]  # [route, k] km from place k to place k + 1
+    leg_road: npt.NDArray[np.int16]  # [route, k] road index of leg k
+    n_legs: npt.NDArray[np.int16]  # [route] legs on the route
+
+
+@dataclass(frozen=True)
+class Route:
+    places: tuple[str, ...]
+    length_km: float
+    detour_km: float
+    base_weight: float  # before crowd-following: detour penalty times place preferences
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """The compiled network of one scenario."""
+
+    graph: nx.Graph  # type: ignore[type-arg]
+    place_ids: tuple[str, ...]
+    road_ends: tuple[tuple[str, str], ...]
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    entry_crossings: tuple[str, ...]
+    routes: tuple[Route, ...]
+    places_arrays: PlaceArrays
+    route_arrays: RouteArrays
+    origin: int
+
+    def index(self, place: str) -> int:
+        return self.place_ids.index(place)
+
+    @property
+    def n_places(self) -> int:
+        return len(self.place_ids)
+
+    @property
+    def n_roads(self) -> int:
+        return len(self.road_ends)
+
+    @property
+    def base_weights(self) -> npt.NDArray[np.float64]:
+        return np.array([r.base_weight for r in self.routes])
+
+
+def build(scenario: Scenario) -> RoadNetwork:
+    """Compile the scenario's network and route set; raise ScenarioError if no route exists."""
+    spec = scenario.network
+    place_ids = tuple(p.id for p in spec.places)
+    index = {pid: i for i, pid in enumerate(place_ids)}
+    graph: nx.Graph = nx.Graph()  # type: ignore[type-arg]
+    for p in spec.places:
+        graph.add_node(p.id, country=p.country, kind=tuple(p.kind), lat=p.lat, lon=p.lon)
+    road_ends: list[tuple[str, str]] = []
+    for i, road in enumerate(spec.roads):
+        a, b = road.between
+        graph.add_edge(a, b, length_km=road.length_km, road=i)
+        road_ends.append((a, b))
+
+    entry_crossings = tuple(
+        p.id
+        for p in spec.places
+        if "border_crossing" in p.kind and p.country.endswith(ENTRY_COUNTRY_SUFFIX)
+    )
+    entry_index = np.full(len(place_ids), -1, dtype=np.int8)
+    for k, pid in enumerate(entry_crossings):
+        entry_index[index[pid]] = k
+
+    routes = _route_set(scenario, graph)
+    return RoadNetwork(
+        graph=graph,
+        place_ids=place_ids,
+        road_ends=tuple(road_ends),
+        lat=np.array([p.lat for p in spec.places]),
+        lon=np.array([p.lon for p in spec.places]),
+        entry_crossings=entry_crossings,
+        routes=routes,
+        places_arrays=PlaceArrays(entry_index, _return_points(graph, place_ids)),
+        route_arrays=_route_arrays(routes, graph, index),
+        origin=index[scenario.population.origin],
+    )
+
+
+def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:  # type: ignore[type-arg]
+    """Simple paths from the origin to any destination within `max_detour_km` of the shortest.
+
+    A path that passes another destination on the way is dropped: the migrant would stop there.
+    At most `max_routes` routes, shortest first.
+    """
+    choice = scenario.route_choice
+    origin = scenario.population.origin
+    destinations = set(choice.destinations)
+    candidates: list[tuple[float, tuple[str, ...]]] = []
+    for dest in choice.destinations:
+        if dest == origin:
+            continue
+        paths = nx.shortest_simple_paths(graph, origin, dest, weight="length_km")
+        for path in islice(paths, 4 * choice.max_routes):
+            if destinations.intersection(path[:-1]):
+                continue
+            length = float(nx.path_weight(graph, path, weight="length_km"))
+            candidates.append((length, tuple(path)))
+    if not candidates:
+        raise ScenarioError(
+            [
+                Problem(
+                    scenario.source_file,
+                    None,
+                    "route_choice.destinations",
+                    f"no destination can be reached from {origin} without passing another",
+                )
+            ]
+        )
+    shortest = min(length for length, _ in candidates)
+    kept = sorted(c for c in candidates if c[0] <= shortest + choice.max_detour_km + 1e-9)
+    kept = kept[: choice.max_routes]
+    routes = []
+    for length, path in kept:
+        detour = length - shortest
+        weight = math.exp(-detour / choice.detour_scale_km)
+        for place in path:
+            weight *= choice.place_preference.get(place, 1.0)
+        routes.append(Route(path, length, detour, weight))
+    return tuple(routes)
+
+
+def _route_arrays(
+    routes: tuple[Route, ...],
+    graph: nx.Graph,  # type: ignore[type-arg]
+    index: dict[str, int],
+) -> RouteArrays:
+    width = max(len(r.places) for r in routes)
+    place = np.full((len(routes), width), -1, dtype=np.int16)
+    leg_km = np.zeros((len(routes), width), dtype=np.float32)
+    leg_road = np.full((len(routes), width), -1, dtype=np.int16)
+    n_legs = np.zeros(len(routes), dtype=np.int16)
+    for r, route in enumerate(routes):
+        n_legs[r] = len(route.places) - 1
+        for k, pid in enumerate(route.places):
+            place[r, k] = index[pid]
+        for k, (a, b) in enumerate(zip(route.places[:-1], route.places[1:], strict=True)):
+            edge = graph.edges[a, b]
+            leg_km[r, k] = edge["length_km"]
+            leg_road[r, k] = edge["road"]
+    return RouteArrays(place, leg_km, leg_road, n_legs)
+
+
+def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:  # type: ignore[type-arg]
+    """For each place, the nearest place of kind `return_point` by road (itself if none exist)."""
+    targets = [p for p in place_ids if "return_point" in graph.nodes[p]["kind"]]
+    out = np.arange(len(place_ids), dtype=np.int16)
+    if not targets:
+        return out
+    distance, _ = nx.multi_source_dijkstra(graph, targets, weight="length_km")
+    nearest: dict[str, str] = {}
+    for target in targets:
+        lengths = nx.single_source_dijkstra_path_length(graph, target, weight="length_km")
+        for place, km in lengths.items():
+            if math.isclose(km, distance[place]) and place not in nearest:
+                nearest[place] = target
+    index = {pid: i for i, pid in enumerate(place_ids)}
+    for place, target in nearest.items():
+        out[index[place]] = index[target]
+    return out

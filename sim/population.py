@@ -1,0 +1,120 @@
+"""The migrants: one row per person in a structure of arrays, with their states and flags.
+
+About 25 bytes per migrant. Row i is migrant i for the whole run (a stable id). Groups are
+consecutive rows; everything a group decides is drawn with the group's id, so its members stay
+together until a rule acts on one person alone (a positive test).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.scenario import Population
+
+# status: where in its journey a migrant is. Statuses from RETURNED on are final.
+WAITING = 0  # not yet departed
+MOVING = 1  # at a place or on a road, travelling
+HELD_BORDER = 2  # held by a border force
+HELD_BLOCKADE = 3  # held at a blockade
+QUARANTINED = 4
+RETURNED = 5  # went back to Honduras of their own accord (incl. return buses)
+REMITTED = 6  # intercepted at a checkpoint and deported
+DEPORTED = 7  # deported at the end of a quarantine
+ARRIVED = 8  # reached a Mexican border crossing
+FIRST_FINAL = RETURNED
+
+STATUS_NAMES = (
+    "waiting",
+    "moving",
+    "held_border",
+    "held_blockade",
+    "quarantined",
+    "returned",
+    "remitted",
+    "deported",
+    "arrived",
+)
+
+# flags: facts that accumulate (bits of one byte)
+INFECTED = np.uint8(1)
+DISPERSED = np.uint8(2)  # left the main road: slower, not held, less often intercepted
+ENTERED = np.uint8(4)  # has entered Guatemala
+TESTED = np.uint8(8)
+SLIPPED = np.uint8(16)  # got past a blockade while it held
+
+
+class Migrants(NamedTuple):
+    status: npt.NDArray[np.uint8]
+    flags: npt.NDArray[np.uint8]
+    group: npt.NDArray[np.int32]
+    route: npt.NDArray[np.int16]  # chosen route, -1 before departure
+    leg: npt.NDArray[np.int16]  # leg of the route being travelled
+    km: npt.NDArray[np.float32]  # km travelled along that leg
+    place: npt.NDArray[np.int16]  # place at or last passed; for final statuses, where they ended
+    depart_h: npt.NDArray[np.float32]  # hours from the start when the group sets off
+    timer_h: npt.NDArray[np.float32]  # held since (hours from start), or quarantine ends
+    entry: npt.NDArray[np.int8]  # entry crossing used, -1 if none
+
+    @property
+    def n(self) -> int:
+        return int(self.status.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self)
+
+
+def empty(n: int) -> Migrants:
+    """n migrants waiting to depart, with no group, route or infection yet."""
+    return Migrants(
+        status=np.zeros(n, dtype=np.uint8),
+        flags=np.zeros(n, dtype=np.uint8),
+        group=np.arange(n, dtype=np.int32),
+        route=np.full(n, -1, dtype=np.int16),
+        leg=np.zeros(n, dtype=np.int16),
+        km=np.zeros(n, dtype=np.float32),
+        place=np.zeros(n, dtype=np.int16),
+        depart_h=np.zeros(n, dtype=np.float32),
+        timer_h=np.zeros(n, dtype=np.float32),
+        entry=np.full(n, -1, dtype=np.int8),
+    )
+
+
+def create(
+    population: Population,
+    wave_start_h: dict[str, float],
+    origin: int,
+    step_h: float,
+    rng: np.random.Generator,
+) -> Migrants:
+    """Form groups, give each a wave and a departure hour (on a step boundary), place at origin.
+
+    Group sizes are drawn from `group_size`; a wave's last group is cut to fit its count. Groups
+    of a wave with `spread_h` leave at whole steps spread evenly at random over that window.
+    """
+    counts = population.wave_counts()
+    migrants = empty(population.size)
+    migrants.place[:] = origin
+    sizes = np.asarray(population.group_size.sizes)
+    shares = np.asarray(population.group_size.shares, dtype=np.float64)
+    row = 0
+    first_group = 0
+    for name, wave in population.waves.items():
+        count = counts[name]
+        if count == 0:
+            continue
+        # Draw as many sizes as could be needed (all 1s), keep those that fill the wave.
+        drawn = rng.choice(sizes, size=count, p=shares / shares.sum())
+        n_groups = int(np.searchsorted(np.cumsum(drawn), count)) + 1
+        group_sizes = drawn[:n_groups].copy()
+        group_sizes[-1] -= int(group_sizes.sum()) - count
+        offsets_h = np.floor(rng.random(n_groups) * wave.spread_h / step_h) * step_h
+        ids = np.arange(first_group, first_group + n_groups, dtype=np.int32)
+        migrants.group[row : row + count] = np.repeat(ids, group_sizes)
+        migrants.depart_h[row : row + count] = np.repeat(wave_start_h[name] + offsets_h, group_sizes)
+        row += count
+        first_group += n_groups
+    return migrants

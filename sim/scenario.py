@@ -1,0 +1,622 @@
+"""Scenario files: the schema, `extends:`, `--set` overrides, and errors that say file:line key.
+
+This is the only module that reads scenario and network YAML. `load()` returns a frozen,
+validated `Scenario`; anything wrong raises one `ScenarioError` listing every problem found.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import types
+import typing
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import networkx as nx
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError
+from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
+
+UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors, types are not coerced, and validated objects are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Network files
+# --------------------------------------------------------------------------------------------
+
+PlaceKind = Literal[
+    "origin",
+    "city",
+    "town",
+    "junction",
+    "border_crossing",
+    "checkpoint",
+    "shelter",
+    "detention",
+    "return_point",
+]
+
+
+class Place(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+    country: str = Field(min_length=2)
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    kind: list[PlaceKind] = []
+    coord_uncertainty_km: NonNegativeFloat = 0.0
+    coord_source: str = ""
+
+
+class Road(_Strict):
+    between: tuple[str, str]
+    length_km: PositiveFloat
+    uncertainty_km: NonNegativeFloat = 0.0
+    highway: str = ""
+    method: str = ""
+    source: str = ""
+
+
+class NetworkSpec(_Strict):
+    """Places and the undirected roads between them."""
+
+    places: list[Place] = Field(min_length=2)
+    roads: list[Road] = Field(min_length=1)
+
+
+class NetworkSection(_Strict):
+    """In a scenario: a path to a network file (relative to the scenario), or the network inline."""
+
+    file: str | None = None
+    places: list[Place] | None = None
+    roads: list[Road] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkSection:
+        inline = self.places is not None or self.roads is not None
+        if self.file is not None and inline:
+            raise ValueError("give either 'file' or 'places' and 'roads', not both")
+        if self.file is None and (self.places is None or self.roads is None):
+            raise ValueError("expected 'file: path/to/network.yaml', or both 'places' and 'roads'")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario sections
+# --------------------------------------------------------------------------------------------
+
+
+class TimeSection(_Strict):
+    start: datetime
+    duration_h: PositiveFloat
+    step_h: PositiveFloat = 1.0
+
+
+class Wave(_Strict):
+    """A departure wave: `count` people, or a `share` of what the counted waves leave over."""
+
+    at: datetime
+    count: int | None = Field(default=None, ge=0)
+    share: UnitFloat | None = None
+    spread_h: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _count_or_share(self) -> Wave:
+        if (self.count is None) == (self.share is None):
+            raise ValueError("give exactly one of 'count' (people) or 'share' (of the rest)")
+        return self
+
+
+class GroupSizes(_Strict):
+    sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    shares: list[UnitFloat] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shares_match(self) -> GroupSizes:
+        if len(self.sizes) != len(self.shares):
+            raise ValueError(
+                f"'sizes' has {len(self.sizes)} entries but 'shares' has {len(self.shares)}"
+            )
+        if not math.isclose(sum(self.shares), 1.0, abs_tol=1e-6):
+            raise ValueError(f"'shares' must add up to 1, they add up to {sum(self.shares):g}")
+        return self
+
+
+class Population(_Strict):
+    size: int = Field(ge=1)
+    origin: str
+    waves: dict[str, Wave] = Field(min_length=1)
+    group_size: GroupSizes
+
+    @model_validator(mode="after")
+    def _waves_add_up(self) -> Population:
+        counted = sum(w.count for w in self.waves.values() if w.count is not None)
+        shares = [w.share for w in self.waves.values() if w.share is not None]
+        if counted > self.size:
+            raise ValueError(f"wave counts add up to {counted}, more than size {self.size}")
+        if shares and not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+            raise ValueError(f"wave shares must add up to 1, they add up to {sum(shares):g}")
+        if not shares and counted != self.size:
+            raise ValueError(
+                f"wave counts add up to {counted} but size is {self.size}; "
+                "give one wave a 'share: 1.0' to take the rest"
+            )
+        return self
+
+    def wave_counts(self) -> dict[str, int]:
+        """People per wave: counted waves as given, share waves split the rest (largest remainder)."""
+        counts = {name: w.count for name, w in self.waves.items() if w.count is not None}
+        rest = self.size - sum(counts.values())
+        share_waves = [(name, w.share) for name, w in self.waves.items() if w.share is not None]
+        exact = {name: rest * share for name, share in share_waves}
+        floors = {name: math.floor(x) for name, x in exact.items()}
+        left = rest - sum(floors.values())
+        by_remainder = sorted(exact, key=lambda n: (-(exact[n] - floors[n]), n))
+        for name in by_remainder[:left]:
+            floors[name] += 1
+        counts.update(floors)
+        return {name: counts[name] for name in self.waves}
+
+
+class Movement(_Strict):
+    walking_speed_kmh: PositiveFloat
+    day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
+    day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
+    ride_chance_per_h: UnitFloat
+    ride_speed_kmh: PositiveFloat
+    dispersed_speed_factor: Annotated[float, Field(gt=0.0, le=1.0)]
+
+    @model_validator(mode="after")
+    def _day(self) -> Movement:
+        if self.day_ends_h <= self.day_starts_h:
+            raise ValueError("'day_ends_h' must be later than 'day_starts_h' (local clock hours)")
+        return self
+
+
+class RouteChoice(_Strict):
+    destinations: list[str] = Field(min_length=1)
+    detour_scale_km: PositiveFloat
+    max_detour_km: NonNegativeFloat
+    max_routes: Annotated[int, Field(ge=1, le=200)] = 24
+    crowd_weight: NonNegativeFloat = 0.0
+    place_preference: dict[str, PositiveFloat] = {}
+
+
+class Window(_Strict):
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if _naive(self.end) <= _naive(self.start):
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class GiveUp(_Strict):
+    """Weibull hazard of giving up while held: shape > 1 means the urge grows with waiting."""
+
+    scale_h: PositiveFloat
+    shape: PositiveFloat
+    return_share: UnitFloat
+
+
+class BorderControl(_Strict):
+    kind: Literal["border_control"]
+    place: str
+    active: Window
+    force: Annotated[int, Field(ge=1)]
+    push_rate_per_h: NonNegativeFloat
+    give_up: GiveUp
+
+
+class Blockade(_Strict):
+    kind: Literal["blockade"]
+    place: str
+    active: Window
+    give_up: GiveUp
+    slip_chance_per_h: UnitFloat
+    clearance_return_share: UnitFloat
+
+
+class Checkpoints(_Strict):
+    kind: Literal["checkpoints"]
+    places: list[str] = Field(min_length=1)
+    active: Window
+    intercept_chance: UnitFloat
+    dispersed_intercept_factor: UnitFloat
+
+
+class HealthPosts(_Strict):
+    kind: Literal["health_posts"]
+    places: list[str] = Field(min_length=1)
+    active: Window
+    test_chance_on_arrival: UnitFloat
+    test_chance_per_h_held: UnitFloat = 0.0
+
+
+AuthoritySpec = Annotated[
+    Union[BorderControl, Blockade, Checkpoints, HealthPosts],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+AUTHORITY_KINDS: dict[str, type[_Strict]] = {
+    "border_control": BorderControl,
+    "blockade": Blockade,
+    "checkpoints": Checkpoints,
+    "health_posts": HealthPosts,
+}
+
+
+class Health(_Strict):
+    prevalence: UnitFloat
+    sensitivity: UnitFloat
+    specificity: UnitFloat
+    quarantine_days: NonNegativeFloat
+
+
+class Output(_Strict):
+    time_series: bool = True
+    place_counts: bool = True
+    plots: bool = True
+
+
+class Scenario(_Strict):
+    """A validated scenario. `network` is always resolved to places and roads."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    time: TimeSection
+    network: NetworkSpec
+    population: Population
+    movement: Movement
+    route_choice: RouteChoice
+    authorities: dict[str, AuthoritySpec] = {}
+    health: Health
+    output: Output = Output()
+    source_file: str = ""
+
+    def hours_since_start(self, when: datetime) -> float:
+        """Hours from the scenario's start to `when` (local wall clock)."""
+        return (_naive(when) - _naive(self.time.start)) / timedelta(hours=1)
+
+    @property
+    def n_steps(self) -> int:
+        return math.ceil(self.time.duration_h / self.time.step_h - 1e-9)
+
+    def to_yaml(self) -> str:
+        """The resolved scenario (after extends and overrides), as YAML a user can rerun."""
+        data = self.model_dump(mode="json", exclude={"source_file"})
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _naive(when: datetime) -> datetime:
+    """Scenario times are local wall-clock times; an explicit offset is kept as written."""
+    return when.replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: extends, overrides, validation
+# --------------------------------------------------------------------------------------------
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, merge (`extends:`), override (`key.path=value`), validate and check a scenario."""
+    path = Path(path)
+    doc = _load_with_extends(path, seen=())
+    for text in overrides:
+        _apply_override(doc, text)
+    return _validate(doc, path)
+
+
+def load_network(path: str | Path) -> NetworkSpec:
+    """Read and check a network file on its own."""
+    doc = load_yaml(Path(path))
+    spec = _model_or_raise(NetworkSpec, doc.data, doc, ())
+    problems = network_problems(spec, doc, ())
+    if problems:
+        raise ScenarioError(problems)
+    return spec
+
+
+def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
+    doc = load_yaml(path)
+    parent = doc.data.pop("extends", None)
+    if parent is None:
+        return doc
+    if not isinstance(parent, str):
+        raise ScenarioError([doc.problem(("extends",), "expected a path to a scenario file")])
+    base_path = (path.parent / parent).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ScenarioError([doc.problem(("extends",), f"{parent} extends itself in a cycle")])
+    if not base_path.exists():
+        raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} not found")])
+    base = _load_with_extends(base_path, (*seen, path.resolve()))
+    _rebase_network_file(base, base_path.parent, path.parent)
+    _merge(base, doc, ())
+    return base
+
+
+def _rebase_network_file(doc: Document, from_dir: Path, to_dir: Path) -> None:
+    """A network `file:` is relative to the scenario that wrote it; keep it right after extends."""
+    network = doc.data.get("network")
+    if isinstance(network, dict) and isinstance(network.get("file"), str):
+        absolute = (from_dir / network["file"]).resolve()
+        try:
+            network["file"] = str(absolute.relative_to(to_dir.resolve()))
+        except ValueError:
+            network["file"] = str(absolute)
+
+
+def _merge(base: Document, child: Document, path: KeyPath) -> None:
+    """Deep-merge child into base: mappings merge key by key, anything else replaces."""
+    target = _get(base.data, path)
+    source = _get(child.data, path)
+    assert isinstance(target, dict) and isinstance(source, dict)
+    for key, value in source.items():
+        sub = (*path, key)
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            base.where[sub] = child.where.get(sub, base.where.get(sub, Where(child.file, None)))
+            _merge(base, child, sub)
+        else:
+            target[key] = copy.deepcopy(value)
+            for known in [k for k in base.where if k[: len(sub)] == sub]:
+                del base.where[known]
+            base.where.update({k: w for k, w in child.where.items() if k[: len(sub)] == sub})
+
+
+def _get(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _apply_override(doc: Document, text: str) -> None:
+    """Apply `--set a.b.c=value`; the value is read as YAML (numbers, dates, lists)."""
+    label = f"--set {text}"
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(label, None, key, f"value is not valid YAML: {exc}")]) from None
+    node: Any = doc.data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.setdefault(part, {})
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            where = dotted(tuple(parts[: depth + 1]))
+            raise ScenarioError([Problem(label, None, where, "no such key to set")])
+    last = parts[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        node[last] = value
+    else:
+        raise ScenarioError([Problem(label, None, key, "no such key to set")])
+    path = tuple(parts)
+    for known in [k for k in doc.where if k[: len(path)] == path]:
+        del doc.where[known]
+    doc.where[path] = Where(label, None)
+
+
+def _validate(doc: Document, path: Path) -> Scenario:
+    data = dict(doc.data)
+    data["network"] = _resolve_network(doc, path)
+    data["source_file"] = str(path)
+    scenario = _model_or_raise(Scenario, data, doc, ())
+    problems = network_problems(scenario.network, doc, ("network",))
+    if not problems:
+        problems = _reference_problems(scenario, doc)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _resolve_network(doc: Document, scenario_path: Path) -> Any:
+    """Replace `network: {file: ...}` by the file's content, keeping that file's line numbers."""
+    section = doc.data.get("network")
+    if not isinstance(section, dict):
+        return section
+    ref = _model_or_raise(NetworkSection, section, doc, ("network",))
+    if ref.file is None:
+        return {"places": section["places"], "roads": section["roads"]}
+    net_path = scenario_path.parent / ref.file
+    net_doc = load_yaml(net_path, display_name=str(net_path))
+    for key, where in net_doc.where.items():
+        doc.where[("network", *key)] = where
+    return net_doc.data
+
+
+def _model_or_raise(model: type[BaseModel], data: Any, doc: Document, prefix: KeyPath) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [_explain(err, model, doc, prefix) for err in exc.errors(include_url=False)]
+        ) from None
+
+
+def _explain(err: Any, model: type[BaseModel], doc: Document, prefix: KeyPath) -> Problem:
+    """Turn one pydantic error into a Problem with the YAML key path, its line, and a hint."""
+    key_path, owner = _walk_schema(model, tuple(err["loc"]))
+    full = (*prefix, *key_path)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = sorted(owner.model_fields) if owner is not None else []
+        name = str(key_path[-1]) if key_path else ""
+        hint = difflib.get_close_matches(name, allowed, n=1)
+        message = f"unknown key '{name}'"
+        if hint:
+            message += f" (did you mean '{hint[0]}'?)"
+        message += "; expected one of: " + ", ".join(allowed)
+    elif kind == "missing":
+        message = "missing required key"
+    elif kind == "union_tag_invalid":
+        message = "unknown kind; expected one of: " + ", ".join(AUTHORITY_KINDS)
+    elif kind == "union_tag_not_found":
+        message = "missing 'kind'; expected one of: " + ", ".join(AUTHORITY_KINDS)
+    else:
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        message = f"{err['msg'].removeprefix('Value error, ')}{shown}"
+    where = doc.locate(full)
+    return Problem(where.file, where.line, dotted(full), message)
+
+
+def _walk_schema(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[KeyPath, Any]:
+    """Follow a pydantic error location through the schema.
+
+    Returns the location as YAML keys (dropping the tags pydantic adds for unions) and the model
+    that owns the last key, so unknown keys can be answered with the keys that are allowed.
+    """
+    keys: list[str | int] = []
+    current: Any = model
+    owner: Any = None
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            owner = current
+            keys.append(part)
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field is not None else None
+        elif typing.get_origin(current) in (list, tuple, dict):
+            keys.append(part)
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+        elif _is_union(current) and isinstance(part, str) and part in AUTHORITY_KINDS:
+            current = AUTHORITY_KINDS[part]  # pydantic's tag for the chosen union member
+        else:
+            keys.append(part)
+            current = None
+    return tuple(keys), owner
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if _is_union(annotation):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _unwrap(members[0])
+    return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Union, types.UnionType)
+
+
+# --------------------------------------------------------------------------------------------
+# Checks that need more than one key: the network graph and the places others refer to
+# --------------------------------------------------------------------------------------------
+
+
+def network_problems(spec: NetworkSpec, doc: Document, prefix: KeyPath) -> list[Problem]:
+    """Duplicate places, roads to unknown places, self-loops, and a disconnected network."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, place in enumerate(spec.places):
+        if place.id in seen:
+            problems.append(
+                doc.problem((*prefix, "places", i, "id"), f"place '{place.id}' defined twice")
+            )
+        seen.add(place.id)
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(seen)
+    for i, road in enumerate(spec.roads):
+        a, b = road.between
+        for j, end in enumerate((a, b)):
+            if end not in seen:
+                problems.append(
+                    doc.problem(
+                        (*prefix, "roads", i, "between", j),
+                        f"unknown place '{end}'{_did_you_mean(end, seen)}",
+                    )
+                )
+        if a == b:
+            problems.append(
+                doc.problem((*prefix, "roads", i, "between"), f"road from '{a}' to itself")
+            )
+        elif graph.has_edge(a, b):
+            problems.append(
+                doc.problem((*prefix, "roads", i, "between"), f"second road between {a} and {b}")
+            )
+        graph.add_edge(a, b)
+    if not problems and not nx.is_connected(graph):
+        parts = sorted(nx.connected_components(graph), key=len, reverse=True)
+        stranded = sorted(set().union(*parts[1:]))
+        index = next(i for i, p in enumerate(spec.places) if p.id == stranded[0])
+        problems.append(
+            doc.problem(
+                (*prefix, "places", index),
+                f"the network is disconnected: {', '.join(stranded)} cannot be reached from "
+                f"{sorted(parts[0])[0]} and its {len(parts[0]) - 1} neighbours by road; "
+                "add a road or remove the places",
+            )
+        )
+    return problems
+
+
+def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every place a section names must exist; one authority of a kind per place."""
+    known = {p.id for p in scenario.network.places}
+    problems: list[Problem] = []
+
+    def check(path: KeyPath, place: str) -> None:
+        if place not in known:
+            problems.append(
+                doc.problem(path, f"unknown place '{place}'{_did_you_mean(place, known)}")
+            )
+
+    check(("population", "origin"), scenario.population.origin)
+    for i, dest in enumerate(scenario.route_choice.destinations):
+        check(("route_choice", "destinations", i), dest)
+    for place in scenario.route_choice.place_preference:
+        check(("route_choice", "place_preference", place), place)
+    holders: dict[str, str] = {}
+    for name, spec in scenario.authorities.items():
+        if isinstance(spec, BorderControl | Blockade):
+            check(("authorities", name, "place"), spec.place)
+            if spec.place in holders:
+                problems.append(
+                    doc.problem(
+                        ("authorities", name, "place"),
+                        f"'{holders[spec.place]}' already holds people at {spec.place}; "
+                        "one border control or blockade per place",
+                    )
+                )
+            holders[spec.place] = name
+        else:
+            for i, place in enumerate(spec.places):
+                check(("authorities", name, "places", i), place)
+    start = scenario.time.start
+    for name, wave in scenario.population.waves.items():
+        if scenario.hours_since_start(wave.at) < 0:
+            problems.append(
+                doc.problem(
+                    ("population", "waves", name, "at"),
+                    f"wave leaves at {wave.at}, before the scenario starts ({start})",
+                )
+            )
+    return problems
+
+
+def _did_you_mean(name: str, known: set[str]) -> str:
+    hint = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""

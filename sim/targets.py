@@ -1,0 +1,282 @@
+"""Target sets: the reported figures a run is compared with, read from `seeds/`.
+
+`seeds/sources.yaml` lists who reported what; `seeds/targets/<name>.yaml` holds one target set.
+Every target names the model outcome keys whose sum it is compared with, the observed figure,
+its source, and a tolerance that says how exact the figure is (see `Tolerance`). The model never
+reads these files: they serve calibration and plots only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario import _did_you_mean, _model_or_raise
+from sim.yamlio import Document, KeyPath, load_yaml
+
+OUTCOME_KEYS: tuple[str, ...] = (
+    "departed",
+    "entered_guatemala",
+    "entered_guatemala_via_el_florido_border",
+    "entered_guatemala_via_corinto_hn",
+    "entered_guatemala_via_agua_caliente_border",
+    "returned_voluntarily",
+    "remitted",
+    "deported_after_quarantine",
+    "tested",
+    "tested_positive",
+    "quarantined",
+    "in_quarantine",
+    "reached_mexican_border",
+    "dispersed_in_guatemala",
+    "in_transit",
+    "moved_on_toward_mexico",  # = reached + dispersed in Guatemala + in transit in Guatemala
+    "held_at_vado_hondo_peak",  # the most people held at the Vado Hondo blockade at one time
+)
+"""Model outcome keys a target may name; any other key is a typo, reported with the file line."""
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ISO_DAY = r"\d{4}-\d{2}-\d{2}"
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def _known_outcome(key: str) -> str:
+    if key not in OUTCOME_KEYS:
+        # The caller's error report adds "(got 'key')"; the hint and where to look are ours.
+        raise ValueError(
+            f"unknown outcome key{_did_you_mean(key, set(OUTCOME_KEYS))}; "
+            "the keys are listed in sim.targets.OUTCOME_KEYS"
+        )
+    return key
+
+
+OutcomeKey = Annotated[str, AfterValidator(_known_outcome)]
+
+
+def _date_text(value: Any) -> Any:
+    """YAML reads an unquoted 2021-01-22 as a date; keep it as the ISO text that was written."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _check_date(text: str) -> str:
+    if re.fullmatch(_ISO_DAY, text):
+        date.fromisoformat(text)  # a ValueError here names the impossible day
+        return text
+    if re.fullmatch(f"{_ISO_DAY}/{_ISO_DAY}", text):
+        first, last = (date.fromisoformat(part) for part in text.split("/"))
+        if first > last:
+            raise ValueError("date range ends before it starts; write it as first/last")
+        return text
+    # Sources the reference leaves undated are described in words, but at least the year.
+    if not _YEAR.search(text):
+        raise ValueError(
+            "expected an ISO date (2021-01-16), a range (2021-01-16/2021-01-18), "
+            "or words that name the year ('January 2021 (undated)')"
+        )
+    return text
+
+
+class _Frozen(BaseModel):
+    """Unknown keys are errors (a misspelt key must not fall back to a default); values frozen.
+
+    Sequences are lists, not tuples: on `tuple[X, ...]` the error reporting in sim.scenario
+    cannot find the model an unknown key belongs to, and pydantic adds a spurious "too short".
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Frozen):
+    """Who reported a figure, when, through whom, and what (one line in the project's words)."""
+
+    outlet: str = Field(min_length=1)
+    date: Annotated[str, BeforeValidator(_date_text), AfterValidator(_check_date)]
+    via: str = ""
+    what: str = Field(min_length=1)
+
+
+class Tolerance(_Frozen):
+    """How exact an observed figure is; exactly one of the three kinds is given.
+
+    - `relative`: the figure is right to within this fraction of itself (0.10 = ±10%).
+    - `range`: the true value lies in [lo, hi]; `.inf` as hi for "at least lo".
+    - `binomial_of`: the figure is a count of successes out of another target's count (21
+      positives out of 104 tested); compare the proportions, not the raw counts, since small
+      counts are noisy.
+    """
+
+    relative: float | None = Field(default=None, gt=0.0)
+    range: tuple[float, float] | None = None
+    binomial_of: OutcomeKey | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Tolerance:
+        given = [self.relative, self.range, self.binomial_of]
+        if sum(kind is not None for kind in given) != 1:
+            raise ValueError("give exactly one of 'relative', 'range' or 'binomial_of'")
+        if self.range is not None:
+            lo, hi = self.range
+            if not math.isfinite(lo) or math.isnan(hi) or lo > hi:
+                raise ValueError("range must be [lo, hi] with a finite lo <= hi (hi may be .inf)")
+        return self
+
+
+class Target(_Frozen):
+    """One reported figure and the model outcomes whose sum is compared with it.
+
+    `observed` may be left out only when the tolerance is a range (a source that says "dozens"
+    gives bounds, not a number). `by` is the local wall-clock time the source dates the figure to;
+    without it the figure is compared with the end of the run.
+    """
+
+    id: str = Field(pattern=_ID.pattern)
+    outcome: list[OutcomeKey] = Field(min_length=1)
+    observed: float | None = Field(default=None, ge=0.0)
+    source: str = Field(min_length=1)
+    see_also: list[str] = []
+    note: str = Field(min_length=1)
+    tolerance: Tolerance
+    by: datetime | None = None
+
+    @model_validator(mode="after")
+    def _observed_fits_tolerance(self) -> Target:
+        band = self.tolerance.range
+        if self.observed is None and band is None:
+            raise ValueError("missing 'observed'; it may be left out only with a range tolerance")
+        if self.observed is not None and band is not None:
+            lo, hi = band
+            if not lo <= self.observed <= hi:
+                raise ValueError(f"observed {self.observed:g} lies outside its range [{lo}, {hi}]")
+        return self
+
+    def value_from(self, outcomes: Mapping[str, float]) -> float:
+        """The model's value for this target: the sum of its outcome keys in `outcomes`."""
+        missing = [key for key in self.outcome if key not in outcomes]
+        if missing:
+            raise KeyError(f"target '{self.id}' needs outcome(s) {missing} that the run lacks")
+        return float(sum(outcomes[key] for key in self.outcome))
+
+
+class TargetSet(_Frozen):
+    """A named set of targets, e.g. the seed article's figures or the official ones."""
+
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    targets: list[Target] = Field(min_length=1)
+
+
+class _SourcesFile(_Frozen):
+    sources: dict[str, Source] = Field(min_length=1)
+
+
+def seeds_dir() -> Path:
+    """The repository's `seeds/` directory (reported figures, sources, target sets)."""
+    return Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _targets_dir() -> Path:
+    return seeds_dir() / "targets"
+
+
+def available_target_sets() -> list[str]:
+    """Names of the target sets shipped in `seeds/targets/`, sorted."""
+    return sorted(path.stem for path in _targets_dir().glob("*.yaml"))
+
+
+def load_sources() -> dict[str, Source]:
+    """Read and check `seeds/sources.yaml`; raise ScenarioError naming file and line if invalid."""
+    doc = load_yaml(seeds_dir() / "sources.yaml")
+    parsed: _SourcesFile = _model_or_raise(_SourcesFile, doc.data, doc, ())
+    problems = [
+        doc.problem(("sources", key), f"source id '{key}' must be lower case, digits, - or _")
+        for key in parsed.sources
+        if not _ID.match(key)
+    ]
+    if problems:
+        raise ScenarioError(problems)
+    return dict(parsed.sources)
+
+
+def load_target_set(name: str | Path) -> TargetSet:
+    """Load a target set by name ("seed-article", "official") or from a path to a YAML file.
+
+    Checks the schema, that every source id is in `seeds/sources.yaml`, and that target ids are
+    unique and `binomial_of` refers to a target of the same set; raises one ScenarioError with
+    file and line for every problem found.
+    """
+    path = _target_set_path(name)
+    doc = load_yaml(path)
+    target_set: TargetSet = _model_or_raise(TargetSet, doc.data, doc, ())
+    problems = _cross_problems(target_set, load_sources(), doc)
+    if problems:
+        raise ScenarioError(problems)
+    return target_set
+
+
+def _target_set_path(name: str | Path) -> Path:
+    if isinstance(name, str) and name in available_target_sets():
+        return _targets_dir() / f"{name}.yaml"
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    known = ", ".join(available_target_sets())
+    raise ScenarioError(
+        [
+            Problem(
+                str(name),
+                None,
+                "",
+                f"unknown target set{_did_you_mean(str(name), set(available_target_sets()))}; "
+                f"expected one of: {known}, or a path to a YAML file",
+            )
+        ]
+    )
+
+
+def _cross_problems(
+    target_set: TargetSet, sources: Mapping[str, Source], doc: Document
+) -> list[Problem]:
+    """Checks between targets and against the sources, which one target alone cannot make."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, target in enumerate(target_set.targets):
+        if target.id in seen:
+            problems.append(doc.problem(("targets", i, "id"), f"target '{target.id}' given twice"))
+        seen.add(target.id)
+        cited: list[tuple[KeyPath, str]] = [(("targets", i, "source"), target.source)]
+        cited += [(("targets", i, "see_also", j), s) for j, s in enumerate(target.see_also)]
+        for path, source_id in cited:
+            if source_id not in sources:
+                problems.append(
+                    doc.problem(
+                        path,
+                        f"unknown source id '{source_id}'{_did_you_mean(source_id, set(sources))}"
+                        "; add it to seeds/sources.yaml",
+                    )
+                )
+        # A binomial count needs its number of trials observed in the same set.
+        of = target.tolerance.binomial_of
+        if of is None:
+            continue
+        trials = next((t.observed for t in target_set.targets if t.outcome == [of]), None)
+        if trials is None:
+            problems.append(
+                doc.problem(
+                    ("targets", i, "tolerance", "binomial_of"),
+                    f"no target in this set gives an observed count of '{of}' alone",
+                )
+            )
+        elif target.observed is not None and target.observed > trials:
+            problems.append(
+                doc.problem(
+                    ("targets", i, "observed"), f"{target.observed:g} successes out of {trials:g}"
+                )
+            )
+    return problems
