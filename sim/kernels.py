@@ -153,7 +153,7 @@ class StepParams(NamedTuple):
     step_h: float
     daylight: bool  # groups travel only in the day window
     walking_speed_kmh: float
-    ride_chance: float  # per step
+    ride_chance: npt.NDArray[np.float64]  # [place] per step, on a road leading to that place
     ride_speed_kmh: float
     dispersed_speed_factor: float
     sensitivity: float
@@ -282,14 +282,14 @@ def _move(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped-d
         return
     group = m.group[i]
     speed_kmh = p.walking_speed_kmh
-    if rng.uniform(p.key, rng.RIDE, group, p.step, 0) < p.ride_chance:
+    r = m.route[i]
+    leg = m.leg[i]
+    heading_to = routes.place[r, leg + 1]
+    if rng.uniform(p.key, rng.RIDE, group, p.step, 0) < p.ride_chance[heading_to]:
         speed_kmh = p.ride_speed_kmh
     if m.flags[i] & DISPERSED:
         speed_kmh *= p.dispersed_speed_factor
-    budget_km = speed_kmh * p.step_h
-    r = m.route[i]
-    leg = m.leg[i]
-    km = m.km[i] + budget_km
+    km = m.km[i] + speed_kmh * p.step_h
     while km >= routes.leg_km[r, leg]:
         km -= routes.leg_km[r, leg]
         leg += 1

@@ -69,6 +69,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             scenario.population, waves_h, net.origin, self.step_h, self.rng
         )
         kernels.infect(self.migrants, self.key, scenario.health.prevalence)
+        self._ride_chance_per_step = self._ride_chances()
         self.tallies = kernels.empty_tallies(
             self.migrants.n, net.n_places, net.n_roads, len(net.routes)
         )
@@ -148,7 +149,6 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         sc = self.scenario
         mv = sc.movement
         clock_h = (sc.time.start.hour + sc.time.start.minute / 60 + t_h) % 24.0
-        ride_chance = 1.0 - (1.0 - mv.ride_chance_per_h) ** self.step_h
         return StepParams(
             key=self.key,
             step=step,
@@ -156,13 +156,20 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             step_h=self.step_h,
             daylight=bool(mv.day_starts_h <= clock_h < mv.day_ends_h),
             walking_speed_kmh=mv.walking_speed_kmh,
-            ride_chance=ride_chance,
+            ride_chance=self._ride_chance_per_step,
             ride_speed_kmh=mv.ride_speed_kmh,
             dispersed_speed_factor=mv.dispersed_speed_factor,
             sensitivity=sc.health.sensitivity,
             specificity=sc.health.specificity,
             quarantine_h=sc.health.quarantine_days * 24.0,
         )
+
+    def _ride_chances(self) -> npt.NDArray[np.float64]:
+        """Per place: chance per step of a ride on a road leading there (by its country)."""
+        per_h = self.scenario.movement.ride_chance_per_h
+        countries = [self.network.graph.nodes[p]["country"] for p in self.network.place_ids]
+        hourly = np.array([per_h.get(c.split("-")[0], 0.0) for c in countries])
+        return np.asarray(1.0 - (1.0 - hourly) ** self.step_h, dtype=np.float64)
 
     def _route_cdf(self) -> npt.NDArray[np.float64]:
         """Route weights: base weight times (1 + crowd_weight * share who chose it so far)."""

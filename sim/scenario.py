@@ -62,7 +62,7 @@ class Place(_Strict):
 
 
 class Road(_Strict):
-    between: tuple[str, str]
+    between: list[str] = Field(min_length=2, max_length=2)
     length_km: PositiveFloat
     uncertainty_km: NonNegativeFloat = 0.0
     highway: str = ""
@@ -172,10 +172,14 @@ class Population(_Strict):
 
 
 class Movement(_Strict):
+    """How groups travel. A ride's chance depends on the country of the place a road leads to
+    (for a crossing written "A-B", country A): drivers in one country may stop for migrants,
+    in another be warned off by the police."""
+
     walking_speed_kmh: PositiveFloat
     day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
     day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
-    ride_chance_per_h: UnitFloat
+    ride_chance_per_h: dict[str, UnitFloat] = Field(min_length=1)  # by country code
     ride_speed_kmh: PositiveFloat
     dispersed_speed_factor: Annotated[float, Field(gt=0.0, le=1.0)]
 
@@ -498,7 +502,7 @@ def _walk_schema(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[KeyPath,
             current = field.annotation if field is not None else None
         elif typing.get_origin(current) in (list, tuple, dict):
             keys.append(part)
-            args = typing.get_args(current)
+            args = [a for a in typing.get_args(current) if a is not Ellipsis]
             current = args[-1] if args else None
         elif _is_union(current) and isinstance(part, str) and part in AUTHORITY_KINDS:
             current = AUTHORITY_KINDS[part]  # pydantic's tag for the chosen union member
@@ -605,6 +609,16 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         else:
             for i, place in enumerate(spec.places):
                 check(("authorities", name, "places", i), place)
+    countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
+    missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
+    if missing:
+        problems.append(
+            doc.problem(
+                ("movement", "ride_chance_per_h"),
+                f"no ride chance for {', '.join(missing)}; expected one per country of the "
+                f"network ({', '.join(countries)})",
+            )
+        )
     start = scenario.time.start
     for name, wave in scenario.population.waves.items():
         if scenario.hours_since_start(wave.at) < 0:
