@@ -1,0 +1,169 @@
+"""The `caravan` command: `run` a scenario, `check` it. Input errors exit with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from sim import scenario as scenario_module
+from sim.errors import CaravanError
+from sim.model import package_version, run
+from sim.results import PARTITION, Results
+from sim.rundir import check_writable, default_out_dir, write_run
+from sim.targets import load_target_set
+
+EXIT_INPUT_ERROR = 2
+TARGET_SETS = ("seed-article", "official")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    err = Console(stderr=True, highlight=False)
+    try:
+        result: int = args.handler(args)
+        return result
+    except CaravanError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written for the unfinished run")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caravan", description="Simulate migrant caravans on a road network."
+    )
+    parser.add_argument("--version", action="version", version=f"caravan-sim {package_version()}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
+    run_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    run_p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run_p.add_argument(
+        "--replicates",
+        type=_positive_int,
+        default=1,
+        help="run seeds SEED .. SEED+R-1 and report median and 90%% interval",
+    )
+    run_p.add_argument(
+        "--out", type=Path, help="output directory (default runs/<scenario>/seed<N>-<time>)"
+    )
+    run_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a scenario key, e.g. population.size=5000 (repeatable)")
+    run_p.add_argument("--overwrite", action="store_true",
+                       help="replace the results already in --out")
+    run_p.add_argument("--no-threads", dest="threads", action="store_false",
+                       help="move migrants on one thread (results are identical)")
+    run_p.add_argument("--quiet", action="store_true", help="print no table")
+    run_p.set_defaults(handler=_run)
+
+    check_p = sub.add_parser("check", help="validate a scenario without running it")
+    check_p.add_argument("scenario", type=Path)
+    check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    check_p.set_defaults(handler=_check)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _check(args: argparse.Namespace) -> int:
+    sc = scenario_module.load(args.scenario, args.set)
+    Console(highlight=False).print(
+        f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
+        f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
+        f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    sc = scenario_module.load(args.scenario, args.set)
+    out_dir = args.out or default_out_dir(sc, args.seed)
+    check_writable(out_dir, args.overwrite)  # fail before computing, not after
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=120)  # logs and CI: do not wrap the table
+    seeds = [args.seed + r for r in range(args.replicates)]
+    runs: list[Results] = []
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("simulating", total=len(seeds))
+        for seed in seeds:
+            runs.append(run(sc, seed=seed, threads=args.threads))
+            progress.advance(task)
+    summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
+    if not args.quiet:
+        console.print(_outcome_table(summary))
+    console.print(f"wrote {out_dir}")
+    return 0
+
+
+def _outcome_table(summary: dict[str, Any]) -> Table:
+    """Model outcomes beside the reported figures of both target sets."""
+    n = summary["replicates"]
+    title = f"{summary['scenario']}: seed {summary['seeds'][0]}"
+    if n > 1:
+        title = f"{summary['scenario']}: {n} replicates, median [90% interval]"
+    table = Table(title=title)
+    table.add_column("outcome")
+    table.add_column("model", justify="right")
+    reported: dict[str, dict[str, str]] = {}
+    for name in TARGET_SETS:
+        table.add_column(f"reported ({name})", justify="right")
+        for target in load_target_set(name).targets:
+            key = " + ".join(target.outcome)
+            reported.setdefault(key, {})[name] = _describe_target(target)
+    shown = ["departed", "entered_guatemala"]
+    shown += [k for k in summary["outcomes"] if k.startswith("entered_guatemala_via_")]
+    shown += ["tested", "tested_positive", "quarantined", *PARTITION, "moved_on_toward_mexico"]
+    shown += [k for k in summary["outcomes"] if k.startswith("held_at_")]
+    rows = [(k, [k]) for k in shown]
+    rows += [(k, k.split(" + ")) for k in reported if " + " in k]
+    for label, keys in rows:
+        table.add_row(label, _model_cell(summary, keys), *[
+            reported.get(label, {}).get(name, "") for name in TARGET_SETS
+        ])
+    return table
+
+
+def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
+    if summary["replicates"] == 1 or len(keys) > 1:
+        per = summary["per_replicate"]
+        values = sorted(sum(r[k] for k in keys) for r in per)
+        median = values[len(values) // 2] if len(values) % 2 else (
+            (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+        )
+        if len(values) == 1:
+            return f"{values[0]:,}"
+        return f"{median:,.0f}"
+    stats = summary["outcome_intervals"][keys[0]]
+    return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
+
+
+def _describe_target(target: Any) -> str:
+    tol = target.tolerance
+    if target.observed is not None:
+        text = f"{target.observed:,.0f}"
+    elif tol.range is not None:
+        lo, hi = tol.range
+        text = f"{lo:,.0f}-{hi:,.0f}" if hi != float("inf") else f">= {lo:,.0f}"
+    else:
+        text = "?"
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
