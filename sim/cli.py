@@ -57,12 +57,22 @@ def _parser() -> argparse.ArgumentParser:
     run_p.add_argument(
         "--out", type=Path, help="output directory (default runs/<scenario>/seed<N>-<time>)"
     )
-    run_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a scenario key, e.g. population.size=5000 (repeatable)")
-    run_p.add_argument("--overwrite", action="store_true",
-                       help="replace the results already in --out")
-    run_p.add_argument("--no-threads", dest="threads", action="store_false",
-                       help="move migrants on one thread (results are identical)")
+    run_p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. population.size=5000 (repeatable)",
+    )
+    run_p.add_argument(
+        "--overwrite", action="store_true", help="replace the results already in --out"
+    )
+    run_p.add_argument(
+        "--no-threads",
+        dest="threads",
+        action="store_false",
+        help="move migrants on one thread (results are identical)",
+    )
     run_p.add_argument("--quiet", action="store_true", help="print no table")
     run_p.set_defaults(handler=_run)
 
@@ -133,9 +143,11 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
     rows = [(k, [k]) for k in shown]
     rows += [(k, k.split(" + ")) for k in reported if " + " in k]
     for label, keys in rows:
-        table.add_row(label, _model_cell(summary, keys), *[
-            reported.get(label, {}).get(name, "") for name in TARGET_SETS
-        ])
+        table.add_row(
+            label,
+            _model_cell(summary, keys),
+            *[reported.get(label, {}).get(name, "") for name in TARGET_SETS],
+        )
     return table
 
 
@@ -143,8 +155,10 @@ def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
     if summary["replicates"] == 1 or len(keys) > 1:
         per = summary["per_replicate"]
         values = sorted(sum(r[k] for k in keys) for r in per)
-        median = values[len(values) // 2] if len(values) % 2 else (
-            (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+        median = (
+            values[len(values) // 2]
+            if len(values) % 2
+            else ((values[len(values) // 2 - 1] + values[len(values) // 2]) / 2)
         )
         if len(values) == 1:
             return f"{values[0]:,}"

@@ -25,7 +25,7 @@ class Problem:
 
 
 class ScenarioError(CaravanError):
-    """A scenario (or network, or override) is invalid; holds every problem found, not just the first."""
+    """A scenario, network or override is invalid; holds every problem found, not the first."""
 
     def __init__(self, problems: list[Problem]) -> None:
         if not problems:

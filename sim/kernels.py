@@ -241,7 +241,10 @@ def _resolve_hold(i, m, routes, places, policy, p, counts):  # type: ignore[no-u
     here = m.place[i]
     group = m.group[i]
     if policy.clearance[here]:
-        if rng.uniform(p.key, rng.CLEARANCE, group, p.step, 0) < policy.clearance_return_share[here]:
+        if (
+            rng.uniform(p.key, rng.CLEARANCE, group, p.step, 0)
+            < policy.clearance_return_share[here]
+        ):
             _return_home(i, m, places, counts)
             return False
         _disperse(i, m, counts)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim import kernels, network, population, rng
-from sim.authorities import KINDS, Authority, StepContext
+from sim.authorities import KINDS, Authority, Event, StepContext
 from sim.authorities import Blockade as BlockadeAuthority
 from sim.authorities import BorderControl as BorderControlAuthority
 from sim.kernels import AT_PLACE, HELD_HERE, N_PLACE_COUNTERS, StepParams
@@ -50,9 +50,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.key = rng.seed_key(seed)
         self.step_h = scenario.time.step_h
         self.n_steps = scenario.n_steps
-        self._kernel = (
-            kernels.step_migrants_parallel if threads else kernels.step_migrants_serial
-        )
+        self._kernel = kernels.step_migrants_parallel if threads else kernels.step_migrants_serial
         self.network = network.build(scenario)
         net = self.network
         self.locations = [Location(self, i) for i in range(net.n_places)]
@@ -104,7 +102,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
     @property
     def t_h(self) -> float:
         """Hours from the start at the beginning of the current step."""
-        return (self.steps - 1) * self.step_h
+        return float((self.steps - 1) * self.step_h)
 
     def step(self) -> None:
         step = self.steps - 1  # Mesa has already counted this step
@@ -181,8 +179,8 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         cdf = np.cumsum(weights)
         return np.asarray(cdf / cdf[-1], dtype=np.float64)
 
-    def _log(self, events: list[object]) -> None:
-        self.recorder.events.extend(asdict(e) for e in events)  # type: ignore[call-overload]
+    def _log(self, events: list[Event]) -> None:
+        self.recorder.events.extend(asdict(e) for e in events)
 
     def run(self) -> Results:
         """Run every step of the scenario and return the results."""

@@ -50,7 +50,7 @@ class Route:
 class RoadNetwork:
     """The compiled network of one scenario."""
 
-    graph: nx.Graph  # type: ignore[type-arg]
+    graph: nx.Graph
     place_ids: tuple[str, ...]
     road_ends: tuple[tuple[str, str], ...]
     lat: npt.NDArray[np.float64]
@@ -82,7 +82,7 @@ def build(scenario: Scenario) -> RoadNetwork:
     spec = scenario.network
     place_ids = tuple(p.id for p in spec.places)
     index = {pid: i for i, pid in enumerate(place_ids)}
-    graph: nx.Graph = nx.Graph()  # type: ignore[type-arg]
+    graph: nx.Graph = nx.Graph()
     for p in spec.places:
         graph.add_node(p.id, country=p.country, kind=tuple(p.kind), lat=p.lat, lon=p.lon)
     road_ends: list[tuple[str, str]] = []
@@ -115,7 +115,7 @@ def build(scenario: Scenario) -> RoadNetwork:
     )
 
 
-def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:  # type: ignore[type-arg]
+def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:
     """Simple paths from the origin to any destination within `max_detour_km` of the shortest.
 
     A path that passes another destination on the way is dropped: the migrant would stop there.
@@ -160,7 +160,7 @@ def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:  # typ
 
 def _route_arrays(
     routes: tuple[Route, ...],
-    graph: nx.Graph,  # type: ignore[type-arg]
+    graph: nx.Graph,
     index: dict[str, int],
 ) -> RouteArrays:
     width = max(len(r.places) for r in routes)
@@ -179,7 +179,7 @@ def _route_arrays(
     return RouteArrays(place, leg_km, leg_road, n_legs)
 
 
-def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:  # type: ignore[type-arg]
+def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:
     """For each place, the nearest place of kind `return_point` by road (itself if none exist)."""
     targets = [p for p in place_ids if "return_point" in graph.nodes[p]["kind"]]
     out = np.arange(len(place_ids), dtype=np.int16)

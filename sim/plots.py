@@ -1,4 +1,4 @@
-"""Plots: pure functions, data in and a matplotlib Figure out. None runs a model or shows a window."""
+"""Plots: pure functions, data in and a matplotlib Figure out; none runs a model or shows one."""
 
 from __future__ import annotations
 
@@ -43,11 +43,11 @@ def timeseries(
     data = results.series()
     times = results.times
     for name, label in series:
-        ax.plot(times, data[name], label=label)
+        ax.plot(times, data[name], label=label)  # type: ignore[arg-type]
     ax.set_xlabel(f"local time ({results.start.tzname() or 'scenario clock'})")
     ax.set_ylabel("people")
     ax.set_title(f"{results.scenario_name} (seed {results.seed})")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%H:%M"))  # type: ignore[no-untyped-call]
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
     return fig
@@ -76,14 +76,34 @@ def network_map(results: Results, step: int | None = None, ax: Axes | None = Non
     held = results.places[step, :, 1]
     ax.scatter(lon, lat, s=8, color="0.3", zorder=2)
     scale = 800.0 / max(int(present.max()), 1)
-    ax.scatter(lon, lat, s=present * scale, color="tab:orange", alpha=0.6, zorder=3,
-               label="people at a place")
-    ax.scatter(lon, lat, s=held * scale, facecolor="none", edgecolor="tab:red", linewidth=1.5,
-               zorder=4, label="of whom held")
+    ax.scatter(
+        lon,
+        lat,
+        s=present * scale,
+        color="tab:orange",
+        alpha=0.6,
+        zorder=3,
+        label="people at a place",
+    )
+    ax.scatter(
+        lon,
+        lat,
+        s=held * scale,
+        facecolor="none",
+        edgecolor="tab:red",
+        linewidth=1.5,
+        zorder=4,
+        label="of whom held",
+    )
     for i, pid in enumerate(results.place_ids):
         if present[i] or held[i]:
-            ax.annotate(f"{pid} {present[i]}", (lon[i], lat[i]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                f"{pid} {present[i]}",
+                (lon[i], lat[i]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
     when = results.times[step]
     ax.set_title(f"{results.scenario_name}: {when:%d %b %Y %H:%M}")
     ax.set_xlabel("longitude (degrees)")

@@ -114,7 +114,9 @@ def create(
         offsets_h = np.floor(rng.random(n_groups) * wave.spread_h / step_h) * step_h
         ids = np.arange(first_group, first_group + n_groups, dtype=np.int32)
         migrants.group[row : row + count] = np.repeat(ids, group_sizes)
-        migrants.depart_h[row : row + count] = np.repeat(wave_start_h[name] + offsets_h, group_sizes)
+        migrants.depart_h[row : row + count] = np.repeat(
+            wave_start_h[name] + offsets_h, group_sizes
+        )
         row += count
         first_group += n_groups
     return migrants

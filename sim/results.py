@@ -84,7 +84,7 @@ class Results:
     @property
     def hours(self) -> npt.NDArray[np.float64]:
         """Hours from the start at the end of each step."""
-        return (np.arange(self.n_steps) + 1) * self.step_h
+        return (np.arange(self.n_steps, dtype=np.float64) + 1.0) * self.step_h
 
     @property
     def times(self) -> list[datetime]:

@@ -1,4 +1,4 @@
-"""Counter-based random numbers: a uniform draw is a pure function of (seed, stream, id, step, draw).
+"""Counter-based random numbers: a draw is a pure function of (seed, stream, id, step, draw).
 
 No generator state is carried between calls, so a migrant's draws do not depend on how many
 threads or workers ran, in what order, or on what other migrants did. Two scenarios that differ

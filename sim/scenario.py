@@ -157,7 +157,7 @@ class Population(_Strict):
         return self
 
     def wave_counts(self) -> dict[str, int]:
-        """People per wave: counted waves as given, share waves split the rest (largest remainder)."""
+        """People per wave: counts as given; share waves split the rest (largest remainder)."""
         counts = {name: w.count for name, w in self.waves.items() if w.count is not None}
         rest = self.size - sum(counts.values())
         share_waves = [(name, w.share) for name, w in self.waves.items() if w.share is not None]
@@ -328,7 +328,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scena
 def load_network(path: str | Path) -> NetworkSpec:
     """Read and check a network file on its own."""
     doc = load_yaml(Path(path))
-    spec = _model_or_raise(NetworkSpec, doc.data, doc, ())
+    spec: NetworkSpec = _model_or_raise(NetworkSpec, doc.data, doc, ())
     problems = network_problems(spec, doc, ())
     if problems:
         raise ScenarioError(problems)
@@ -397,7 +397,9 @@ def _apply_override(doc: Document, text: str) -> None:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(label, None, key, f"value is not valid YAML: {exc}")]) from None
+        raise ScenarioError(
+            [Problem(label, None, key, f"value is not valid YAML: {exc}")]
+        ) from None
     node: Any = doc.data
     for depth, part in enumerate(parts[:-1]):
         if isinstance(node, dict) and isinstance(part, str):
@@ -408,9 +410,9 @@ def _apply_override(doc: Document, text: str) -> None:
             where = dotted(tuple(parts[: depth + 1]))
             raise ScenarioError([Problem(label, None, where, "no such key to set")])
     last = parts[-1]
-    if isinstance(node, dict) and isinstance(last, str):
-        node[last] = value
-    elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+    settable_key = isinstance(node, dict) and isinstance(last, str)
+    settable_item = isinstance(node, list) and isinstance(last, int) and last < len(node)
+    if settable_key or settable_item:
         node[last] = value
     else:
         raise ScenarioError([Problem(label, None, key, "no such key to set")])
@@ -424,7 +426,7 @@ def _validate(doc: Document, path: Path) -> Scenario:
     data = dict(doc.data)
     data["network"] = _resolve_network(doc, path)
     data["source_file"] = str(path)
-    scenario = _model_or_raise(Scenario, data, doc, ())
+    scenario: Scenario = _model_or_raise(Scenario, data, doc, ())
     problems = network_problems(scenario.network, doc, ("network",))
     if not problems:
         problems = _reference_problems(scenario, doc)

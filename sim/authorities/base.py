@@ -65,7 +65,9 @@ class Authority(mesa.Agent):  # type: ignore[misc]
         """The window opens: write this rule into the policy."""
         self.active = True
         self._apply(policy)
-        return [Event(t_h, self.name, f"{self.kind}_begins", self.place_name(p)) for p in self.places]
+        return [
+            Event(t_h, self.name, f"{self.kind}_begins", self.place_name(p)) for p in self.places
+        ]
 
     def end(self, policy: Policy, t_h: float) -> list[Event]:
         """The window closes: undo what `begin` wrote."""

@@ -39,7 +39,9 @@ class BorderControl(Authority):
             crowd = int(ctx.held_by_place[p])
             if crowd == 0:
                 continue
-            if rng.uniform(ctx.key, rng.BREACH, p, ctx.step, 0) < self.breach_chance(crowd, ctx.step_h):
+            if rng.uniform(ctx.key, rng.BREACH, p, ctx.step, 0) < self.breach_chance(
+                crowd, ctx.step_h
+            ):
                 policy.release[p] = 1
                 events.append(
                     Event(ctx.t_h, self.name, "crowd_breaks_through", self.place_name(p), crowd)
