@@ -45,7 +45,8 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
 
     def __init__(self, scenario: Scenario, seed: int = 0, threads: bool = True) -> None:
         super().__init__(rng=seed)
-        self.scenario = scenario
+        # Not `self.scenario`: Mesa 3.5 reserves that name for its own scenario objects.
+        self.caravan_scenario = scenario
         self.seed = seed
         self.key = rng.seed_key(seed)
         self.step_h = scenario.time.step_h
@@ -90,8 +91,8 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             places = [self.network.index(p) for p in spec.places]  # type: ignore[attr-defined]
         window = spec.active  # type: ignore[attr-defined]
         window_h = (
-            self.scenario.hours_since_start(window.start),
-            self.scenario.hours_since_start(window.end),
+            self.caravan_scenario.hours_since_start(window.start),
+            self.caravan_scenario.hours_since_start(window.end),
         )
         return cls(self, name, spec, places, window_h)
 
@@ -144,7 +145,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             self.running = False
 
     def _params(self, step: int, t_h: float) -> StepParams:
-        sc = self.scenario
+        sc = self.caravan_scenario
         mv = sc.movement
         clock_h = (sc.time.start.hour + sc.time.start.minute / 60 + t_h) % 24.0
         return StepParams(
@@ -164,7 +165,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
 
     def _ride_chances(self) -> npt.NDArray[np.float64]:
         """Per place: chance per step of a ride on a road leading there (by its country)."""
-        per_h = self.scenario.movement.ride_chance_per_h
+        per_h = self.caravan_scenario.movement.ride_chance_per_h
         countries = [self.network.graph.nodes[p]["country"] for p in self.network.place_ids]
         hourly = np.array([per_h.get(c.split("-")[0], 0.0) for c in countries])
         return np.asarray(1.0 - (1.0 - hourly) ** self.step_h, dtype=np.float64)
@@ -175,7 +176,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         total = self.route_picks.sum()
         if total > 0:
             share = self.route_picks / total
-            weights = weights * (1.0 + self.scenario.route_choice.crowd_weight * share)
+            weights = weights * (1.0 + self.caravan_scenario.route_choice.crowd_weight * share)
         cdf = np.cumsum(weights)
         return np.asarray(cdf / cdf[-1], dtype=np.float64)
 
@@ -208,10 +209,10 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             hold_places,
         )
         return Results(
-            scenario_name=self.scenario.name,
+            scenario_name=self.caravan_scenario.name,
             seed=self.seed,
             version=package_version(),
-            start=self.scenario.time.start,
+            start=self.caravan_scenario.time.start,
             step_h=self.step_h,
             place_ids=net.place_ids,
             road_ends=net.road_ends,
