@@ -16,7 +16,7 @@ from sim.authorities import BorderControl as BorderControlAuthority
 from sim.kernels import AT_PLACE, HELD_HERE, N_PLACE_COUNTERS, StepParams
 from sim.locations import Location
 from sim.results import Recorder, Results, compute_outcomes
-from sim.scenario import Scenario
+from sim.scenario import AuthoritySpec, Scenario
 from sim.schedule import RuleSchedule
 
 
@@ -83,18 +83,14 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         )
         self.running = True
 
-    def _make_authority(self, name: str, spec: object) -> Authority:
-        cls = KINDS[spec.kind]  # type: ignore[attr-defined]
-        if hasattr(spec, "place"):
-            places = [self.network.index(spec.place)]
-        else:
-            places = [self.network.index(p) for p in spec.places]  # type: ignore[attr-defined]
-        window = spec.active  # type: ignore[attr-defined]
+    def _make_authority(self, name: str, spec: AuthoritySpec) -> Authority:
+        places = [self.network.index(p) for p in spec.place_ids()]
+        window = spec.active
         window_h = (
             self.caravan_scenario.hours_since_start(window.start),
             self.caravan_scenario.hours_since_start(window.end),
         )
-        return cls(self, name, spec, places, window_h)
+        return KINDS[spec.kind](self, name, spec, places, window_h)
 
     @property
     def held_by_place(self) -> npt.NDArray[np.int64]:

@@ -218,36 +218,44 @@ class GiveUp(_Strict):
     return_share: UnitFloat
 
 
-class BorderControl(_Strict):
-    kind: Literal["border_control"]
+class _AtOnePlace(_Strict):
     place: str
     active: Window
+
+    def place_ids(self) -> list[str]:
+        return [self.place]
+
+
+class _AtPlaces(_Strict):
+    places: list[str] = Field(min_length=1)
+    active: Window
+
+    def place_ids(self) -> list[str]:
+        return list(self.places)
+
+
+class BorderControl(_AtOnePlace):
+    kind: Literal["border_control"]
     force: Annotated[int, Field(ge=1)]
     push_rate_per_h: NonNegativeFloat
     give_up: GiveUp
 
 
-class Blockade(_Strict):
+class Blockade(_AtOnePlace):
     kind: Literal["blockade"]
-    place: str
-    active: Window
     give_up: GiveUp
     slip_chance_per_h: UnitFloat
     clearance_return_share: UnitFloat
 
 
-class Checkpoints(_Strict):
+class Checkpoints(_AtPlaces):
     kind: Literal["checkpoints"]
-    places: list[str] = Field(min_length=1)
-    active: Window
     intercept_chance: UnitFloat
     dispersed_intercept_factor: UnitFloat
 
 
-class HealthPosts(_Strict):
+class HealthPosts(_AtPlaces):
     kind: Literal["health_posts"]
-    places: list[str] = Field(min_length=1)
-    active: Window
     test_chance_on_arrival: UnitFloat
     test_chance_per_h_held: UnitFloat = 0.0
 
@@ -595,22 +603,27 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         check(("route_choice", "destinations", i), dest)
     for place in scenario.route_choice.place_preference:
         check(("route_choice", "place_preference", place), place)
-    holders: dict[str, str] = {}
+    holders: dict[str, list[tuple[str, Window]]] = {}
     for name, spec in scenario.authorities.items():
-        if isinstance(spec, BorderControl | Blockade):
+        if isinstance(spec, _AtOnePlace):
             check(("authorities", name, "place"), spec.place)
-            if spec.place in holders:
-                problems.append(
-                    doc.problem(
-                        ("authorities", name, "place"),
-                        f"'{holders[spec.place]}' already holds people at {spec.place}; "
-                        "one border control or blockade per place",
-                    )
-                )
-            holders[spec.place] = name
         else:
             for i, place in enumerate(spec.places):
                 check(("authorities", name, "places", i), place)
+        if not isinstance(spec, BorderControl | Blockade):
+            continue
+        for other, window in holders.get(spec.place, []):
+            if _naive(window.start) < _naive(spec.active.end) and _naive(
+                spec.active.start
+            ) < _naive(window.end):
+                problems.append(
+                    doc.problem(
+                        ("authorities", name, "active"),
+                        f"overlaps '{other}', which already holds people at {spec.place} then; "
+                        "one border control or blockade per place at a time",
+                    )
+                )
+        holders.setdefault(spec.place, []).append((name, spec.active))
     countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
     missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
     if missing:
