@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from sim import scenario as scenario_module
 from sim.errors import CaravanError
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except CaravanError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written for the unfinished run")
@@ -93,9 +94,12 @@ def _positive_int(text: str) -> int:
 def _check(args: argparse.Namespace) -> int:
     sc = scenario_module.load(args.scenario, args.set)
     Console(highlight=False).print(
-        f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
-        f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
-        f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
+        Text(
+            f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
+            f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
+            f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
+        ),
+        soft_wrap=True,
     )
     return 0
 
@@ -117,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
     if not args.quiet:
         console.print(_outcome_table(summary))
-    console.print(f"wrote {out_dir}")
+    console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
     return 0
 
 

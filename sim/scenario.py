@@ -205,7 +205,9 @@ class Window(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
-        if _naive(self.end) <= _naive(self.start):
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give both times with a UTC offset, or neither")
+        if self.end <= self.start:
             raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
         return self
 
@@ -288,7 +290,7 @@ class Output(_Strict):
 class Scenario(_Strict):
     """A validated scenario. `network` is always resolved to places and roads."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # also a directory name
     description: str = ""
     time: TimeSection
     network: NetworkSpec
@@ -301,8 +303,9 @@ class Scenario(_Strict):
     source_file: str = ""
 
     def hours_since_start(self, when: datetime) -> float:
-        """Hours from the scenario's start to `when` (local wall clock)."""
-        return (_naive(when) - _naive(self.time.start)) / timedelta(hours=1)
+        """Hours from the scenario's start to `when` (validation ensures both, or neither, carry
+        a UTC offset, so the difference is real elapsed time)."""
+        return (when - self.time.start) / timedelta(hours=1)
 
     @property
     def n_steps(self) -> int:
@@ -310,13 +313,9 @@ class Scenario(_Strict):
 
     def to_yaml(self) -> str:
         """The resolved scenario (after extends and overrides), as YAML a user can rerun."""
-        data = self.model_dump(mode="json", exclude={"source_file"})
+        # python mode keeps datetimes as YAML timestamps, which the strict schema reads back
+        data = self.model_dump(exclude={"source_file"})
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-def _naive(when: datetime) -> datetime:
-    """Scenario times are local wall-clock times; an explicit offset is kept as written."""
-    return when.replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,6 +371,11 @@ def _rebase_network_file(doc: Document, from_dir: Path, to_dir: Path) -> None:
             network["file"] = str(absolute)
 
 
+# Sections a child scenario replaces rather than merges: a network file and an inline network
+# cannot be combined.
+_REPLACED_WHOLE: set[KeyPath] = {("network",)}
+
+
 def _merge(base: Document, child: Document, path: KeyPath) -> None:
     """Deep-merge child into base: mappings merge key by key, anything else replaces."""
     target = _get(base.data, path)
@@ -379,7 +383,8 @@ def _merge(base: Document, child: Document, path: KeyPath) -> None:
     assert isinstance(target, dict) and isinstance(source, dict)
     for key, value in source.items():
         sub = (*path, key)
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        whole = sub in _REPLACED_WHOLE
+        if isinstance(value, dict) and isinstance(target.get(key), dict) and not whole:
             base.where[sub] = child.where.get(sub, base.where.get(sub, Where(child.file, None)))
             _merge(base, child, sub)
         else:
@@ -411,6 +416,8 @@ def _apply_override(doc: Document, text: str) -> None:
     node: Any = doc.data
     for depth, part in enumerate(parts[:-1]):
         if isinstance(node, dict) and isinstance(part, str):
+            if part not in node:  # a key the file does not have: errors below it blame --set
+                doc.where[tuple(parts[: depth + 1])] = Where(label, None)
             node = node.setdefault(part, {})
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
@@ -435,9 +442,10 @@ def _validate(doc: Document, path: Path) -> Scenario:
     data["network"] = _resolve_network(doc, path)
     data["source_file"] = str(path)
     scenario: Scenario = _model_or_raise(Scenario, data, doc, ())
-    problems = network_problems(scenario.network, doc, ("network",))
-    if not problems:
-        problems = _reference_problems(scenario, doc)
+    problems = network_problems(
+        scenario.network, doc, ("network",), origin=scenario.population.origin
+    )
+    problems += _reference_problems(scenario, doc)
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -452,6 +460,10 @@ def _resolve_network(doc: Document, scenario_path: Path) -> Any:
     if ref.file is None:
         return {"places": section["places"], "roads": section["roads"]}
     net_path = scenario_path.parent / ref.file
+    if not net_path.is_file():
+        raise ScenarioError(
+            [doc.problem(("network", "file"), f"network file not found (looked for {net_path})")]
+        )
     net_doc = load_yaml(net_path, display_name=str(net_path))
     for key, where in net_doc.where.items():
         doc.where[("network", *key)] = where
@@ -462,9 +474,24 @@ def _model_or_raise(model: type[BaseModel], data: Any, doc: Document, prefix: Ke
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(
-            [_explain(err, model, doc, prefix) for err in exc.errors(include_url=False)]
-        ) from None
+        errors = exc.errors(include_url=False)
+        problems = [
+            _explain(err, model, doc, prefix) for err in errors if not _misspelt(err, errors)
+        ]
+        raise ScenarioError(problems) from None
+
+
+def _misspelt(err: Any, errors: list[Any]) -> bool:
+    """A missing key that an unknown sibling key is a misspelling of: one problem, not two."""
+    if err["type"] != "missing":
+        return False
+    parent, name = tuple(err["loc"][:-1]), str(err["loc"][-1])
+    unknown = [
+        str(e["loc"][-1])
+        for e in errors
+        if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == parent
+    ]
+    return bool(difflib.get_close_matches(name, unknown, n=1))
 
 
 def _explain(err: Any, model: type[BaseModel], doc: Document, prefix: KeyPath) -> Problem:
@@ -541,8 +568,11 @@ def _is_union(annotation: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def network_problems(spec: NetworkSpec, doc: Document, prefix: KeyPath) -> list[Problem]:
-    """Duplicate places, roads to unknown places, self-loops, and a disconnected network."""
+def network_problems(
+    spec: NetworkSpec, doc: Document, prefix: KeyPath, origin: str | None = None
+) -> list[Problem]:
+    """Duplicate places, roads to unknown places, self-loops, and a disconnected network
+    (places that cannot be reached from `origin`, or from the first place listed)."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for i, place in enumerate(spec.places):
@@ -573,15 +603,14 @@ def network_problems(spec: NetworkSpec, doc: Document, prefix: KeyPath) -> list[
             )
         graph.add_edge(a, b)
     if not problems and not nx.is_connected(graph):
-        parts = sorted(nx.connected_components(graph), key=len, reverse=True)
-        stranded = sorted(set().union(*parts[1:]))
+        start = origin if origin in graph else spec.places[0].id
+        stranded = sorted(set(graph) - nx.node_connected_component(graph, start))
         index = next(i for i, p in enumerate(spec.places) if p.id == stranded[0])
         problems.append(
             doc.problem(
                 (*prefix, "places", index),
-                f"the network is disconnected: {', '.join(stranded)} cannot be reached from "
-                f"{sorted(parts[0])[0]} and its {len(parts[0]) - 1} neighbours by road; "
-                "add a road or remove the places",
+                f"the network is disconnected: no road leads from {start} to "
+                f"{', '.join(stranded)}; add a road or remove these places",
             )
         )
     return problems
@@ -613,9 +642,7 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         if not isinstance(spec, BorderControl | Blockade):
             continue
         for other, window in holders.get(spec.place, []):
-            if _naive(window.start) < _naive(spec.active.end) and _naive(
-                spec.active.start
-            ) < _naive(window.end):
+            if window.start < spec.active.end and spec.active.start < window.end:
                 problems.append(
                     doc.problem(
                         ("authorities", name, "active"),
@@ -635,6 +662,23 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
             )
         )
     start = scenario.time.start
+    times = [(("population", "waves", n, "at"), w.at) for n, w in scenario.population.waves.items()]
+    for name, spec in scenario.authorities.items():
+        times += [
+            (("authorities", name, "active", k), getattr(spec.active, k)) for k in ("start", "end")
+        ]
+    mixed = [path for path, when in times if (when.tzinfo is None) != (start.tzinfo is None)]
+    for path in mixed:
+        problems.append(
+            doc.problem(
+                path,
+                "give every time with a UTC offset, like time.start, or none"
+                if start.tzinfo is not None
+                else "time.start has no UTC offset, so no other time may have one",
+            )
+        )
+    if mixed:
+        return problems
     for name, wave in scenario.population.waves.items():
         if scenario.hours_since_start(wave.at) < 0:
             problems.append(

@@ -74,11 +74,12 @@ def parse_yaml(text: str, name: str) -> Document:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        # Report where the broken construct began (an unclosed bracket), not where the parser
+        # gave up, which can be the next line or the end of the file.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        raise ScenarioError(
-            [Problem(name, line, "", f"not valid YAML: {exc.problem}; expected a YAML mapping")]
-        ) from None
+        what = f"{exc.context}, {exc.problem}" if exc.context else str(exc.problem)
+        raise ScenarioError([Problem(name, line, "", f"not valid YAML: {what}")]) from None
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(name, None, "", f"not valid YAML: {exc}")]) from None
     if root is None:
