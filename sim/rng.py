@@ -46,16 +46,30 @@ def mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
 def seed_key(seed: int) -> np.uint64:
-    """The 64-bit key every draw of one run starts from."""
-    return mix64(np.uint64(seed) + _GOLDEN)
+    """The 64-bit key every draw of one run starts from.
+
+    Returned as a numpy uint64 on purpose: numba would type a plain Python int below 2**63 as a
+    signed int64, and mixing signed and unsigned words silently turns the arithmetic into floats.
+    """
+    if seed < 0:
+        raise ValueError(f"seed must be 0 or more, got {seed}")
+    return np.uint64(_mix64_py(seed))
+
+
+def _mix64_py(seed: int) -> int:
+    """seed -> key with the SplitMix64 finaliser, in Python integers (no overflow warnings)."""
+    mask = (1 << 64) - 1
+    z = (seed + int(_GOLDEN)) & mask
+    z = ((z ^ (z >> 30)) * int(_M1)) & mask
+    z = ((z ^ (z >> 27)) * int(_M2)) & mask
+    return z ^ (z >> 31)
 
 
 @njit(cache=True, inline="always")
 def uniform(key: np.uint64, stream: int, ident: int, step: int, draw: int) -> float:
     """A uniform number in [0, 1) for this (key, stream, id, step, draw)."""
-    z = mix64(key ^ (np.uint64(stream) * _GOLDEN))
+    z = mix64(np.uint64(key) ^ (np.uint64(stream) * _GOLDEN))
     z = mix64(z ^ np.uint64(ident))
     z = mix64(z ^ ((np.uint64(step) << _S32) | np.uint64(draw)))
     return float(z >> _S11) * _TO_UNIT

@@ -22,7 +22,7 @@ from sim.model import CaravanModel
 from sim.population import ARRIVED, DISPERSED, HELD_BLOCKADE, HELD_BORDER, REMITTED, RETURNED
 from sim.results import Results, places_table
 
-pytestmark = pytest.mark.usefixtures("pinned_key_type")
+pytestmark = pytest.mark.usefixtures("uint64_run_key")
 
 NEVER_GIVE_UP = {"scale_h": 1.0e12, "shape": 1.0, "return_share": 1.0}
 
@@ -37,7 +37,7 @@ def first_hour(results: Results, series: str, reaching: int) -> float:
 
 def step_at_hour(results: Results, hour: float) -> int:
     """Index of the step that ends at `hour`."""
-    index = int(round(hour / results.step_h)) - 1
+    index = round(hour / results.step_h) - 1
     assert results.hours[index] == pytest.approx(hour)
     return index
 
@@ -63,7 +63,8 @@ def test_walker_reaches_c_after_distance_over_speed(make_scenario: Any, step_h: 
     # 30 km at 5 km/h = 6 h. Step 1 h: 5 km per step, at B (10 km) at the end of the 2nd step
     # (hour 2), at C at the end of the 6th (index 5, hour 6). Step 0.5 h: 2.5 km per step,
     # at C at the end of the 12th step (index 11): again hour 6.
-    scenario = make_scenario({"time": {"step_h": step_h}})
+    scenario = make_scenario(sets=[f"time.step_h={step_h}"])
+    assert scenario.time.step_h == step_h
     _, results = run_model(scenario)
     reached = results.series()["cum_reached_mexican_border"]
     arrival = step_at_hour(results, 6.0)
@@ -100,9 +101,7 @@ def test_day_window_shifts_arrival_by_the_night_hours(
         "population": {"waves": {"only": {"at": 0}}},
     }
     all_day = make_scenario(changes)
-    day_only = make_scenario(
-        {**changes, "movement": {"day_starts_h": 6, "day_ends_h": 18}}
-    )
+    day_only = make_scenario({**changes, "movement": {"day_starts_h": 6, "day_ends_h": 18}})
     _, free = run_model(all_day)
     _, windowed = run_model(day_only)
     assert first_hour(free, "cum_reached_mexican_border", 1) == 6.0

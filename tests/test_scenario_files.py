@@ -209,7 +209,7 @@ def test_extends_in_the_same_directory_and_chained(tmp_path: Path) -> None:
     base_path = _copy_base(tmp_path)
     child = base_path.parent / "child.yaml"
     child.write_text(
-        "extends: january-2021.yaml\nname: child\nmovement:\n  walking_speed_kmh: 3.0\n",
+        "extends: january-2021.yaml\nname: child\nmovement:\n  walking_speed_kmh: 4.5\n",
         encoding="utf-8",
     )
     sub = tmp_path / "deeper" / "still"
@@ -219,7 +219,8 @@ def test_extends_in_the_same_directory_and_chained(tmp_path: Path) -> None:
     loaded = load(grandchild)
     base = load(base_path)
     assert loaded.name == "grandchild"
-    assert loaded.movement.walking_speed_kmh == 3.0
+    assert base.movement.walking_speed_kmh != 4.5  # the override is visible
+    assert loaded.movement.walking_speed_kmh == 4.5
     assert loaded.movement.ride_chance_per_h == base.movement.ride_chance_per_h
     assert loaded.network == base.network
 
@@ -227,9 +228,10 @@ def test_extends_in_the_same_directory_and_chained(tmp_path: Path) -> None:
 def test_extends_error_in_kept_base_value_names_the_base(tmp_path: Path) -> None:
     base_path = _copy_base(tmp_path)
     text = base_path.read_text(encoding="utf-8")
-    assert text.count("walking_speed_kmh: 4.0") == 1
-    base_path.write_text(text.replace("walking_speed_kmh: 4.0", "walking_speed_kmh: -4.0"))
-    line = next(i + 1 for i, s in enumerate(text.splitlines()) if "walking_speed_kmh: 4.0" in s)
+    line = next(i + 1 for i, s in enumerate(text.splitlines()) if "walking_speed_kmh:" in s)
+    base_path.write_text(
+        re.sub(r"walking_speed_kmh: [0-9.]+", "walking_speed_kmh: -4.0", text), encoding="utf-8"
+    )
     child = tmp_path / "child.yaml"
     child.write_text("extends: base/january-2021.yaml\nname: child\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
