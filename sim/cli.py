@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -156,19 +157,12 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
 
 
 def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
-    if summary["replicates"] == 1 or len(keys) > 1:
-        per = summary["per_replicate"]
-        values = sorted(sum(r[k] for k in keys) for r in per)
-        median = (
-            values[len(values) // 2]
-            if len(values) % 2
-            else ((values[len(values) // 2 - 1] + values[len(values) // 2]) / 2)
-        )
-        if len(values) == 1:
-            return f"{values[0]:,}"
-        return f"{median:,.0f}"
-    stats = summary["outcome_intervals"][keys[0]]
-    return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
+    """One outcome (or a sum of outcomes): the value, or median [90% interval] over replicates."""
+    values = np.array([sum(r[k] for k in keys) for r in summary["per_replicate"]], dtype=float)
+    if values.size == 1:
+        return f"{values[0]:,.0f}"
+    lo, median, hi = np.percentile(values, [5, 50, 95])
+    return f"{median:,.0f} [{lo:,.0f}-{hi:,.0f}]"
 
 
 def _describe_target(target: Any) -> str:
