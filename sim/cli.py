@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
     run_p.add_argument("scenario", type=Path, help="scenario YAML file")
-    run_p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run_p.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="random seed, 0 or more (default 0)"
+    )
     run_p.add_argument(
         "--replicates",
         type=_positive_int,
@@ -83,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     check_p.set_defaults(handler=_check)
     return parser
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _positive_int(text: str) -> int:

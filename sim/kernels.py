@@ -73,6 +73,7 @@ STOCKS = (
     "moving",
     "moving_in_guatemala",
     "dispersed",
+    "dispersed_in_guatemala",
     "held_border",
     "held_blockade",
     "quarantined",
@@ -97,6 +98,7 @@ STOCKS = (
     N_MOVING,
     N_MOVING_IN_GT,
     N_DISPERSED,
+    N_DISPERSED_IN_GT,
     N_HELD_BORDER,
     N_HELD_BLOCKADE,
     N_QUARANTINED,
@@ -158,7 +160,7 @@ class StepParams(NamedTuple):
     dispersed_speed_factor: float
     sensitivity: float
     specificity: float
-    quarantine_h: float
+    quarantine_steps: int  # whole steps, at least the quarantine's length
 
 
 class Tallies(NamedTuple):
@@ -212,7 +214,7 @@ def _step_one(i, m, routes, places, route_cdf, policy, p, counts, picks):  # typ
         return
     group = m.group[i]
     if status == WAITING:
-        if m.depart_h[i] >= p.t_h + p.step_h - 1e-6:
+        if m.depart_step[i] > p.step:
             return
         # The route is drawn once per group, at step 0, so it does not depend on when they leave.
         r = np.searchsorted(route_cdf, rng.uniform(p.key, rng.ROUTE, group, 0, 0), side="right")
@@ -224,7 +226,7 @@ def _step_one(i, m, routes, places, route_cdf, policy, p, counts, picks):  # typ
         counts[NEW_DEPARTED] += 1
         picks[r] += 1
     elif status == QUARANTINED:
-        if p.t_h + 1e-6 >= m.timer_h[i]:
+        if p.step >= m.timer_step[i]:
             m.status[i] = DEPORTED
             m.place[i] = places.return_point[m.place[i]]
             counts[NEW_DEPORTED] += 1
@@ -249,15 +251,23 @@ def _resolve_hold(i, m, routes, places, policy, p, counts):  # type: ignore[no-u
             return False
         _disperse(i, m, counts)
         return _after_hold(i, m, routes, places, policy, p, counts)
-    if policy.release[here] or policy.hold[here] == NO_HOLD:
+    hold = policy.hold[here]
+    if policy.release[here] or hold == NO_HOLD:
         m.status[i] = MOVING
         counts[NEW_RELEASED] += 1
         return _after_hold(i, m, routes, places, policy, p, counts)
+    if (hold == BORDER_FORCE) != (m.status[i] == HELD_BORDER):
+        # Another authority took over the place (a force ended as a blockade began): held anew.
+        m.status[i] = HELD_BORDER if hold == BORDER_FORCE else HELD_BLOCKADE
+        m.timer_step[i] = p.step
+        return False
     if policy.test_chance_held[here] > 0.0 and not (m.flags[i] & TESTED):
         if rng.uniform(p.key, rng.TEST_HELD, i, p.step, 0) < policy.test_chance_held[here]:
             if _test(i, m, p, counts, here):
                 return False
-    waited_h = p.t_h - m.timer_h[i]
+    # Held during step timer_step, so at the start of the next step the wait is about to enter
+    # its first step: the hazard is applied over (0, step_h] first, then (step_h, 2 step_h], ...
+    waited_h = (p.step - m.timer_step[i] - 1) * p.step_h
     scale_h = policy.give_up_scale_h[here]
     shape = policy.give_up_shape[here]
     # Weibull hazard: chance of giving up in (w, w + dt] given not yet given up at w.
@@ -311,7 +321,7 @@ def _arrive(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped
     hold = policy.hold[here]
     if hold != NO_HOLD and not (m.flags[i] & DISPERSED) and not policy.release[here]:
         m.status[i] = HELD_BORDER if hold == BORDER_FORCE else HELD_BLOCKADE
-        m.timer_h[i] = p.t_h
+        m.timer_step[i] = p.step
         counts[NEW_HELD] += 1
         return False
     return _after_hold(i, m, routes, places, policy, p, counts)
@@ -359,7 +369,7 @@ def _test(i, m, p, counts, here):  # type: ignore[no-untyped-def]
         positive = u >= p.specificity
     if positive:
         m.status[i] = QUARANTINED
-        m.timer_h[i] = p.t_h + p.quarantine_h
+        m.timer_step[i] = p.step + p.quarantine_steps
         counts[NEW_POSITIVE] += 1
         counts[NEW_QUARANTINED] += 1
     return positive
@@ -388,6 +398,8 @@ def _tally_one(i, m, routes, counts, at_places, on_roads):  # type: ignore[no-un
     elif status == MOVING:
         if m.flags[i] & DISPERSED:
             counts[N_DISPERSED] += 1
+            if m.flags[i] & ENTERED:
+                counts[N_DISPERSED_IN_GT] += 1
         else:
             counts[N_MOVING] += 1
             if m.flags[i] & ENTERED:

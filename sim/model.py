@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
@@ -156,7 +157,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             dispersed_speed_factor=mv.dispersed_speed_factor,
             sensitivity=sc.health.sensitivity,
             specificity=sc.health.specificity,
-            quarantine_h=sc.health.quarantine_days * 24.0,
+            quarantine_steps=math.ceil(sc.health.quarantine_days * 24.0 / self.step_h - 1e-9),
         )
 
     def _ride_chances(self) -> npt.NDArray[np.float64]:

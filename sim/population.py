@@ -54,8 +54,8 @@ class Migrants(NamedTuple):
     leg: npt.NDArray[np.int16]  # leg of the route being travelled
     km: npt.NDArray[np.float32]  # km travelled along that leg
     place: npt.NDArray[np.int16]  # place at or last passed; for final statuses, where they ended
-    depart_h: npt.NDArray[np.float32]  # hours from the start when the group sets off
-    timer_h: npt.NDArray[np.float32]  # held since (hours from start), or quarantine ends
+    depart_step: npt.NDArray[np.int32]  # step in which the group sets off
+    timer_step: npt.NDArray[np.int32]  # step in which a hold began, or the quarantine ends
     entry: npt.NDArray[np.int8]  # entry crossing used, -1 if none
 
     @property
@@ -77,8 +77,8 @@ def empty(n: int) -> Migrants:
         leg=np.zeros(n, dtype=np.int16),
         km=np.zeros(n, dtype=np.float32),
         place=np.zeros(n, dtype=np.int16),
-        depart_h=np.zeros(n, dtype=np.float32),
-        timer_h=np.zeros(n, dtype=np.float32),
+        depart_step=np.zeros(n, dtype=np.int32),
+        timer_step=np.zeros(n, dtype=np.int32),
         entry=np.full(n, -1, dtype=np.int8),
     )
 
@@ -93,7 +93,8 @@ def create(
     """Form groups, give each a wave and a departure hour (on a step boundary), place at origin.
 
     Group sizes are drawn from `group_size`; a wave's last group is cut to fit its count. Groups
-    of a wave with `spread_h` leave at whole steps spread evenly at random over that window.
+    of a wave with `spread_h` leave at whole steps spread evenly at random over that window;
+    a group leaves in the first step that starts at or after its departure time.
     """
     counts = population.wave_counts()
     migrants = empty(population.size)
@@ -114,9 +115,11 @@ def create(
         offsets_h = np.floor(rng.random(n_groups) * wave.spread_h / step_h) * step_h
         ids = np.arange(first_group, first_group + n_groups, dtype=np.int32)
         migrants.group[row : row + count] = np.repeat(ids, group_sizes)
-        migrants.depart_h[row : row + count] = np.repeat(
-            wave_start_h[name] + offsets_h, group_sizes
-        )
+        depart_h = wave_start_h[name] + offsets_h
+        # The first step starting at or after the departure time (times are float64 here, so
+        # a wave at 73.6 h with 0.2 h steps leaves in step 368, not one early or late).
+        depart_step = np.ceil(depart_h / step_h - 1e-9).astype(np.int32)
+        migrants.depart_step[row : row + count] = np.repeat(depart_step, group_sizes)
         row += count
         first_group += n_groups
     return migrants

@@ -137,8 +137,13 @@ def compute_outcomes(
             "quarantined": flow("quarantined"),
             "in_quarantine": stock("quarantined"),
             "reached_mexican_border": flow("reached_mexican_border"),
-            "dispersed_in_guatemala": stock("dispersed"),
-            "in_transit": stock("moving") + stock("held_border") + stock("held_blockade"),
+            "dispersed_in_guatemala": stock("dispersed_in_guatemala"),
+            # on the road, held, or dispersed before entering Guatemala
+            "in_transit": stock("moving")
+            + stock("held_border")
+            + stock("held_blockade")
+            + stock("dispersed")
+            - stock("dispersed_in_guatemala"),
             "slipped_past_blockades": flow("slipped"),
         }
     )

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
 
-from sim import rng
 from sim.scenario import Scenario, load
 
 START = datetime(2021, 1, 1, 0, 0)
@@ -161,21 +159,3 @@ def session_scenarios(tmp_path_factory: pytest.TempPathFactory) -> ScenarioFacto
 @pytest.fixture(scope="session")
 def january_path() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios" / "january-2021.yaml"
-
-
-@pytest.fixture(scope="module")
-def uint64_run_key() -> Iterator[None]:
-    """Work around a bug in sim for the tests of a module (the bug itself is shown by the
-    strict xfails in test_determinism.py, test_rng.py and test_cli_run.py).
-
-    `sim.rng.seed_key` returns the run key as a Python int, and numba types a Python int by
-    its value's range only for the first call of a function: a key below 2**63 (seeds 3, 4,
-    5, ...) compiles int64 code, whose draws lie in [0, 0.5), and once that code exists in a
-    process a later key of 2**63 or more (seeds 0, 1, 2, ...) raises OverflowError. So within
-    one pytest process a test's results, or whether it runs at all, would depend on which
-    seeds earlier tests used. With the key handed over as np.uint64 (the fix we suggest) numba
-    always picks the uint64 code, whatever ran before."""
-    original = rng.seed_key
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rng, "seed_key", lambda seed: np.uint64(original(seed)))
-        yield

@@ -183,13 +183,9 @@ def test_replicates_give_intervals(tmp_path: Path) -> None:
     assert sorted(set(replicates)) == [0, 1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: --seed 5 --replicates 2 runs seed 5 (key below 2**63, numba compiles "
-    "int64 code) then seed 6 (key above 2**63): OverflowError: int too big to convert in "
-    "kernels._infect, a traceback and exit status 1",
-)
 def test_replicates_run_whatever_the_seeds(tmp_path: Path) -> None:
+    # Regression: seed 5 (key below 2**63) then seed 6 (key above) used to end in
+    # OverflowError: int too big to convert, a traceback and exit status 1.
     done = python_m_sim(
         "run", SCENARIO, "--out", tmp_path / "r", "--seed", "5", "--replicates", "2", *QUICK
     )
@@ -201,3 +197,10 @@ def test_check_says_valid() -> None:
     assert done.returncode == 0, done.stderr
     assert "valid" in done.stdout
     assert "january-2021" in done.stdout
+
+
+def test_negative_seed_is_an_input_error(tmp_path: Path) -> None:
+    done = python_m_sim("run", SCENARIO, "--out", tmp_path / "neg", "--seed", "-1", *QUICK)
+    assert done.returncode == EXIT_INPUT_ERROR, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "seed" in done.stderr

@@ -16,8 +16,6 @@ import pytest
 
 from sim.model import CaravanModel
 
-pytestmark = pytest.mark.usefixtures("uint64_run_key")
-
 Y_NETWORK = {
     "places": [
         {"id": "O", "country": "HN", "lat": 15.5, "lon": -88.0, "kind": ["origin", "return_point"]},
@@ -126,7 +124,7 @@ def test_blockade_on_x2_changes_nothing_for_those_via_x1(make_scenario: Any, see
     via_x2 = ~via_x1
     assert via_x1.sum() > 50
     assert via_x2.sum() > 50
-    for name in ("status", "place", "leg", "km", "flags", "timer_h", "entry"):
+    for name in ("status", "place", "leg", "km", "flags", "timer_step", "entry"):
         np.testing.assert_array_equal(
             getattr(a, name)[via_x1], getattr(b, name)[via_x1], err_msg=name
         )

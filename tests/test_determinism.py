@@ -1,8 +1,10 @@
 """The same scenario and seed give the same results: run twice, on one thread or many, with any
 number of numba threads; written files are identical. Different seeds give different results.
 
-The last tests run fresh interpreters (no workaround): a seed's results must not depend on what
-else ran before it in the same process.
+The last tests run fresh interpreters: a seed's results must not depend on what else ran before
+it in the same process (regression: the run key once reached numba as a Python int, typed int64
+or uint64 by its value, which confined draws to [0, 0.5) for half the seeds, made results depend
+on the seeds run before, and crashed a uint64 seed after an int64 one).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from sim import kernels
 from sim.model import CaravanModel, run
 from sim.rundir import write_run
 from sim.scenario import Scenario, load
-
-pytestmark = pytest.mark.usefixtures("uint64_run_key")
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = ["population.size=2000", "output.plots=false"]
@@ -130,7 +130,7 @@ def test_numba_thread_count_does_not_matter(big: Scenario, big_threaded: Caravan
 
 
 # --------------------------------------------------------------------------------------------
-# Fresh interpreters, without the uint64 workaround of conftest.py
+# Fresh interpreters: nothing compiled or run before in the process
 # --------------------------------------------------------------------------------------------
 
 RUN_SEEDS = textwrap.dedent(
@@ -174,15 +174,9 @@ CHECKPOINT_EVERYONE_PASSES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: model.key = rng.seed_key(seed) is a Python int; for seeds whose key is "
-    "below 2**63 (3, 4, 5, 7, ...) numba compiles the kernels with an int64 key, the SplitMix "
-    "words become int64 and every draw lies in [0, 0.5): a 30% checkpoint remits 60%",
-)
-def test_intercept_share_matches_its_chance_in_a_fresh_process(
-    make_scenario: Any,
-) -> None:
+def test_intercept_share_matches_its_chance_in_a_fresh_process(make_scenario: Any) -> None:
+    # Seed 3's key is below 2**63: as a Python int it used to make numba compile int64 code
+    # whose draws lie in [0, 0.5), and a 30% checkpoint remitted 60%.
     path = make_scenario.write(CHECKPOINT_EVERYONE_PASSES)
     done = outcomes_in_fresh_process(path, [3], [])
     assert done.returncode == 0, done.stderr
@@ -191,12 +185,8 @@ def test_intercept_share_matches_its_chance_in_a_fresh_process(
     assert abs(remitted / 4000 - 0.3) < 0.03
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: the run key reaches numba as a Python int, so a seed's results depend on "
-    "the seeds run before it in the process (seed 3 alone vs after seed 0 differ)",
-)
 def test_a_seed_gives_the_same_results_whatever_ran_before(january_path: Path) -> None:
+    # Seed 0's key is 2**63 or more, seed 3's below.
     alone = outcomes_in_fresh_process(january_path, [3], SMALL)
     after_zero = outcomes_in_fresh_process(january_path, [0, 3], SMALL)
     assert alone.returncode == 0, alone.stderr
@@ -204,12 +194,7 @@ def test_a_seed_gives_the_same_results_whatever_ran_before(january_path: Path) -
     assert json.loads(alone.stdout)["3"] == json.loads(after_zero.stdout)["3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: after a seed with a key below 2**63 (seed 3) numba holds an int64 "
-    "kernels._infect, and seed 0 (key above 2**63) then fails: OverflowError: int too big "
-    "to convert",
-)
 def test_seeds_can_run_in_any_order_in_one_process(january_path: Path) -> None:
+    # Used to fail with OverflowError (int too big to convert) in kernels._infect.
     done = outcomes_in_fresh_process(january_path, [3, 0], SMALL)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +29,6 @@ from sim.population import (
     WAITING,
 )
 from sim.results import PARTITION
-
-pytestmark = pytest.mark.usefixtures("uint64_run_key")
 
 COUNTRIES = ["HN", "HN-GT", "GT", "GT-MX", "MX"]
 STEPS_H = [0.5, 1.0, 2.0]

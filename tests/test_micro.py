@@ -22,8 +22,6 @@ from sim.model import CaravanModel
 from sim.population import ARRIVED, DISPERSED, HELD_BLOCKADE, HELD_BORDER, REMITTED, RETURNED
 from sim.results import Results, places_table
 
-pytestmark = pytest.mark.usefixtures("uint64_run_key")
-
 NEVER_GIVE_UP = {"scale_h": 1.0e12, "shape": 1.0, "return_share": 1.0}
 
 
@@ -219,12 +217,6 @@ def test_quarantine_lengths_differ_by_their_difference(make_scenario: Any) -> No
     assert delays[1.0] - delays[0.5] == 12.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: Migrants.timer_h is float32 and the quarantine end is compared with an "
-    "absolute 1e-6 tolerance (kernels._step_one), so with step_h 0.2 the quarantine of 3 days "
-    "ends one step late (72.2 h)",
-)
 def test_quarantine_is_exact_with_a_step_of_a_fifth_of_an_hour(make_scenario: Any) -> None:
     # 10 km at 5 km/h: at B at the end of step 9 (hour 2.0, timer 1.8 + 72 = 73.8);
     # deported in the step starting at 73.8, recorded at hour 74.0.
@@ -249,12 +241,6 @@ def test_quarantine_is_exact_with_a_step_of_a_fifth_of_an_hour(make_scenario: An
     assert deported - started == pytest.approx(72.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: Migrants.depart_h is float32 and compared with an absolute 1e-6 tolerance "
-    "(kernels._step_one); a wave at 73.6 h with step_h 0.2 (float32 73.59999847) leaves in "
-    "the step starting at 73.4, one step early",
-)
 def test_wave_leaves_in_the_step_that_contains_its_hour(make_scenario: Any) -> None:
     scenario = make_scenario(
         {
@@ -384,3 +370,36 @@ def test_blockade_clearance_disperses_everyone_who_moves_on_slower(make_scenario
     assert series["cum_reached_mexican_border"][arrival - 1] == 0
     assert (model.migrants.flags & DISPERSED).all()
     assert (model.migrants.status == ARRIVED).all()
+
+
+def test_dispersed_before_the_border_are_not_dispersed_in_guatemala(make_scenario: Any) -> None:
+    # A - H (a Honduran town, 10 km) - B (crossing into Guatemala, 100 km) - C. A blockade at
+    # H is cleared at hour 10 with nobody boarding buses: all 10 scatter at H and are still
+    # walking in Honduras at hour 14 (2.5 km/h for 4 h).
+    network = {
+        "places": [
+            {"id": "A", "country": "HN", "lat": 15.5, "lon": -88.0, "kind": ["origin"]},
+            {"id": "H", "country": "HN", "lat": 15.2, "lon": -88.5, "kind": ["town"]},
+            {"id": "B", "country": "HN-GT", "lat": 14.9, "lon": -89.1, "kind": ["border_crossing"]},
+            {"id": "C", "country": "GT-MX", "lat": 14.7, "lon": -92.1, "kind": ["border_crossing"]},
+        ],
+        "roads": [
+            {"between": ["A", "H"], "length_km": 10},
+            {"between": ["H", "B"], "length_km": 100},
+            {"between": ["B", "C"], "length_km": 20},
+        ],
+    }
+    roadblock = {**blockade([-1, 10], clearance_return_share=0.0), "place": "H"}
+    scenario = make_scenario(
+        {
+            "network": network,
+            "time": {"duration_h": 14},
+            "population": {"size": 10},
+            "authorities": {"roadblock": roadblock},
+        }
+    )
+    _, results = run_model(scenario)
+    assert results.series()["n_dispersed"][-1] == 10
+    assert results.outcomes["entered_guatemala"] == 0
+    assert results.outcomes["dispersed_in_guatemala"] == 0
+    assert results.outcomes["moved_on_toward_mexico"] == 0

@@ -1,9 +1,8 @@
 """The counter-based generator: uniform on [0, 1), neighbouring keys unrelated, a pure function.
 
 Bulk draws come from small njit loops that call `sim.rng.uniform` exactly as the kernels do,
-with the key typed np.uint64 (as `uniform` declares it). The behaviour with the key as the model
-really hands it over (a Python int, see conftest.uint64_run_key) is checked in a fresh process,
-so the int64 code it makes numba compile cannot leak into other tests.
+with the key as `seed_key` returns it (np.uint64). A key handed over as a Python int is checked
+in a fresh process, so whatever code it makes numba compile cannot leak into other tests.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from sim import rng
 
 N = 100_000
 KEYS = {
-    "seed 0": np.uint64(rng.seed_key(0)),  # key of 2**63 or more
-    "seed 3": np.uint64(rng.seed_key(3)),  # key below 2**63
+    "seed 0": rng.seed_key(0),  # key of 2**63 or more
+    "seed 3": rng.seed_key(3),  # key below 2**63
     "zero": np.uint64(0),
     "all ones": np.uint64(2**64 - 1),
 }
@@ -104,6 +103,24 @@ def test_same_inputs_same_number() -> None:
         assert rng.uniform(key, rng.RIDE, i, 3, 2) == rng.uniform(key, rng.RIDE, i, 3, 2)
 
 
+@njit(cache=False)
+def splitmix_of(seed: np.uint64) -> np.uint64:
+    return rng.mix64(seed + rng._GOLDEN)
+
+
+def test_seed_key_is_a_uint64_splitmix_of_the_seed() -> None:
+    for seed in [0, 1, 3, 7, 12345, 2**31, 2**40, 2**63 - 1]:
+        key = rng.seed_key(seed)
+        assert isinstance(key, np.uint64), seed  # never a Python int (numba would type it int64)
+        assert int(key) == int(splitmix_of(np.uint64(seed))), seed
+    assert rng.seed_key(3) < 2**63 <= rng.seed_key(0)  # both kinds are covered above
+
+
+def test_negative_seed_is_refused() -> None:
+    with pytest.raises(ValueError, match="seed"):
+        rng.seed_key(-1)
+
+
 def test_seeds_give_distinct_keys() -> None:
     keys = {int(rng.seed_key(seed)) for seed in range(10_000)}
     assert len(keys) == 10_000
@@ -128,7 +145,7 @@ def test_streams_are_distinct_numbers() -> None:
     assert len(set(streams)) == len(streams)
 
 
-AS_THE_MODEL_DOES = textwrap.dedent(
+PYTHON_INT_KEY = textwrap.dedent(
     """
     import json
     import numpy as np
@@ -142,9 +159,9 @@ AS_THE_MODEL_DOES = textwrap.dedent(
             out[i] = rng.uniform(key, rng.CHECKPOINT, i, 0, 0)
         return out
 
-    key = rng.seed_key(3)  # what CaravanModel keeps as self.key and puts in StepParams
-    u = many(key, 100000)
-    reference = many(np.uint64(key), 100000)
+    key = rng.seed_key(3)  # below 2**63: as a Python int numba types it int64
+    u = many(int(key), 100000)
+    reference = many(key, 100000)
     print(json.dumps({
         "type": type(key).__name__,
         "min": u.min(), "max": u.max(), "mean": u.mean(),
@@ -154,21 +171,18 @@ AS_THE_MODEL_DOES = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim bug: rng.seed_key returns a Python int; numba types a key below 2**63 (seed 3) "
-    "as int64, every SplitMix word in uniform() is then int64, and the draws lie in [0, 0.5) "
-    "and differ from those of the same key as uint64",
-)
-def test_key_as_the_model_holds_it_gives_uniform_draws() -> None:
+def test_key_given_as_python_int_gives_the_same_draws() -> None:
+    # Regression: with an int64-typed key every SplitMix word in uniform() was int64 and the
+    # draws lay in [0, 0.5) (mean 0.25).
     done = subprocess.run(
-        [sys.executable, "-c", AS_THE_MODEL_DOES],
+        [sys.executable, "-c", PYTHON_INT_KEY],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
     found = json.loads(done.stdout)
+    assert found["type"] == "uint64", found
     assert found["same_as_uint64"], found
     assert found["max"] > 0.99, found
     assert abs(found["mean"] - 0.5) < 0.005, found
