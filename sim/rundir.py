@@ -92,7 +92,10 @@ def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:
         "duration_h": scenario.time.duration_h,
         "step_h": scenario.time.step_h,
         "partition": list(PARTITION),
-        "outcomes": {k: v["median"] for k, v in stats.items()},
+        # one run: its counts; several: the median of each (which may end in .5)
+        "outcomes": dict(per_replicate[0])
+        if len(runs) == 1
+        else {k: v["median"] for k, v in stats.items()},
         "outcome_intervals": stats if len(runs) > 1 else None,
         "per_replicate": per_replicate,
     }
