@@ -108,6 +108,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "import_s": t1 - t0,
         "load_s": t2 - t1,
         "first": first,
+        "sim": str(Path(sim.__file__).parent),
         **_cache_stats(),
     }
     if args.repeats > 0:
@@ -180,6 +181,7 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     agent_steps = migrants * steps
     return [
         ("scenario", f"{migrants:,} migrants x {steps} steps = {agent_steps:,} agent-steps"),
+        ("sim package", f"{last['sim']} (`sim.run` default: threads=True, parallel kernel)"),
         ("`import sim` (fresh process)", fmt_summary_s(imports)),
         ("`sim.load(scenario)`", fmt_s(last["load_s"])),
         (

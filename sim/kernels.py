@@ -182,6 +182,13 @@ def empty_tallies(n_migrants: int, n_places: int, n_roads: int, n_routes: int) -
     )
 
 
+# What happens to someone held who is neither cleared, released nor tested positive.
+HOLD_STAYS = 0
+HOLD_RETURNS = 1
+HOLD_DISPERSES = 2
+HOLD_SLIPS = 3
+
+
 def _step_migrants(
     m: Migrants,
     routes: RouteArrays,
@@ -202,218 +209,259 @@ def _step_migrants(
         at_places[:] = 0
         on_roads[:] = 0
         picks[:] = 0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            _step_one(i, m, routes, places, route_cdf, policy, p, counts, picks)
-            _tally_one(i, m, routes, counts, at_places, on_roads)
+        _step_chunk(
+            c * CHUNK,
+            min(n, (c + 1) * CHUNK),
+            m,
+            routes,
+            places,
+            route_cdf,
+            policy,
+            p,
+            counts,
+            at_places,
+            on_roads,
+            picks,
+        )
 
 
+# Performance: the loop over migrants is one function, with every array taken out of its
+# NamedTuple once per chunk. A call per migrant to a compiled function that takes the
+# NamedTuples (10 + 12 + ... arrays) is not inlined by LLVM and costs an atomic incref and decref
+# of every array it receives, about 0.7 us per migrant-step; see benchmarks/README.md.
 @njit(cache=True)
-def _step_one(i, m, routes, places, route_cdf, policy, p, counts, picks):  # type: ignore[no-untyped-def]
-    status = m.status[i]
-    if status >= FIRST_FINAL:
-        return
-    group = m.group[i]
-    if status == WAITING:
-        if m.depart_step[i] > p.step:
-            return
-        # The route is drawn once per group, at step 0, so it does not depend on when they leave.
-        r = np.searchsorted(route_cdf, rng.uniform(p.key, rng.ROUTE, group, 0, 0), side="right")
-        r = min(r, route_cdf.shape[0] - 1)
-        m.route[i] = r
-        m.leg[i] = 0
-        m.km[i] = 0.0
-        m.status[i] = MOVING
-        counts[NEW_DEPARTED] += 1
-        picks[r] += 1
-    elif status == QUARANTINED:
-        if p.step >= m.timer_step[i]:
-            m.status[i] = DEPORTED
-            m.place[i] = places.return_point[m.place[i]]
-            counts[NEW_DEPORTED] += 1
-        return
-    elif status == HELD_BORDER or status == HELD_BLOCKADE:
-        if not _resolve_hold(i, m, routes, places, policy, p, counts):
-            return
-    _move(i, m, routes, places, policy, p, counts)
+def _step_chunk(  # type: ignore[no-untyped-def]
+    lo, hi, m, routes, places, route_cdf, policy, p, counts, at_places, on_roads, picks
+):
+    status_a = m.status
+    flags_a = m.flags
+    group_a = m.group
+    route_a = m.route
+    leg_a = m.leg
+    km_a = m.km
+    place_a = m.place
+    depart_a = m.depart_step
+    timer_a = m.timer_step
+    entry_a = m.entry
+    route_place = routes.place
+    leg_km = routes.leg_km
+    leg_road = routes.leg_road
+    n_legs = routes.n_legs
+    entry_index = places.entry_index
+    return_point = places.return_point
+    hold = policy.hold
+    release = policy.release
+    clearance = policy.clearance
+    test_chance_held = policy.test_chance_held
+    key = p.key
+    step = p.step
+    step_h = p.step_h
+    last_route = route_cdf.shape[0] - 1
+    for i in range(lo, hi):
+        status = status_a[i]
+        if status < FIRST_FINAL:
+            group = group_a[i]
+            move = status == MOVING  # walks this step (if daylight)
+            past_hold = False  # let go by a hold this step: the place is handled first
+            if status == WAITING:
+                # The route is drawn once per group, at step 0, so it does not depend on when
+                # they leave.
+                if depart_a[i] <= step:
+                    u = rng.uniform(key, rng.ROUTE, group, 0, 0)
+                    r = min(np.searchsorted(route_cdf, u, side="right"), last_route)
+                    route_a[i] = r
+                    leg_a[i] = 0
+                    km_a[i] = 0.0
+                    status_a[i] = MOVING
+                    counts[NEW_DEPARTED] += 1
+                    picks[r] += 1
+                    move = True
+            elif status == QUARANTINED:
+                if step >= timer_a[i]:
+                    status_a[i] = DEPORTED
+                    place_a[i] = return_point[place_a[i]]
+                    counts[NEW_DEPORTED] += 1
+            elif status == HELD_BORDER or status == HELD_BLOCKADE:
+                here = place_a[i]
+                outcome = HOLD_STAYS
+                if clearance[here]:
+                    u = rng.uniform(key, rng.CLEARANCE, group, step, 0)
+                    outcome = (
+                        HOLD_RETURNS if u < policy.clearance_return_share[here] else HOLD_DISPERSES
+                    )
+                elif release[here] or hold[here] == NO_HOLD:
+                    status_a[i] = MOVING
+                    counts[NEW_RELEASED] += 1
+                    past_hold = True
+                elif (hold[here] == BORDER_FORCE) != (status == HELD_BORDER):
+                    # Another authority took over the place (a force ended as a blockade
+                    # began): held anew.
+                    status_a[i] = HELD_BORDER if hold[here] == BORDER_FORCE else HELD_BLOCKADE
+                    timer_a[i] = step
+                else:
+                    tested_positive = False
+                    if test_chance_held[here] > 0.0 and not (flags_a[i] & TESTED):
+                        u = rng.uniform(key, rng.TEST_HELD, i, step, 0)
+                        if u < test_chance_held[here]:
+                            tested_positive = _test(i, status_a, flags_a, timer_a, p, counts, here)
+                    if not tested_positive:
+                        # Held during step timer_step, so at the start of the next step the
+                        # wait is about to enter its first step: the hazard is applied over
+                        # (0, step_h] first, then (step_h, 2 step_h], ...
+                        outcome = _hold_outcome(
+                            key,
+                            group,
+                            step,
+                            (step - timer_a[i] - 1) * step_h,
+                            step_h,
+                            policy.give_up_scale_h[here],
+                            policy.give_up_shape[here],
+                            policy.give_up_return_share[here],
+                            policy.slip_chance[here],
+                        )
+                if outcome == HOLD_RETURNS:
+                    status_a[i] = RETURNED
+                    place_a[i] = return_point[here]
+                    counts[NEW_RETURNED] += 1
+                elif outcome == HOLD_DISPERSES:
+                    status_a[i] = MOVING
+                    flags_a[i] |= DISPERSED
+                    counts[NEW_DISPERSED] += 1
+                    past_hold = True
+                elif outcome == HOLD_SLIPS:
+                    status_a[i] = MOVING
+                    flags_a[i] |= SLIPPED
+                    counts[NEW_SLIPPED] += 1
+                    past_hold = True
+            if past_hold:
+                move = _after_hold(
+                    i, place_a[i], group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
+                    n_legs, entry_index, policy, p, counts,
+                )  # fmt: skip
+            if move and p.daylight:
+                # Walk or ride along the route for one step, handling each place reached.
+                r = route_a[i]
+                leg = leg_a[i]
+                speed_kmh = p.walking_speed_kmh
+                heading_to = route_place[r, leg + 1]
+                if rng.uniform(key, rng.RIDE, group, step, 0) < p.ride_chance[heading_to]:
+                    speed_kmh = p.ride_speed_kmh
+                if flags_a[i] & DISPERSED:
+                    speed_kmh *= p.dispersed_speed_factor
+                km = km_a[i] + speed_kmh * step_h
+                while km >= leg_km[r, leg]:
+                    km -= leg_km[r, leg]
+                    leg += 1
+                    leg_a[i] = leg
+                    km_a[i] = 0.0
+                    here = route_place[r, leg]
+                    place_a[i] = here
+                    # Reaching a place: held by a force or blockade, or past it.
+                    kind = hold[here]
+                    if kind != NO_HOLD and not (flags_a[i] & DISPERSED) and not release[here]:
+                        status_a[i] = HELD_BORDER if kind == BORDER_FORCE else HELD_BLOCKADE
+                        timer_a[i] = step
+                        counts[NEW_HELD] += 1
+                        move = False
+                        break
+                    move = _after_hold(
+                        i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
+                        n_legs, entry_index, policy, p, counts,
+                    )  # fmt: skip
+                    if not move:
+                        break
+                if move:
+                    km_a[i] = km
+        # Add migrant i to the stocks at the end of its step.
+        status = status_a[i]
+        if status == WAITING:
+            counts[N_WAITING] += 1
+        elif status == MOVING:
+            if flags_a[i] & DISPERSED:
+                counts[N_DISPERSED] += 1
+                if flags_a[i] & ENTERED:
+                    counts[N_DISPERSED_IN_GT] += 1
+            else:
+                counts[N_MOVING] += 1
+                if flags_a[i] & ENTERED:
+                    counts[N_MOVING_IN_GT] += 1
+            if km_a[i] > 0.0:
+                on_roads[leg_road[route_a[i], leg_a[i]]] += 1
+            else:
+                at_places[place_a[i], AT_PLACE] += 1
+        elif status == HELD_BORDER or status == HELD_BLOCKADE:
+            counts[N_HELD_BORDER if status == HELD_BORDER else N_HELD_BLOCKADE] += 1
+            at_places[place_a[i], AT_PLACE] += 1
+            at_places[place_a[i], HELD_HERE] += 1
+        elif status == QUARANTINED:
+            counts[N_QUARANTINED] += 1
 
 
-@njit(cache=True)
-def _resolve_hold(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped-def]
-    """One step of being held. True if the migrant moves on this step."""
-    here = m.place[i]
-    group = m.group[i]
-    if policy.clearance[here]:
-        if (
-            rng.uniform(p.key, rng.CLEARANCE, group, p.step, 0)
-            < policy.clearance_return_share[here]
-        ):
-            _return_home(i, m, places, counts)
-            return False
-        _disperse(i, m, counts)
-        return _after_hold(i, m, routes, places, policy, p, counts)
-    hold = policy.hold[here]
-    if policy.release[here] or hold == NO_HOLD:
-        m.status[i] = MOVING
-        counts[NEW_RELEASED] += 1
-        return _after_hold(i, m, routes, places, policy, p, counts)
-    if (hold == BORDER_FORCE) != (m.status[i] == HELD_BORDER):
-        # Another authority took over the place (a force ended as a blockade began): held anew.
-        m.status[i] = HELD_BORDER if hold == BORDER_FORCE else HELD_BLOCKADE
-        m.timer_step[i] = p.step
-        return False
-    if policy.test_chance_held[here] > 0.0 and not (m.flags[i] & TESTED):
-        if rng.uniform(p.key, rng.TEST_HELD, i, p.step, 0) < policy.test_chance_held[here]:
-            if _test(i, m, p, counts, here):
-                return False
-    # Held during step timer_step, so at the start of the next step the wait is about to enter
-    # its first step: the hazard is applied over (0, step_h] first, then (step_h, 2 step_h], ...
-    waited_h = (p.step - m.timer_step[i] - 1) * p.step_h
-    scale_h = policy.give_up_scale_h[here]
-    shape = policy.give_up_shape[here]
+@njit(cache=True, inline="always")
+def _hold_outcome(  # type: ignore[no-untyped-def]
+    key, group, step, waited_h, step_h, scale_h, shape, return_share, slip_chance
+):
+    """Giving up (return or disperse) on a Weibull hazard, else slipping past, else staying."""
     # Weibull hazard: chance of giving up in (w, w + dt] given not yet given up at w.
     cum_now = (waited_h / scale_h) ** shape
-    cum_next = ((waited_h + p.step_h) / scale_h) ** shape
-    if rng.uniform(p.key, rng.GIVE_UP, group, p.step, 0) < 1.0 - math.exp(cum_now - cum_next):
-        share = policy.give_up_return_share[here]
-        if rng.uniform(p.key, rng.GIVE_UP_CHOICE, group, p.step, 0) < share:
-            _return_home(i, m, places, counts)
-            return False
-        _disperse(i, m, counts)
-        return _after_hold(i, m, routes, places, policy, p, counts)
-    if rng.uniform(p.key, rng.SLIP, group, p.step, 0) < policy.slip_chance[here]:
-        m.status[i] = MOVING
-        m.flags[i] |= SLIPPED
-        counts[NEW_SLIPPED] += 1
-        return _after_hold(i, m, routes, places, policy, p, counts)
-    return False
+    cum_next = ((waited_h + step_h) / scale_h) ** shape
+    if rng.uniform(key, rng.GIVE_UP, group, step, 0) < 1.0 - math.exp(cum_now - cum_next):
+        if rng.uniform(key, rng.GIVE_UP_CHOICE, group, step, 0) < return_share:
+            return HOLD_RETURNS
+        return HOLD_DISPERSES
+    if rng.uniform(key, rng.SLIP, group, step, 0) < slip_chance:
+        return HOLD_SLIPS
+    return HOLD_STAYS
 
 
-@njit(cache=True)
-def _move(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped-def]
-    """Walk or ride along the route for one step, handling each place reached."""
-    if not p.daylight:
-        return
-    group = m.group[i]
-    speed_kmh = p.walking_speed_kmh
-    r = m.route[i]
-    leg = m.leg[i]
-    heading_to = routes.place[r, leg + 1]
-    if rng.uniform(p.key, rng.RIDE, group, p.step, 0) < p.ride_chance[heading_to]:
-        speed_kmh = p.ride_speed_kmh
-    if m.flags[i] & DISPERSED:
-        speed_kmh *= p.dispersed_speed_factor
-    km = m.km[i] + speed_kmh * p.step_h
-    while km >= routes.leg_km[r, leg]:
-        km -= routes.leg_km[r, leg]
-        leg += 1
-        m.leg[i] = leg
-        m.km[i] = 0.0
-        m.place[i] = routes.place[r, leg]
-        if not _arrive(i, m, routes, places, policy, p, counts):
-            return
-    m.km[i] = km
-
-
-@njit(cache=True)
-def _arrive(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped-def]
-    """Reaching a place. True if the migrant goes on this step."""
-    here = m.place[i]
-    hold = policy.hold[here]
-    if hold != NO_HOLD and not (m.flags[i] & DISPERSED) and not policy.release[here]:
-        m.status[i] = HELD_BORDER if hold == BORDER_FORCE else HELD_BLOCKADE
-        m.timer_step[i] = p.step
-        counts[NEW_HELD] += 1
-        return False
-    return _after_hold(i, m, routes, places, policy, p, counts)
-
-
-@njit(cache=True)
-def _after_hold(i, m, routes, places, policy, p, counts):  # type: ignore[no-untyped-def]
+@njit(cache=True, inline="always")
+def _after_hold(  # type: ignore[no-untyped-def]
+    i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a, n_legs, entry_index,
+    policy, p, counts
+):  # fmt: skip
     """What happens at a place once past any hold. True if the migrant goes on."""
-    here = m.place[i]
-    flags = m.flags[i]
-    entry = places.entry_index[here]
+    flags = flags_a[i]
+    entry = entry_index[here]
     if entry >= 0 and not (flags & ENTERED):
-        m.flags[i] = flags | ENTERED
-        m.entry[i] = entry
+        flags_a[i] = flags | ENTERED
+        entry_a[i] = entry
         counts[NEW_ENTERED] += 1
     chance = policy.intercept_chance[here]
     if chance > 0.0:
         if flags & DISPERSED:
             chance *= policy.dispersed_intercept_factor[here]
-        if rng.uniform(p.key, rng.CHECKPOINT, m.group[i], p.step, here) < chance:
-            m.status[i] = REMITTED
+        if rng.uniform(p.key, rng.CHECKPOINT, group, p.step, here) < chance:
+            status_a[i] = REMITTED
             counts[NEW_REMITTED] += 1
             return False
     test_chance = policy.test_chance_arrival[here]
     if test_chance > 0.0 and not (flags & TESTED):
         if rng.uniform(p.key, rng.TEST, i, p.step, here) < test_chance:
-            if _test(i, m, p, counts, here):
+            if _test(i, status_a, flags_a, timer_a, p, counts, here):
                 return False
-    if m.leg[i] >= routes.n_legs[m.route[i]]:
-        m.status[i] = ARRIVED
+    if leg_a[i] >= n_legs[route_a[i]]:
+        status_a[i] = ARRIVED
         counts[NEW_ARRIVED] += 1
         return False
     return True
 
 
-@njit(cache=True)
-def _test(i, m, p, counts, here):  # type: ignore[no-untyped-def]
+@njit(cache=True, inline="always")
+def _test(i, status_a, flags_a, timer_a, p, counts, here):  # type: ignore[no-untyped-def]
     """Test one person. A positive result starts a quarantine; True if positive."""
-    m.flags[i] |= TESTED
+    flags_a[i] |= TESTED
     counts[NEW_TESTED] += 1
     u = rng.uniform(p.key, rng.TEST_RESULT, i, p.step, here)
-    if m.flags[i] & INFECTED:
+    if flags_a[i] & INFECTED:
         positive = u < p.sensitivity
     else:
         positive = u >= p.specificity
     if positive:
-        m.status[i] = QUARANTINED
-        m.timer_step[i] = p.step + p.quarantine_steps
+        status_a[i] = QUARANTINED
+        timer_a[i] = p.step + p.quarantine_steps
         counts[NEW_POSITIVE] += 1
         counts[NEW_QUARANTINED] += 1
     return positive
-
-
-@njit(cache=True)
-def _return_home(i, m, places, counts):  # type: ignore[no-untyped-def]
-    m.status[i] = RETURNED
-    m.place[i] = places.return_point[m.place[i]]
-    counts[NEW_RETURNED] += 1
-
-
-@njit(cache=True)
-def _disperse(i, m, counts):  # type: ignore[no-untyped-def]
-    m.status[i] = MOVING
-    m.flags[i] |= DISPERSED
-    counts[NEW_DISPERSED] += 1
-
-
-@njit(cache=True)
-def _tally_one(i, m, routes, counts, at_places, on_roads):  # type: ignore[no-untyped-def]
-    """Add migrant i to the stocks at the end of its step."""
-    status = m.status[i]
-    if status == WAITING:
-        counts[N_WAITING] += 1
-    elif status == MOVING:
-        if m.flags[i] & DISPERSED:
-            counts[N_DISPERSED] += 1
-            if m.flags[i] & ENTERED:
-                counts[N_DISPERSED_IN_GT] += 1
-        else:
-            counts[N_MOVING] += 1
-            if m.flags[i] & ENTERED:
-                counts[N_MOVING_IN_GT] += 1
-        if m.km[i] > 0.0:
-            on_roads[routes.leg_road[m.route[i], m.leg[i]]] += 1
-        else:
-            at_places[m.place[i], AT_PLACE] += 1
-    elif status == HELD_BORDER or status == HELD_BLOCKADE:
-        counts[N_HELD_BORDER if status == HELD_BORDER else N_HELD_BLOCKADE] += 1
-        at_places[m.place[i], AT_PLACE] += 1
-        at_places[m.place[i], HELD_HERE] += 1
-    elif status == QUARANTINED:
-        counts[N_QUARANTINED] += 1
 
 
 # The same rules compiled twice: threads over chunks, and one thread. Both give identical results.
