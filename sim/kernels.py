@@ -1,8 +1,9 @@
 """The migrant rules, written once as per-migrant code and compiled with numba.
 
-`step_migrants` advances every migrant by one time step. Migrants are split into fixed chunks
-of CHUNK rows; each chunk writes its own row of counters, and the model sums the rows. Chunks,
-not threads, define the sums, so results are identical with one thread or many.
+`step_migrants_parallel` (or `_serial`) advances every migrant one step. Migrants are split
+into fixed chunks of CHUNK rows; each chunk writes its own row of counters, and the model sums
+the rows. Chunks, not threads, define the sums, so results are identical on any number of
+threads.
 
 Order of one migrant's update:
   1. final statuses are skipped;
@@ -25,7 +26,6 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from sim import rng
-from sim.network import PlaceArrays, RouteArrays
 from sim.population import (
     ARRIVED,
     DEPORTED,
@@ -189,40 +189,50 @@ HOLD_DISPERSES = 2
 HOLD_SLIPS = 3
 
 
-def _step_migrants(
-    m: Migrants,
-    routes: RouteArrays,
-    places: PlaceArrays,
-    route_cdf: npt.NDArray[np.float64],
-    policy: Policy,
-    p: StepParams,
-    tallies: Tallies,
-) -> None:
+@njit(cache=True)
+def _step_chunk_at(c, m, routes, places, route_cdf, policy, p, tallies):  # type: ignore[no-untyped-def]
+    """Zero chunk c's counters and advance its migrants."""
     n = m.status.shape[0]
-    n_chunks = tallies.counts.shape[0]
-    for c in prange(n_chunks):
-        counts = tallies.counts[c]
-        at_places = tallies.places[c]
-        on_roads = tallies.roads[c]
-        picks = tallies.route_picks[c]
-        counts[:] = 0
-        at_places[:] = 0
-        on_roads[:] = 0
-        picks[:] = 0
-        _step_chunk(
-            c * CHUNK,
-            min(n, (c + 1) * CHUNK),
-            m,
-            routes,
-            places,
-            route_cdf,
-            policy,
-            p,
-            counts,
-            at_places,
-            on_roads,
-            picks,
-        )
+    counts = tallies.counts[c]
+    at_places = tallies.places[c]
+    on_roads = tallies.roads[c]
+    picks = tallies.route_picks[c]
+    counts[:] = 0
+    at_places[:] = 0
+    on_roads[:] = 0
+    picks[:] = 0
+    _step_chunk(
+        c * CHUNK,
+        min(n, (c + 1) * CHUNK),
+        m,
+        routes,
+        places,
+        route_cdf,
+        policy,
+        p,
+        counts,
+        at_places,
+        on_roads,
+        picks,
+    )
+
+
+# Two entry points with the same arguments: chunks on threads, or one after another. They are
+# separate functions, not one compiled twice, because numba keys its on-disk cache by function
+# name and signature, not by `parallel=`: one function compiled both ways would load whichever
+# variant was cached first for both.
+@njit(cache=True, parallel=True)
+def step_migrants_parallel(m, routes, places, route_cdf, policy, p, tallies):  # type: ignore[no-untyped-def]
+    """Advance every migrant one step, chunks spread over numba's threads."""
+    for c in prange(tallies.counts.shape[0]):
+        _step_chunk_at(c, m, routes, places, route_cdf, policy, p, tallies)
+
+
+@njit(cache=True)
+def step_migrants_serial(m, routes, places, route_cdf, policy, p, tallies):  # type: ignore[no-untyped-def]
+    """Advance every migrant one step on the calling thread (results identical to parallel)."""
+    for c in range(tallies.counts.shape[0]):
+        _step_chunk_at(c, m, routes, places, route_cdf, policy, p, tallies)
 
 
 # Performance: the loop over migrants is one function, with every array taken out of its
@@ -462,11 +472,6 @@ def _test(i, status_a, flags_a, timer_a, p, counts, here):  # type: ignore[no-un
         counts[NEW_POSITIVE] += 1
         counts[NEW_QUARANTINED] += 1
     return positive
-
-
-# The same rules compiled twice: threads over chunks, and one thread. Both give identical results.
-step_migrants_parallel = njit(cache=True, parallel=True)(_step_migrants)
-step_migrants_serial = njit(cache=True)(_step_migrants)
 
 
 def infect(m: Migrants, key: np.uint64, prevalence: float) -> None:
