@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.kernels import Policy
+from sim.scenario import GiveUp
 
 if TYPE_CHECKING:
     from sim.model import CaravanModel
@@ -78,6 +79,14 @@ class Authority(mesa.Agent):  # type: ignore[misc]
     def before_step(self, policy: Policy, ctx: StepContext) -> list[Event]:
         """Per-step requests while in force (a breach, a clearance). Default: none."""
         return []
+
+    def _hold_people(self, policy: Policy, hold_kind: int, give_up: GiveUp) -> None:
+        """Ask the kernel to hold everyone reaching these places, giving up on `give_up`."""
+        for p in self.places:
+            policy.hold[p] = hold_kind
+            policy.give_up_scale_h[p] = give_up.scale_h
+            policy.give_up_shape[p] = give_up.shape
+            policy.give_up_return_share[p] = give_up.return_share
 
     def _apply(self, policy: Policy) -> None:
         raise NotImplementedError

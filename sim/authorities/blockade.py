@@ -19,11 +19,8 @@ class Blockade(Authority):
     spec: Spec
 
     def _apply(self, policy: Policy) -> None:
+        self._hold_people(policy, BLOCKADE, self.spec.give_up)
         for p in self.places:
-            policy.hold[p] = BLOCKADE
-            policy.give_up_scale_h[p] = self.spec.give_up.scale_h
-            policy.give_up_shape[p] = self.spec.give_up.shape
-            policy.give_up_return_share[p] = self.spec.give_up.return_share
             policy.clearance_return_share[p] = self.spec.clearance_return_share
 
     def _undo(self, policy: Policy) -> None:

@@ -19,11 +19,8 @@ class BorderControl(Authority):
     spec: Spec
 
     def _apply(self, policy: Policy) -> None:
+        self._hold_people(policy, BORDER_FORCE, self.spec.give_up)
         for p in self.places:
-            policy.hold[p] = BORDER_FORCE
-            policy.give_up_scale_h[p] = self.spec.give_up.scale_h
-            policy.give_up_shape[p] = self.spec.give_up.shape
-            policy.give_up_return_share[p] = self.spec.give_up.return_share
             policy.slip_chance[p] = 0.0
 
     def _undo(self, policy: Policy) -> None:
