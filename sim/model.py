@@ -52,7 +52,10 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.key = rng.seed_key(seed)
         self.step_h = scenario.time.step_h
         self.n_steps = scenario.n_steps
-        self._kernel = kernels.step_migrants_parallel if threads else kernels.step_migrants_serial
+        n_chunks = -(-scenario.population.size // kernels.CHUNK)
+        # One chunk gives threads nothing to share, and idle numba threads spin on a busy core.
+        parallel = threads and n_chunks > 1
+        self._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
         self.network = network.build(scenario)
         net = self.network
         self.locations = [Location(self, i) for i in range(net.n_places)]
