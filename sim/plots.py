@@ -62,7 +62,7 @@ def network_map(results: Results, step: int | None = None, ax: Axes | None = Non
     index = {pid: i for i, pid in enumerate(results.place_ids)}
     lon, lat = results.place_lon, results.place_lat
     on_road = results.roads[step]
-    widest = max(int(on_road.max()), 1)
+    widest = max(int(np.max(on_road)), 1)
     for r, (a, b) in enumerate(results.road_ends):
         ia, ib = index[a], index[b]
         ax.plot(
@@ -75,7 +75,7 @@ def network_map(results: Results, step: int | None = None, ax: Axes | None = Non
     present = results.places[step, :, 0]
     held = results.places[step, :, 1]
     ax.scatter(lon, lat, s=8, color="0.3", zorder=2)
-    scale = 800.0 / max(int(present.max()), 1)
+    scale = 800.0 / max(int(np.max(present)), 1)
     ax.scatter(
         lon,
         lat,

@@ -151,7 +151,7 @@ def compute_outcomes(
         out["reached_mexican_border"] + out["dispersed_in_guatemala"] + stock("moving_in_guatemala")
     )
     for place, index in hold_places:
-        out[f"held_at_{place}_peak"] = int(places[:, index, HELD_HERE].max(initial=0))
+        out[f"held_at_{place}_peak"] = int(np.max(places[:, index, HELD_HERE], initial=0))
     return out
 
 
