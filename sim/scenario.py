@@ -335,7 +335,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scena
 def load_network(path: str | Path) -> NetworkSpec:
     """Read and check a network file on its own."""
     doc = load_yaml(Path(path))
-    spec: NetworkSpec = _model_or_raise(NetworkSpec, doc.data, doc, ())
+    spec: NetworkSpec = validate_model(NetworkSpec, doc.data, doc, ())
     problems = network_problems(spec, doc, ())
     if problems:
         raise ScenarioError(problems)
@@ -441,7 +441,7 @@ def _validate(doc: Document, path: Path) -> Scenario:
     data = dict(doc.data)
     data["network"] = _resolve_network(doc, path)
     data["source_file"] = str(path)
-    scenario: Scenario = _model_or_raise(Scenario, data, doc, ())
+    scenario: Scenario = validate_model(Scenario, data, doc, ())
     problems = network_problems(
         scenario.network, doc, ("network",), origin=scenario.population.origin
     )
@@ -456,7 +456,7 @@ def _resolve_network(doc: Document, scenario_path: Path) -> Any:
     section = doc.data.get("network")
     if not isinstance(section, dict):
         return section
-    ref = _model_or_raise(NetworkSection, section, doc, ("network",))
+    ref = validate_model(NetworkSection, section, doc, ("network",))
     if ref.file is None:
         return {"places": section["places"], "roads": section["roads"]}
     net_path = scenario_path.parent / ref.file
@@ -470,7 +470,9 @@ def _resolve_network(doc: Document, scenario_path: Path) -> Any:
     return net_doc.data
 
 
-def _model_or_raise(model: type[BaseModel], data: Any, doc: Document, prefix: KeyPath) -> Any:
+def validate_model(model: type[BaseModel], data: Any, doc: Document, prefix: KeyPath) -> Any:
+    """Validate `data` (read from `doc` at `prefix`) as `model`, or raise one ScenarioError
+    with every problem located by file, line and key path."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -590,7 +592,7 @@ def network_problems(
                 problems.append(
                     doc.problem(
                         (*prefix, "roads", i, "between", j),
-                        f"unknown place '{end}'{_did_you_mean(end, seen)}",
+                        f"unknown place '{end}'{did_you_mean(end, seen)}",
                     )
                 )
         if a == b:
@@ -624,7 +626,7 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     def check(path: KeyPath, place: str) -> None:
         if place not in known:
             problems.append(
-                doc.problem(path, f"unknown place '{place}'{_did_you_mean(place, known)}")
+                doc.problem(path, f"unknown place '{place}'{did_you_mean(place, known)}")
             )
 
     check(("population", "origin"), scenario.population.origin)
@@ -690,6 +692,7 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     return problems
 
 
-def _did_you_mean(name: str, known: set[str]) -> str:
+def did_you_mean(name: str, known: set[str]) -> str:
+    """ " (did you mean 'x'?)" for the closest known name, or nothing."""
     hint = difflib.get_close_matches(name, sorted(known), n=1)
     return f" (did you mean '{hint[0]}'?)" if hint else ""

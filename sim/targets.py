@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario import _did_you_mean, _model_or_raise
+from sim.scenario import did_you_mean, validate_model
 from sim.yamlio import Document, KeyPath, load_yaml
 
 OUTCOME_KEYS: tuple[str, ...] = (
@@ -51,7 +51,7 @@ def _known_outcome(key: str) -> str:
     if key not in OUTCOME_KEYS:
         # The caller's error report adds "(got 'key')"; the hint and where to look are ours.
         raise ValueError(
-            f"unknown outcome key{_did_you_mean(key, set(OUTCOME_KEYS))}; "
+            f"unknown outcome key{did_you_mean(key, set(OUTCOME_KEYS))}; "
             "the keys are listed in sim.targets.OUTCOME_KEYS"
         )
     return key
@@ -193,7 +193,7 @@ def available_target_sets() -> list[str]:
 def load_sources() -> dict[str, Source]:
     """Read and check `seeds/sources.yaml`; raise ScenarioError naming file and line if invalid."""
     doc = load_yaml(seeds_dir() / "sources.yaml")
-    parsed: _SourcesFile = _model_or_raise(_SourcesFile, doc.data, doc, ())
+    parsed: _SourcesFile = validate_model(_SourcesFile, doc.data, doc, ())
     problems = [
         doc.problem(("sources", key), f"source id '{key}' must be lower case, digits, - or _")
         for key in parsed.sources
@@ -213,7 +213,7 @@ def load_target_set(name: str | Path) -> TargetSet:
     """
     path = _target_set_path(name)
     doc = load_yaml(path)
-    target_set: TargetSet = _model_or_raise(TargetSet, doc.data, doc, ())
+    target_set: TargetSet = validate_model(TargetSet, doc.data, doc, ())
     problems = _cross_problems(target_set, load_sources(), doc)
     if problems:
         raise ScenarioError(problems)
@@ -233,7 +233,7 @@ def _target_set_path(name: str | Path) -> Path:
                 str(name),
                 None,
                 "",
-                f"unknown target set{_did_you_mean(str(name), set(available_target_sets()))}; "
+                f"unknown target set{did_you_mean(str(name), set(available_target_sets()))}; "
                 f"expected one of: {known}, or a path to a YAML file",
             )
         ]
@@ -257,7 +257,7 @@ def _cross_problems(
                 problems.append(
                     doc.problem(
                         path,
-                        f"unknown source id '{source_id}'{_did_you_mean(source_id, set(sources))}"
+                        f"unknown source id '{source_id}'{did_you_mean(source_id, set(sources))}"
                         "; add it to seeds/sources.yaml",
                     )
                 )

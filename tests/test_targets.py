@@ -153,3 +153,15 @@ def test_broken_file_names_file_and_line(
 def test_unknown_set_name_lists_the_known_ones() -> None:
     with pytest.raises(ScenarioError, match="official"):
         load_target_set("oficial")
+
+
+def test_every_outcome_key_a_target_may_name_is_produced_by_a_run() -> None:
+    """OUTCOME_KEYS is written out by hand; a run of the January scenario must produce each."""
+    import sim
+
+    scenario = sim.load(
+        Path(__file__).resolve().parent.parent / "scenarios" / "january-2021.yaml",
+        overrides=["population.size=500"],
+    )
+    outcomes = sim.run(scenario, seed=0).outcomes
+    assert set(OUTCOME_KEYS) <= set(outcomes)
