@@ -15,15 +15,12 @@ Configurations: the serial kernel with numba threads set to 1 (the "one core" ta
 parallel kernel with each of `--threads`. The compiled code is loaded (or compiled) before
 timing. `--scan` adds a lower bound: a loop that only reads each migrant's status.
 
-numba's cache index is keyed by the Python function and signature, not by `parallel=`, so
-`step_migrants_parallel` and `step_migrants_serial` (both made from `kernels._step_migrants`)
-share one cache entry: whichever is compiled first is what both load afterwards (numba issue
-#6845). So by default this script compiles the two kernels afresh, bypassing the cache for
-them only; `--use-cache` measures whatever the cache holds instead.
+The kernel is chosen explicitly for each configuration: `CaravanModel` itself runs the serial
+kernel when the population fits in one chunk, whatever `threads` says.
 
 Usage:
     python benchmarks/bench_kernel.py [--migrants 1000000 ...] [--repeats 3] [--threads 1 2]
-                                      [--no-serial] [--steps K] [--scan] [--use-cache]
+                                      [--no-serial] [--steps K] [--scan]
                                       [--json OUT.json]
     python benchmarks/bench_kernel.py --migrants 8000 80000 800000 --threads 2
 """
@@ -43,7 +40,6 @@ import numba
 import numpy as np
 from _common import JANUARY_2021, machine_info, machine_line, markdown_table
 from numba import njit
-from numba.core.caching import NullCache
 
 import sim
 from sim import kernels
@@ -68,26 +64,18 @@ def _scenario(path: Path, n: int) -> Any:
     return sim.load(path, [f"population.size={n}"])
 
 
-def kernels_share_cache_entry() -> bool:
-    """True if the parallel and serial kernels are one function under two numba options, both
-    cached: they then share one cache entry (numba issue #6845)."""
-    par, ser = kernels.step_migrants_parallel, kernels.step_migrants_serial
-    cached = not isinstance(par._cache, NullCache) and not isinstance(ser._cache, NullCache)
-    return bool(par.py_func is ser.py_func and cached)
-
-
-def bypass_kernel_cache() -> None:
-    """Compile both kernels afresh in this process instead of loading them from the cache."""
-    for dispatcher in (kernels.step_migrants_parallel, kernels.step_migrants_serial):
-        if not dispatcher.overloads:
-            dispatcher._cache = NullCache()
+def _model(scenario: Any, seed: int, parallel: bool) -> CaravanModel:
+    """A model that runs the parallel (or serial) kernel, whatever its population size."""
+    model = CaravanModel(scenario, seed=seed)
+    model._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
+    return model
 
 
 def _warm_up(path: Path, seed: int) -> None:
     """Load (or compile) both kernels and the scan loop before anything is timed."""
     scenario = _scenario(path, 1000)
-    for threads in (False, True):
-        model = CaravanModel(scenario, seed=seed, threads=threads)
+    for parallel in (False, True):
+        model = _model(scenario, seed, parallel)
         model.step()
         _scan_status(model.migrants.status)
 
@@ -95,7 +83,7 @@ def _warm_up(path: Path, seed: int) -> None:
 def one_run(
     scenario: Any, seed: int, parallel: bool, steps: int | None, scan: bool
 ) -> dict[str, Any]:
-    model = CaravanModel(scenario, seed=seed, threads=parallel)
+    model = _model(scenario, seed, parallel)
     kernel = model._kernel
     kernel_s: list[float] = []
     daylight: list[bool] = []
@@ -180,9 +168,6 @@ def memory(scenario: Any, seed: int) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    shared = kernels_share_cache_entry()
-    if shared and not args.use_cache:
-        bypass_kernel_cache()
     t0 = time.perf_counter()
     _warm_up(args.scenario, args.seed)
     warm_up_s = time.perf_counter() - t0
@@ -223,23 +208,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     mem = [memory(_scenario(args.scenario, n), args.seed) for n in args.migrants]
     layer = numba.threading_layer()
     wait = os.environ.get("OMP_WAIT_POLICY", "default")
-    if not shared:
-        cache_note = "serial and parallel kernels are cached separately"
-    elif args.use_cache:
-        cache_note = (
-            "serial and parallel kernels share one numba cache entry (numba#6845); "
-            "measured whatever the cache holds (--use-cache)"
-        )
-    else:
-        cache_note = (
-            "serial and parallel kernels share one numba cache entry (numba#6845); "
-            "both compiled afresh, bypassing the cache"
-        )
     return {
         "kernel": results,
         "memory": mem,
         "threading_layer": f"{layer} (OMP_WAIT_POLICY {wait})",
-        "cache": f"{cache_note}; compile/load before timing {warm_up_s:.1f} s",
+        "cache": f"compile/load before timing {warm_up_s:.1f} s",
         "sim": str(Path(sim.__file__).parent),
     }
 
@@ -352,11 +325,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--steps", type=int, help="only the first K steps (default: all)")
     parser.add_argument("--scan", action="store_true", help="also time a status-only loop")
-    parser.add_argument(
-        "--use-cache",
-        action="store_true",
-        help="load the kernels from numba's cache even if the two share one entry",
-    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenario", type=Path, default=JANUARY_2021)
     parser.add_argument("--json", type=Path, help="also write the measurements here")

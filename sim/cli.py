@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -17,7 +16,7 @@ from rich.text import Text
 from sim import scenario as scenario_module
 from sim.errors import CaravanError
 from sim.model import package_version, run
-from sim.results import PARTITION, Results
+from sim.results import PARTITION, Results, interval
 from sim.rundir import check_writable, default_out_dir, write_run
 from sim.targets import load_target_set
 
@@ -167,11 +166,11 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
 
 def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
     """One outcome (or a sum of outcomes): the value, or median [90% interval] over replicates."""
-    values = np.array([sum(r[k] for k in keys) for r in summary["per_replicate"]], dtype=float)
-    if values.size == 1:
+    values = [sum(r[k] for k in keys) for r in summary["per_replicate"]]
+    if len(values) == 1:
         return f"{values[0]:,.0f}"
-    lo, median, hi = np.percentile(values, [5, 50, 95])
-    return f"{median:,.0f} [{lo:,.0f}-{hi:,.0f}]"
+    stats = interval(values)
+    return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
 
 
 def _describe_target(target: Any) -> str:

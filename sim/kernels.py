@@ -151,7 +151,6 @@ class StepParams(NamedTuple):
 
     key: np.uint64
     step: int
-    t_h: float  # hours from the start at the beginning of this step
     step_h: float
     daylight: bool  # groups travel only in the day window
     walking_speed_kmh: float

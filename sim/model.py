@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 import mesa
@@ -14,13 +15,14 @@ from sim import kernels, network, population, rng
 from sim.authorities import KINDS, Authority, Event, StepContext
 from sim.authorities import Blockade as BlockadeAuthority
 from sim.authorities import BorderControl as BorderControlAuthority
-from sim.kernels import AT_PLACE, HELD_HERE, N_PLACE_COUNTERS, StepParams
+from sim.kernels import HELD_HERE, N_PLACE_COUNTERS, StepParams
 from sim.locations import Location
 from sim.results import Recorder, Results, compute_outcomes
 from sim.scenario import AuthoritySpec, Scenario
 from sim.schedule import RuleSchedule
 
 
+@cache  # read once: sweeps build many results
 def package_version() -> str:
     try:
         return version("caravan-sim")
@@ -52,10 +54,6 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.key = rng.seed_key(seed)
         self.step_h = scenario.time.step_h
         self.n_steps = scenario.n_steps
-        n_chunks = -(-scenario.population.size // kernels.CHUNK)
-        # One chunk gives threads nothing to share, and idle numba threads spin on a busy core.
-        parallel = threads and n_chunks > 1
-        self._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
         self.network = network.build(scenario)
         net = self.network
         self.locations = [Location(self, i) for i in range(net.n_places)]
@@ -73,15 +71,21 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         )
         kernels.infect(self.migrants, self.key, scenario.health.prevalence)
         self._ride_chance_per_step = self._ride_chances()
+        self._quarantine_steps = math.ceil(
+            scenario.health.quarantine_days * 24.0 / self.step_h - 1e-9
+        )
         self.tallies = kernels.empty_tallies(
             self.migrants.n, net.n_places, net.n_roads, len(net.routes)
         )
+        # One chunk gives threads nothing to share, and idle numba threads spin on a busy core.
+        parallel = threads and self.tallies.counts.shape[0] > 1
+        self._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
         self.route_picks = np.zeros(len(net.routes), dtype=np.int64)
         self.place_counts = np.zeros((net.n_places, N_PLACE_COUNTERS), dtype=np.int64)
         self.recorder = Recorder(self.n_steps, net.n_places, net.n_roads)
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                name: _stock_reporter(kernels.FLOWS.__len__() + j)
+                name: _stock_reporter(len(kernels.FLOWS) + j)
                 for j, name in enumerate(f"n_{s}" for s in kernels.STOCKS)
             }
         )
@@ -99,11 +103,6 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
     @property
     def held_by_place(self) -> npt.NDArray[np.int64]:
         return self.place_counts[:, HELD_HERE]
-
-    @property
-    def t_h(self) -> float:
-        """Hours from the start at the beginning of the current step."""
-        return float((self.steps - 1) * self.step_h)
 
     def step(self) -> None:
         step = self.steps - 1  # Mesa has already counted this step
@@ -151,7 +150,6 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         return StepParams(
             key=self.key,
             step=step,
-            t_h=t_h,
             step_h=self.step_h,
             daylight=bool(mv.day_starts_h <= clock_h < mv.day_ends_h),
             walking_speed_kmh=mv.walking_speed_kmh,
@@ -160,7 +158,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             dispersed_speed_factor=mv.dispersed_speed_factor,
             sensitivity=sc.health.sensitivity,
             specificity=sc.health.specificity,
-            quarantine_steps=math.ceil(sc.health.quarantine_days * 24.0 / self.step_h - 1e-9),
+            quarantine_steps=self._quarantine_steps,
         )
 
     def _ride_chances(self) -> npt.NDArray[np.float64]:
@@ -238,4 +236,4 @@ def run(scenario: Scenario, seed: int = 0, threads: bool = True) -> Results:
     return CaravanModel(scenario, seed=seed, threads=threads).run()
 
 
-__all__ = ["AT_PLACE", "CaravanModel", "package_version", "run"]
+__all__ = ["CaravanModel", "package_version", "run"]

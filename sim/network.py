@@ -185,14 +185,9 @@ def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[n
     out = np.arange(len(place_ids), dtype=np.int16)
     if not targets:
         return out
-    distance, _ = nx.multi_source_dijkstra(graph, targets, weight="length_km")
-    nearest: dict[str, str] = {}
-    for target in targets:
-        lengths = nx.single_source_dijkstra_path_length(graph, target, weight="length_km")
-        for place, km in lengths.items():
-            if math.isclose(km, distance[place]) and place not in nearest:
-                nearest[place] = target
+    # Each shortest path from the nearest return point starts at that return point.
+    _, paths = nx.multi_source_dijkstra(graph, targets, weight="length_km")
     index = {pid: i for i, pid in enumerate(place_ids)}
-    for place, target in nearest.items():
-        out[index[place]] = index[target]
+    for place, path in paths.items():
+        out[index[place]] = index[path[0]]
     return out

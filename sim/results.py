@@ -100,9 +100,6 @@ class Results:
             out[f"n_{name}"] = self.counts[:, len(FLOWS) + j]
         return out
 
-    def provenance(self) -> dict[str, Any]:
-        return {"scenario": self.scenario_name, "seed": self.seed, "version": self.version}
-
 
 def compute_outcomes(
     counts: npt.NDArray[np.int64],
@@ -235,15 +232,15 @@ def write_parquet(tables: Sequence[pa.Table], path: Path) -> None:
     pq.write_table(pa.concat_tables(tables), path)
 
 
+def interval(values: Sequence[float]) -> dict[str, float]:
+    """Median and 90% interval (5th and 95th percentile) of values over replicates."""
+    lo, med, hi = np.percentile(np.asarray(values, dtype=np.float64), [5, 50, 95])
+    return {"median": float(med), "p05": float(lo), "p95": float(hi)}
+
+
 def summarise(per_replicate: Sequence[Mapping[str, int]]) -> dict[str, dict[str, float]]:
-    """Median and 90% interval (5th, 95th percentile) of each outcome over replicates."""
-    keys = list(per_replicate[0])
-    out = {}
-    for key in keys:
-        values = np.array([r[key] for r in per_replicate], dtype=np.float64)
-        lo, med, hi = np.percentile(values, [5, 50, 95])
-        out[key] = {"median": float(med), "p05": float(lo), "p95": float(hi)}
-    return out
+    """`interval` of each outcome over replicates."""
+    return {key: interval([r[key] for r in per_replicate]) for key in per_replicate[0]}
 
 
 def write_json(data: Mapping[str, Any], path: Path) -> None:

@@ -33,9 +33,9 @@ class RuleSchedule:
             start_h, end_h = authority.window_h
             changes.append(RuleChange(start_h, 1, seq, "begin", authority))
             changes.append(RuleChange(end_h, 0, seq, "end", authority))
-        # A window that has both opened and closed by one step must still begin before it ends.
-        self._pending = sorted(changes, key=lambda c: (c.t_h, c.action_order, c.sequence))
-        self._pending = _begin_before_end(self._pending)
+        # Windows end after they start (validated), so each rule begins before it ends even
+        # when both fall within one step.
+        self._pending = sorted(changes)
 
     def due(self, t_h: float) -> list[RuleChange]:
         """Pop the changes whose time has come by the start of a step at `t_h`."""
@@ -47,19 +47,3 @@ class RuleSchedule:
 
     def __len__(self) -> int:
         return len(self._pending)
-
-
-def _begin_before_end(changes: list[RuleChange]) -> list[RuleChange]:
-    out: list[RuleChange] = []
-    begun: set[int] = set()
-    deferred: dict[int, RuleChange] = {}
-    for change in changes:
-        if change.action == "end" and change.sequence not in begun:
-            deferred[change.sequence] = change  # its begin comes later in the same sort
-            continue
-        out.append(change)
-        if change.action == "begin":
-            begun.add(change.sequence)
-            if change.sequence in deferred:
-                out.append(deferred.pop(change.sequence))
-    return out
