@@ -3,5 +3,15 @@
 from sim.model import CaravanModel, package_version, run
 from sim.results import Results
 from sim.scenario import Scenario, load
+from sim.sweep.store import load_sweep, load_sweep_timeseries
 
-__all__ = ["CaravanModel", "Results", "Scenario", "load", "package_version", "run"]
+__all__ = [
+    "CaravanModel",
+    "Results",
+    "Scenario",
+    "load",
+    "load_sweep",
+    "load_sweep_timeseries",
+    "package_version",
+    "run",
+]

@@ -1,8 +1,11 @@
-"""The `caravan` command: `run` a scenario, `check` it. Input errors exit with status 2."""
+"""The `caravan` command: `run` or `check` a scenario, `sweep` over parameters and compute
+`sensitivity` indices. Input errors exit with status 2; an interrupted sweep with 130."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,11 @@ from sim.errors import CaravanError
 from sim.model import package_version, run
 from sim.results import PARTITION, Results, interval
 from sim.rundir import check_writable, default_out_dir, write_run
+from sim.scenario import did_you_mean
+from sim.sweep.executors import default_workers, make_executor
+from sim.sweep.plan import load_sweep_file
+from sim.sweep.runner import SweepFailedError, run_sweep
+from sim.sweep.sensitivity import sobol_indices, write_indices
 from sim.targets import load_target_set
 
 EXIT_INPUT_ERROR = 2
@@ -79,6 +87,53 @@ def _parser() -> argparse.ArgumentParser:
     run_p.add_argument("--quiet", action="store_true", help="print no table")
     run_p.set_defaults(handler=_run)
 
+    sweep_p = sub.add_parser(
+        "sweep",
+        help="run a scenario over a design of parameter values",
+        description="Run every point and replicate of a sweep file; results are recorded as "
+        "runs finish, and --resume continues an interrupted sweep.",
+    )
+    sweep_p.add_argument("sweep", type=Path, help="sweep YAML file")
+    sweep_p.add_argument("--out", type=Path, required=True, help="directory for the results")
+    sweep_p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
+    )
+    sweep_p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster: tcp://host:port or a scheduler file "
+        "(needs caravan-sim[distributed])",
+    )
+    sweep_p.add_argument(
+        "--resume", action="store_true", help="continue the sweep in --out: run what is missing"
+    )
+    sweep_p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="runs per task (default: up to 16, smaller towards the end)",
+    )
+    sweep_p.add_argument(
+        "--dry-run", action="store_true", help="check the sweep and show its plan; run nothing"
+    )
+    sweep_p.set_defaults(handler=_sweep)
+
+    sens_p = sub.add_parser(
+        "sensitivity", help="Sobol' indices of a finished sweep with a Sobol design (SALib)"
+    )
+    sens_p.add_argument("dir", type=Path, help="the sweep's --out directory")
+    sens_p.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="outcome to show (repeatable; default: the main outcomes); all are saved",
+    )
+    sens_p.set_defaults(handler=_sensitivity)
+
     check_p = sub.add_parser("check", help="validate a scenario without running it")
     check_p.add_argument("scenario", type=Path)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -132,6 +187,104 @@ def _run(args: argparse.Namespace) -> int:
         console.print(_outcome_table(summary))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    sweep = load_sweep_file(args.sweep)
+    console = Console(highlight=False)
+    design = sweep.design
+    console.print(
+        Text(
+            f"{args.sweep}: sweep '{sweep.name}': {design.kind} design, {design.n_points} points "
+            f"x {sweep.replicates} replicates = {sweep.n_runs} runs of '{sweep.base.name}', "
+            f"varying {', '.join(a.label for a in design.axes)}"
+        ),
+        soft_wrap=True,
+    )
+    if args.dry_run:
+        return 0
+    executor = make_executor(args.workers or default_workers(), args.scheduler)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop: as Ctrl-C
+    try:
+        summary = run_sweep(
+            sweep, args.out, executor, resume=args.resume, batch_size=args.batch_size
+        )
+    except KeyboardInterrupt:
+        manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+        console.print(
+            Text(
+                f"interrupted: {manifest['runs_done']} of {manifest['runs_total']} runs are "
+                f"recorded in {args.out}; continue with: caravan sweep {args.sweep} "
+                f"--out {args.out} --resume"
+            ),
+            soft_wrap=True,
+        )
+        return 130
+    except SweepFailedError as exc:
+        Console(stderr=True, highlight=False).print(
+            Text("error: ", style="bold red")
+            + Text(f"{exc}; finished runs are kept in {args.out}"),
+            soft_wrap=True,
+        )
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        executor.close()
+    console.print(
+        Text(
+            f"{summary.status}: {summary.done_before + summary.done_now} of {summary.total_runs} "
+            f"runs recorded in {args.out} ({summary.done_now} by this session, on "
+            f"{executor.name}); load them with sim.load_sweep('{args.out}')"
+        ),
+        soft_wrap=True,
+    )
+    if design.kind == "sobol" and summary.status == "complete":
+        _print_indices(console, args.out, [])
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    _print_indices(Console(highlight=False), args.dir, args.outcome)
+    return 0
+
+
+MAIN_OUTCOMES = (
+    "entered_guatemala",
+    "returned_voluntarily",
+    "remitted",
+    "moved_on_toward_mexico",
+    "reached_mexican_border",
+    "tested_positive",
+)
+
+
+def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
+    first, second = sobol_indices(sweep_dir)
+    files = write_indices(sweep_dir, first, second)
+    known = list(dict.fromkeys(first["outcome"]))
+    unknown = [o for o in outcomes if o not in known]
+    if unknown:
+        raise CaravanError(
+            f"--outcome {unknown[0]}: no indices for it{did_you_mean(unknown[0], set(known))}; "
+            f"outcomes that vary in this sweep: {', '.join(known)}"
+        )
+    shown = outcomes or [o for o in known if o in MAIN_OUTCOMES or o.startswith("held_at_")]
+    table = Table(title="Sobol' indices, first order (S1) and total (ST), with 95% intervals")
+    for column in ("outcome", "parameter", "S1", "ST"):
+        table.add_column(column, justify="left" if column in ("outcome", "parameter") else "right")
+    for row in first[first["outcome"].isin(shown)].itertuples():
+        table.add_row(
+            str(row.outcome),
+            str(row.parameter),
+            f"{row.S1:.2f} ± {row.S1_conf:.2f}",
+            f"{row.ST:.2f} ± {row.ST_conf:.2f}",
+        )
+    console.print(table)
+    console.print(Text(f"wrote {', '.join(str(f) for f in files)}"), soft_wrap=True)
 
 
 def _outcome_table(summary: dict[str, Any]) -> Table:

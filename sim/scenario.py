@@ -11,6 +11,7 @@ import difflib
 import math
 import types
 import typing
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -27,7 +28,7 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     """Unknown keys are errors, types are not coerced, and validated objects are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -50,7 +51,7 @@ PlaceKind = Literal[
 ]
 
 
-class Place(_Strict):
+class Place(StrictModel):
     id: str = Field(min_length=1)
     name: str = ""
     country: str = Field(min_length=2)
@@ -61,7 +62,7 @@ class Place(_Strict):
     coord_source: str = ""
 
 
-class Road(_Strict):
+class Road(StrictModel):
     between: list[str] = Field(min_length=2, max_length=2)
     length_km: PositiveFloat
     uncertainty_km: NonNegativeFloat = 0.0
@@ -70,14 +71,14 @@ class Road(_Strict):
     source: str = ""
 
 
-class NetworkSpec(_Strict):
+class NetworkSpec(StrictModel):
     """Places and the undirected roads between them."""
 
     places: list[Place] = Field(min_length=2)
     roads: list[Road] = Field(min_length=1)
 
 
-class NetworkSection(_Strict):
+class NetworkSection(StrictModel):
     """In a scenario: a path to a network file (relative to the scenario), or the network inline."""
 
     file: str | None = None
@@ -99,13 +100,13 @@ class NetworkSection(_Strict):
 # --------------------------------------------------------------------------------------------
 
 
-class TimeSection(_Strict):
+class TimeSection(StrictModel):
     start: datetime
     duration_h: PositiveFloat
     step_h: PositiveFloat = 1.0
 
 
-class Wave(_Strict):
+class Wave(StrictModel):
     """A departure wave: `count` people, or a `share` of what the counted waves leave over."""
 
     at: datetime
@@ -120,7 +121,7 @@ class Wave(_Strict):
         return self
 
 
-class GroupSizes(_Strict):
+class GroupSizes(StrictModel):
     sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
     shares: list[UnitFloat] = Field(min_length=1)
 
@@ -135,7 +136,7 @@ class GroupSizes(_Strict):
         return self
 
 
-class Population(_Strict):
+class Population(StrictModel):
     size: int = Field(ge=1)
     origin: str
     waves: dict[str, Wave] = Field(min_length=1)
@@ -171,7 +172,7 @@ class Population(_Strict):
         return {name: counts[name] for name in self.waves}
 
 
-class Movement(_Strict):
+class Movement(StrictModel):
     """How groups travel. A ride's chance depends on the country of the place a road leads to
     (for a crossing written "A-B", country A): drivers in one country may stop for migrants,
     in another be warned off by the police."""
@@ -190,7 +191,7 @@ class Movement(_Strict):
         return self
 
 
-class RouteChoice(_Strict):
+class RouteChoice(StrictModel):
     destinations: list[str] = Field(min_length=1)
     detour_scale_km: PositiveFloat
     max_detour_km: NonNegativeFloat
@@ -199,7 +200,7 @@ class RouteChoice(_Strict):
     place_preference: dict[str, PositiveFloat] = {}
 
 
-class Window(_Strict):
+class Window(StrictModel):
     start: datetime
     end: datetime
 
@@ -212,7 +213,7 @@ class Window(_Strict):
         return self
 
 
-class GiveUp(_Strict):
+class GiveUp(StrictModel):
     """Weibull hazard of giving up while held: shape > 1 means the urge grows with waiting."""
 
     scale_h: PositiveFloat
@@ -220,7 +221,7 @@ class GiveUp(_Strict):
     return_share: UnitFloat
 
 
-class _AtOnePlace(_Strict):
+class _AtOnePlace(StrictModel):
     place: str
     active: Window
 
@@ -228,7 +229,7 @@ class _AtOnePlace(_Strict):
         return [self.place]
 
 
-class _AtPlaces(_Strict):
+class _AtPlaces(StrictModel):
     places: list[str] = Field(min_length=1)
     active: Window
 
@@ -266,7 +267,7 @@ AuthoritySpec = Annotated[
     Union[BorderControl, Blockade, Checkpoints, HealthPosts],  # noqa: UP007
     Field(discriminator="kind"),
 ]
-AUTHORITY_KINDS: dict[str, type[_Strict]] = {
+AUTHORITY_KINDS: dict[str, type[StrictModel]] = {
     "border_control": BorderControl,
     "blockade": Blockade,
     "checkpoints": Checkpoints,
@@ -274,20 +275,20 @@ AUTHORITY_KINDS: dict[str, type[_Strict]] = {
 }
 
 
-class Health(_Strict):
+class Health(StrictModel):
     prevalence: UnitFloat
     sensitivity: UnitFloat
     specificity: UnitFloat
     quarantine_days: NonNegativeFloat
 
 
-class Output(_Strict):
+class Output(StrictModel):
     time_series: bool = True
     place_counts: bool = True
     plots: bool = True
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A validated scenario. `network` is always resolved to places and roads."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # also a directory name
@@ -406,42 +407,79 @@ def _apply_override(doc: Document, text: str) -> None:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ScenarioError(
             [Problem(label, None, key, f"value is not valid YAML: {exc}")]
         ) from None
+    set_value(doc, key_path(key), value, Where(label, None))
+
+
+def key_path(key: str) -> KeyPath:
+    """'network.roads.3.length_km' -> ('network', 'roads', 3, 'length_km')."""
+    return tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+
+
+def set_value(doc: Document, path: KeyPath, value: Any, where: Where) -> None:
+    """Set the key at `path` to `value`; problems below it are then reported at `where`.
+
+    A key may be added to an existing mapping (the schema rejects unknown ones by name); a list
+    item must already exist.
+    """
     node: Any = doc.data
-    for depth, part in enumerate(parts[:-1]):
+    for depth, part in enumerate(path[:-1]):
         if isinstance(node, dict) and isinstance(part, str):
-            if part not in node:  # a key the file does not have: errors below it blame --set
-                doc.where[tuple(parts[: depth + 1])] = Where(label, None)
+            if part not in node:  # a key the file does not have: errors below it blame `where`
+                doc.where[path[: depth + 1]] = where
             node = node.setdefault(part, {})
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:
-            where = dotted(tuple(parts[: depth + 1]))
-            raise ScenarioError([Problem(label, None, where, "no such key to set")])
-    last = parts[-1]
+            raise ScenarioError(
+                [Problem(where.file, where.line, dotted(path[: depth + 1]), "no such key to set")]
+            )
+    last = path[-1]
     settable_key = isinstance(node, dict) and isinstance(last, str)
     settable_item = isinstance(node, list) and isinstance(last, int) and last < len(node)
-    if settable_key or settable_item:
-        node[last] = value
-    else:
-        raise ScenarioError([Problem(label, None, key, "no such key to set")])
-    path = tuple(parts)
+    if not (settable_key or settable_item):
+        raise ScenarioError([Problem(where.file, where.line, dotted(path), "no such key to set")])
+    node[last] = value
     for known in [k for k in doc.where if k[: len(path)] == path]:
         del doc.where[known]
-    doc.where[path] = Where(label, None)
+    doc.where[path] = where
+
+
+def derive(
+    base: Scenario, values: Mapping[str, Any], where: Mapping[str, Where] | None = None
+) -> Scenario:
+    """`base` with the dotted keys in `values` set, checked like a loaded scenario.
+
+    This is how sweeps and calibration make each design point: the same call in the parent
+    (to reject bad points before anything runs) and in the workers (to build them), so both see
+    the same scenario. Problems are reported at `where[key]`, e.g. the sweep file line that
+    varies the key.
+    """
+    where = where or {}
+    doc = Document(data=base.model_dump(), where={}, file=base.source_file)
+    for key, value in values.items():
+        path = key_path(key)
+        location = where.get(key, Where(base.source_file, None))
+        set_value(doc, path, value, location)
+        for end in range(1, len(path)):  # a check on the enclosing section blames this key too
+            doc.where.setdefault(path[:end], location)
+    return _checked(doc)
 
 
 def _validate(doc: Document, path: Path) -> Scenario:
-    data = dict(doc.data)
-    data["network"] = _resolve_network(doc, path)
-    data["source_file"] = str(path)
-    scenario: Scenario = validate_model(Scenario, data, doc, ())
+    doc.data["network"] = _resolve_network(doc, path)
+    doc.data["source_file"] = str(path)
+    return _checked(doc)
+
+
+def _checked(doc: Document) -> Scenario:
+    """Schema, then the checks that need more than one key."""
+    scenario: Scenario = validate_model(Scenario, doc.data, doc, ())
     problems = network_problems(
         scenario.network, doc, ("network",), origin=scenario.population.origin
     )
@@ -511,10 +549,11 @@ def _explain(err: Any, model: type[BaseModel], doc: Document, prefix: KeyPath) -
         message += "; expected one of: " + ", ".join(allowed)
     elif kind == "missing":
         message = "missing required key"
-    elif kind == "union_tag_invalid":
-        message = "unknown kind; expected one of: " + ", ".join(AUTHORITY_KINDS)
-    elif kind == "union_tag_not_found":
-        message = "missing 'kind'; expected one of: " + ", ".join(AUTHORITY_KINDS)
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = str(err.get("ctx", {}).get("expected_tags", "")).replace("'", "")
+        tags = tags or ", ".join(AUTHORITY_KINDS)
+        what = "unknown kind" if kind == "union_tag_invalid" else "missing 'kind'"
+        message = f"{what}; expected one of: {tags}"
     else:
         got = err.get("input")
         shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
@@ -543,12 +582,21 @@ def _walk_schema(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[KeyPath,
             keys.append(part)
             args = [a for a in typing.get_args(current) if a is not Ellipsis]
             current = args[-1] if args else None
-        elif _is_union(current) and isinstance(part, str) and part in AUTHORITY_KINDS:
-            current = AUTHORITY_KINDS[part]  # pydantic's tag for the chosen union member
+        elif _is_union(current) and isinstance(part, str) and _tagged(current, part):
+            current = _tagged(current, part)  # pydantic's tag for the chosen union member
         else:
             keys.append(part)
             current = None
     return tuple(keys), owner
+
+
+def _tagged(union: Any, tag: str) -> type[BaseModel] | None:
+    """The member of a union discriminated by `kind` whose kind is `tag`."""
+    for member in typing.get_args(union):
+        field = getattr(member, "model_fields", {}).get("kind")
+        if field is not None and tag in typing.get_args(field.annotation):
+            return typing.cast(type[BaseModel], member)
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Batch parameter sweeps."""

@@ -1,0 +1,224 @@
+"""Running a sweep: what is still missing, cut into batches, sent to an executor, stored.
+
+The parent process plans and writes; workers only compute (`sim.sweep.worker.run_batch`).
+Batches are cut as slots free up, largest first and smaller towards the end ("guided"
+scheduling): few tasks while there is much to do, an even finish when little is left. Each
+finished batch is recorded at once (`SweepStore.write_batch`), so an interruption loses at
+most the batches still running, and `resume` runs exactly the runs not yet recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from sim.errors import CaravanError
+from sim.model import package_version
+from sim.progress import ProgressReporter
+from sim.sweep.executors import Executor, Handle
+from sim.sweep.plan import RunSpec, Sweep
+from sim.sweep.store import SweepStore
+from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
+
+MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
+BATCHES_PER_SLOT = 4  # guided scheduling: a batch is at most 1/4 of a slot's remaining share
+TASKS_PER_SLOT = 2  # tasks in flight per slot, so a worker never waits for the next task
+
+
+class SweepFailedError(RuntimeError):
+    """A run raised an error: a bug, or a point the checks before the sweep did not catch."""
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    out_dir: Path
+    total_runs: int
+    done_before: int  # runs recorded by earlier sessions
+    done_now: int  # runs recorded by this session
+    status: str  # "complete" or "interrupted"
+
+
+def run_sweep(
+    sweep: Sweep,
+    out_dir: Path,
+    executor: Executor,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[str, int, int], ProgressReporter] | None = None,
+) -> SweepSummary:
+    """Run every run of `sweep` not yet recorded in `out_dir` and record it there.
+
+    `resume=False` starts a new sweep and refuses a directory that holds anything; `resume=True`
+    continues the sweep in `out_dir`, which must be the same sweep (file, base scenario and
+    design). `progress(label, total, done)` makes the progress reporter (default: plain lines
+    or a bar, whichever suits the console). Ctrl-C stops the sweep after recording every
+    finished batch and re-raises KeyboardInterrupt.
+    """
+    store = _open_store(sweep, out_dir, resume)
+    with store:
+        done = store.done_run_ids()
+        todo = [r for r in sweep.runs() if r.run_id not in done]
+        session = {
+            "started": _now(),
+            "ended": None,
+            "status": "running",
+            "executor": executor.name,
+            "runs": 0,
+        }
+        sessions = [*store.manifest.get("sessions", []), session]
+        store.update_manifest(status="running", sessions=sessions)
+        make_progress = progress or ProgressReporter
+        recorded = 0
+        status = "failed"
+        try:
+            with (
+                make_progress(sweep.name, sweep.n_runs, len(done)) as bar,
+                closing(_execute(sweep, todo, executor, batch_size)) as results,
+            ):
+                for result in results:
+                    written = store.write_batch(_with_parameters(sweep, result.runs), result.series)
+                    recorded += written
+                    bar.advance(written)
+                    session["runs"] = recorded
+            status = "complete" if len(done) + recorded == sweep.n_runs else "incomplete"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            session.update(ended=_now(), status=status)
+            total_done = len(done) + recorded
+            store.update_manifest(
+                status=status,
+                sessions=sessions,
+                runs_done=total_done,
+                finished=session["ended"] if status == "complete" else None,
+            )
+    return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status)
+
+
+def _open_store(sweep: Sweep, out_dir: Path, resume: bool) -> SweepStore:
+    fingerprints = sweep.fingerprints()
+    if not resume:
+        return SweepStore.create(
+            out_dir,
+            _manifest(sweep, fingerprints),
+            files={"sweep.yaml": sweep.text, "base-scenario.yaml": sweep.base.to_yaml()},
+            design=sweep.design.table(),
+        )
+    store = SweepStore.open(out_dir)
+    stored = store.manifest.get("fingerprints", {})
+    changed = [k for k, v in fingerprints.items() if stored.get(k) != v]
+    if changed:
+        store.close()
+        what = {
+            "sweep": "the sweep file",
+            "base_scenario": "the base scenario",
+            "design": "the design points (scipy or SALib may have changed how they sample)",
+        }
+        raise CaravanError(
+            f"{out_dir}: cannot resume: {', '.join(what[k] for k in changed)} differ from the "
+            f"sweep started there (see {out_dir / 'sweep.yaml'}); resume with the same files, "
+            "or start a new sweep with another --out"
+        )
+    return store
+
+
+def _manifest(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
+    design = sweep.design
+    return {
+        "format": 1,
+        "kind": "caravan-sweep",
+        "name": sweep.name,
+        "sweep_file": str(sweep.path),
+        "base_scenario": sweep.base.source_file,
+        "package_version": package_version(),
+        "versions": _versions(),
+        "created": _now(),
+        "finished": None,
+        "status": "running",
+        "design": {
+            "kind": design.kind,
+            "second_order": design.second_order,
+            "parameters": [{"key": a.key, "label": a.label} for a in design.axes],
+            "points": design.n_points,
+            "replicates": sweep.replicates,
+            "seed": sweep.spec.seed,
+            "time_series": sweep.spec.record.time_series,
+        },
+        "runs_total": sweep.n_runs,
+        "runs_done": 0,
+        "fingerprints": fingerprints,
+        "sessions": [],
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("mesa", "numpy", "scipy", "numba", "SALib", "pyarrow"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _execute(
+    sweep: Sweep, todo: Sequence[RunSpec], executor: Executor, batch_size: int | None
+) -> Generator[BatchResult, None, None]:
+    """Yield each batch's result as it finishes; keep every slot busy."""
+    queue = deque(todo)
+    in_flight: list[Handle] = []
+    time_series = sweep.spec.record.time_series
+    try:  # GeneratorExit included: the consumer stopped (Ctrl-C while writing, say)
+        while queue or in_flight:
+            while queue and len(in_flight) < TASKS_PER_SLOT * executor.slots:
+                size = batch_size or _guided_size(len(queue), executor.slots)
+                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+                in_flight.append(executor.submit(batch, run_batch, sweep.base, batch, time_series))
+            for handle in executor.wait(in_flight):
+                in_flight.remove(handle)
+                try:
+                    result: BatchResult = executor.result(handle)
+                except Exception as exc:
+                    batch = handle.tag
+                    raise SweepFailedError(
+                        f"run {batch[0].run_id} to {batch[-1].run_id} (points "
+                        f"{batch[0].point_id}-{batch[-1].point_id}) failed: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                yield result
+    except BaseException:
+        executor.close(cancel=True)  # stop what is running now; finished batches are recorded
+        raise
+
+
+def _guided_size(remaining: int, slots: int) -> int:
+    return max(1, min(MAX_BATCH, math.ceil(remaining / (slots * BATCHES_PER_SLOT))))
+
+
+def _with_parameters(sweep: Sweep, runs: pa.Table) -> pa.Table:
+    """The worker's rows with the varied parameters' columns after the ids."""
+    design = sweep.design
+    point_ids = runs.column("point_id").to_pylist()
+    columns = [
+        pa.array([design.point_columns(p)[axis.label] for p in point_ids], type=axis.arrow_type)
+        for axis in design.axes
+    ]
+    at = len(ID_COLUMNS)
+    for offset, (axis, column) in enumerate(zip(design.axes, columns, strict=True)):
+        runs = runs.add_column(at + offset, axis.label, column)
+    return runs
