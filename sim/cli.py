@@ -263,15 +263,18 @@ MAIN_OUTCOMES = (
 
 
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
-    first, second = sobol_indices(sweep_dir)
-    files = write_indices(sweep_dir, first, second)
+    indices = sobol_indices(sweep_dir)
+    files = write_indices(sweep_dir, indices)
+    first = indices.first
     known = list(dict.fromkeys(first["outcome"]))
-    unknown = [o for o in outcomes if o not in known]
-    if unknown:
-        raise CaravanError(
-            f"--outcome {unknown[0]}: no indices for it{did_you_mean(unknown[0], set(known))}; "
-            f"outcomes that vary in this sweep: {', '.join(known)}"
-        )
+    for name in outcomes:
+        if name in indices.constant:
+            raise CaravanError(f"--outcome {name}: it does not vary in this sweep, so no indices")
+        if name not in known:
+            raise CaravanError(
+                f"--outcome {name}: no such outcome{did_you_mean(name, set(known))}; "
+                f"outcomes that vary in this sweep: {', '.join(known)}"
+            )
     shown = outcomes or [o for o in known if o in MAIN_OUTCOMES or o.startswith("held_at_")]
     table = Table(title="Sobol' indices, first order (S1) and total (ST), with 95% intervals")
     for column in ("outcome", "parameter", "S1", "ST"):
@@ -284,6 +287,8 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
             f"{row.ST:.2f} ± {row.ST_conf:.2f}",
         )
     console.print(table)
+    if indices.constant:
+        console.print(Text(f"no indices (constant): {', '.join(indices.constant)}"))
     console.print(Text(f"wrote {', '.join(str(f) for f in files)}"), soft_wrap=True)
 
 

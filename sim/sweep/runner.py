@@ -111,7 +111,7 @@ def _open_store(sweep: Sweep, out_dir: Path, resume: bool) -> SweepStore:
     if not resume:
         return SweepStore.create(
             out_dir,
-            _manifest(sweep, fingerprints),
+            manifest_for(sweep, fingerprints),
             files={"sweep.yaml": sweep.text, "base-scenario.yaml": sweep.base.to_yaml()},
             design=sweep.design.table(),
         )
@@ -133,7 +133,7 @@ def _open_store(sweep: Sweep, out_dir: Path, resume: bool) -> SweepStore:
     return store
 
 
-def _manifest(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
+def manifest_for(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
     design = sweep.design
     return {
         "format": 1,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,16 @@ def outcome_columns(runs: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
 
 
-def sobol_indices(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """First-order and total indices (outcome, parameter, S1, S1_conf, ST, ST_conf) and, for a
-    second-order design, pairs (outcome, parameter_1, parameter_2, S2, S2_conf).
+@dataclass(frozen=True)
+class SobolIndices:
+    first: pd.DataFrame  # outcome, parameter, S1, S1_conf, ST, ST_conf
+    second: pd.DataFrame  # outcome, parameter_1, parameter_2, S2, S2_conf (second-order designs)
+    constant: list[str]  # outcomes that do not vary across the design: they have no indices
 
-    Outcomes that do not vary across the design have no indices and are left out.
-    """
+
+def sobol_indices(path: str | Path) -> SobolIndices:
+    """First-order and total indices of every outcome that varies, and second-order ones for a
+    design that drew them."""
     runs = load_sweep(path)
     manifest: dict[str, Any] = runs.attrs["manifest"]
     design = manifest["design"]
@@ -57,16 +62,22 @@ def sobol_indices(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     means = runs.groupby("point_id").mean(numeric_only=True).sort_index()
     first: list[dict[str, Any]] = []
     second: list[dict[str, Any]] = []
+    constant: list[str] = []
     for outcome in outcome_columns(runs, manifest):
         y = means[outcome].to_numpy(dtype=np.float64)
         if np.ptp(y) == 0:
+            constant.append(outcome)
             continue
         with warnings.catch_warnings():
             # SALib's bootstrap divides by the variance of resamples, which can be 0 for rare
             # outcomes; those intervals come out NaN, which is the honest answer.
             warnings.simplefilter("ignore", RuntimeWarning)
             found = salib_sobol.analyze(
-                problem, y, calc_second_order=design["second_order"], seed=design["seed"]
+                problem,
+                y,
+                calc_second_order=design["second_order"],
+                # a Generator, not the int: SALib ignores a seed of 0 (`if seed:`)
+                seed=np.random.default_rng(design["seed"]),
             )
         for j, name in enumerate(names):
             first.append(
@@ -93,16 +104,18 @@ def sobol_indices(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     )
     first_cols = ["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
     second_cols = ["outcome", "parameter_1", "parameter_2", "S2", "S2_conf"]
-    return pd.DataFrame(first, columns=first_cols), pd.DataFrame(second, columns=second_cols)
+    return SobolIndices(
+        pd.DataFrame(first, columns=first_cols), pd.DataFrame(second, columns=second_cols), constant
+    )
 
 
-def write_indices(path: str | Path, first: pd.DataFrame, second: pd.DataFrame) -> list[Path]:
+def write_indices(path: str | Path, indices: SobolIndices) -> list[Path]:
     """Write the indices into the sweep directory (each file replaced whole, never half)."""
     out = [Path(path) / FIRST_ORDER_FILE]
-    _replace(first, out[0])
-    if len(second):
+    _replace(indices.first, out[0])
+    if len(indices.second):
         out.append(Path(path) / SECOND_ORDER_FILE)
-        _replace(second, out[1])
+        _replace(indices.second, out[1])
     return out
 
 
