@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import platform
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
@@ -33,6 +34,7 @@ from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
 MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
 BATCHES_PER_SLOT = 4  # guided scheduling: a batch is at most 1/4 of a slot's remaining share
 TASKS_PER_SLOT = 2  # tasks in flight per slot, so a worker never waits for the next task
+MANIFEST_EVERY_S = 5.0  # how often the manifest's counts are brought up to date mid-sweep
 
 
 class SweepFailedError(RuntimeError):
@@ -75,35 +77,54 @@ def run_sweep(
             "executor": executor.name,
             "runs": 0,
         }
-        sessions = [*store.manifest.get("sessions", []), session]
+        sessions = [*_settled(store.manifest.get("sessions", []), len(done)), session]
         store.update_manifest(status="running", sessions=sessions)
         make_progress = progress or ProgressReporter
-        recorded = 0
         status = "failed"
+        last_update_s = time.monotonic()
+
+        def record_counts() -> int:
+            # Counted from the store, not from write_batch's return: a signal can land after
+            # a batch is committed and before its count would have been added.
+            recorded = len(store.done_run_ids()) - len(done)
+            session["runs"] = recorded
+            store.update_manifest(sessions=sessions, runs_done=len(done) + recorded)
+            return recorded
+
         try:
             with (
                 make_progress(sweep.name, sweep.n_runs, len(done)) as bar,
                 closing(_execute(sweep, todo, executor, batch_size)) as results,
             ):
                 for result in results:
-                    written = store.write_batch(_with_parameters(sweep, result.runs), result.series)
-                    recorded += written
-                    bar.advance(written)
-                    session["runs"] = recorded
-            status = "complete" if len(done) + recorded == sweep.n_runs else "incomplete"
+                    bar.advance(
+                        store.write_batch(_with_parameters(sweep, result.runs), result.series)
+                    )
+                    if time.monotonic() - last_update_s > MANIFEST_EVERY_S:
+                        record_counts()  # so a sweep killed outright still tells how far it got
+                        last_update_s = time.monotonic()
+            status = "complete" if len(store.done_run_ids()) == sweep.n_runs else "incomplete"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
         finally:
             session.update(ended=_now(), status=status)
-            total_done = len(done) + recorded
+            recorded = record_counts()
             store.update_manifest(
-                status=status,
-                sessions=sessions,
-                runs_done=total_done,
-                finished=session["ended"] if status == "complete" else None,
+                status=status, finished=session["ended"] if status == "complete" else None
             )
     return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status)
+
+
+def _settled(sessions: list[dict[str, Any]], done_now: int) -> list[dict[str, Any]]:
+    """Earlier sessions, with one that never ended (its process was killed: we hold the lock it
+    held) marked "killed" and credited with the runs on disk no other session recorded."""
+    settled = [dict(s) for s in sessions]
+    for session in settled:
+        if session.get("status") == "running":
+            others = sum(s["runs"] for s in settled if s is not session)
+            session.update(status="killed", runs=max(0, done_now - others))
+    return settled
 
 
 def _open_store(sweep: Sweep, out_dir: Path, resume: bool) -> SweepStore:
