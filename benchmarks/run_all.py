@@ -1,8 +1,10 @@
-"""Run bench_scenario.py and bench_kernel.py (each in its own process) and print one table.
+"""Run bench_scenario.py, bench_kernel.py and bench_sweep.py (each in its own process) and
+print one table.
 
 Usage:
-    python benchmarks/run_all.py            # full: 1M migrants, then 8k / 80k / 800k
-    python benchmarks/run_all.py --quick    # fewer repeats, 1M migrants only, 2 threads
+    python benchmarks/run_all.py            # full: 1M migrants, then 8k / 80k / 800k; sweeps
+    python benchmarks/run_all.py --quick    # fewer repeats, 1M migrants only, 2 threads;
+                                            # the sweep on local workers only
     python benchmarks/run_all.py --json OUT.json
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from _common import BENCH_DIR, machine_info, machine_line, markdown_table
 TARGET_S = 1.0
 TARGET_RATE = 30e6
 TARGET_BYTES = 64
+TARGET_EFFICIENCY = 0.80
 
 
 def _run(script: str, args: list[str], out: Path) -> dict[str, Any]:
@@ -82,6 +86,30 @@ def combined_rows(scenario: dict[str, Any], kernels: list[dict[str, Any]]) -> li
     return rows
 
 
+def sweep_rows(sweep: dict[str, Any]) -> list[list[str]]:
+    """Efficiency of each sweep against single run x runs / workers; overhead per run."""
+    runs, workers = sweep["runs"], sweep["workers"]
+    single = statistics.median(sweep["single"]["total_s"])
+    rows = [
+        ["sweep", "single run, warm (`derive` + `sim.run`, median)", f"{single * 1e3:.1f} ms",
+         "", ""],
+    ]  # fmt: skip
+    for s in sweep["sweeps"]:
+        efficiency = single * runs / s["workers"] / s["wall_s"]
+        overhead_ms = (s["wall_s"] * s["workers"] - single * runs) / runs * 1e3
+        is_target = s["label"] == f"local x{workers}" and s["workers"] > 1
+        rows.append(
+            [
+                "sweep",
+                f"{s['runs']:,} runs, {s['label']}: wall (efficiency; overhead per run)",
+                f"{s['wall_s']:.1f} s ({efficiency:.0%} of ideal; {overhead_ms:.1f} ms)",
+                f">= {TARGET_EFFICIENCY:.0%}" if is_target else "",
+                ("PASS" if efficiency >= TARGET_EFFICIENCY else "FAIL") if is_target else "",
+            ]
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -106,15 +134,18 @@ def main(argv: list[str] | None = None) -> None:
             _run("bench_kernel.py", a, out / f"kernel{k}.json")["kernel"]
             for k, a in enumerate(kernel_runs)
         ]
+        sweep_args = ["--runs", "1000", "--workers", "2"]
+        if args.quick:
+            sweep_args += ["--repeats", "10", "--no-serial", "--no-dask"]
+        sweep = _run("bench_sweep.py", sweep_args, out / "sweep.json")["sweep"]
     print()
     print(machine_line(info))
     print()
     header = ["bench", "measure", "value", "target", "verdict"]
-    print(markdown_table(header, combined_rows(scenario, kernels)))
+    print(markdown_table(header, combined_rows(scenario, kernels) + sweep_rows(sweep)))
     if args.json:
-        args.json.write_text(
-            json.dumps({"machine": info, "scenario": scenario, "kernels": kernels}, indent=1)
-        )
+        data = {"machine": info, "scenario": scenario, "kernels": kernels, "sweep": sweep}
+        args.json.write_text(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":

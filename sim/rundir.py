@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sim import plots
 from sim.errors import OutputExistsError
 from sim.results import (
     PARTITION,
@@ -71,6 +70,8 @@ def write_run(
         write_parquet([roads_table(r, k) for k, r in enumerate(runs)], staging / "roads.parquet")
     write_parquet([events_table(r, k) for k, r in enumerate(runs)], staging / "events.parquet")
     if scenario.output.plots:
+        from sim import plots  # noqa: PLC0415 - matplotlib only when plotting; sweep workers never do
+
         plots.timeseries(runs[0]).savefig(staging / "timeseries.png", dpi=120)
         plots.network_map(runs[0]).savefig(staging / "map.png", dpi=120)
     _swap_into_place(staging, out_dir)

@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from SALib.sample import sobol as salib_sobol
-from scipy.stats import qmc
 
 from sim.sweep.spec import DesignSpec, Grid, LatinHypercube, Parameter, Sobol
 
@@ -132,6 +130,8 @@ def make_design(axes: tuple[Axis, ...], spec: DesignSpec, seed: int) -> Design:
     if isinstance(spec, Grid):
         return _grid(axes)
     if isinstance(spec, LatinHypercube):
+        from scipy.stats import qmc  # noqa: PLC0415 - loaded when drawn; workers never draw
+
         sampler = qmc.LatinHypercube(d=len(axes), rng=np.random.default_rng(seed))
         unit = sampler.random(spec.points)
         return _from_unit("lhs", axes, unit)
@@ -141,6 +141,8 @@ def make_design(axes: tuple[Axis, ...], spec: DesignSpec, seed: int) -> Design:
         "names": [a.label for a in axes],
         "bounds": [[0.0, 1.0]] * len(axes),
     }
+    from SALib.sample import sobol as salib_sobol  # noqa: PLC0415 - as qmc
+
     unit = salib_sobol.sample(
         problem, spec.base_points, calc_second_order=spec.second_order, seed=seed
     )

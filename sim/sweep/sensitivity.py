@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import sobol as salib_sobol
 
 from sim.errors import CaravanError
 from sim.sweep.store import PROVENANCE_COLUMNS, load_sweep
@@ -57,6 +56,8 @@ def sobol_indices(path: str | Path) -> SobolIndices:
             f"{path}: {len(runs)} of {manifest['runs_total']} runs recorded; finish the sweep "
             "(caravan sweep ... --resume) before computing indices"
         )
+    from SALib.analyze import sobol as salib_sobol  # noqa: PLC0415 - only when asked for
+
     names = [p["label"] for p in design["parameters"]]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     means = runs.groupby("point_id").mean(numeric_only=True).sort_index()
