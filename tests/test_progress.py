@@ -89,7 +89,8 @@ def test_plain_when_all_was_done_before() -> None:
     ]
 
 
-def test_rich_bar_ends_full() -> None:
+def test_rich_bar_ends_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)  # CI=true would choose plain lines
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=140)
     clock = FakeClock()
