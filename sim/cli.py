@@ -155,6 +155,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=120)  # logs and CI: do not wrap tables
+    return console
+
+
 def _check(args: argparse.Namespace) -> int:
     sc = scenario_module.load(args.scenario, args.set)
     Console(highlight=False).print(
@@ -172,9 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     sc = scenario_module.load(args.scenario, args.set)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=120)  # logs and CI: do not wrap the table
+    console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
     runs: list[Results] = []
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
@@ -191,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep_file(args.sweep)
-    console = Console(highlight=False)
+    console = _console()
     design = sweep.design
     console.print(
         Text(
@@ -248,7 +253,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    _print_indices(Console(highlight=False), args.dir, args.outcome)
+    _print_indices(_console(), args.dir, args.outcome)
     return 0
 
 
