@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from sim.sweep.executors import default_workers, make_executor
 from sim.sweep.plan import load_sweep_file
 from sim.sweep.runner import SweepFailedError, run_sweep
 from sim.sweep.sensitivity import sobol_indices, write_indices
+from sim.sweep.store import read_manifest
 from sim.targets import load_target_set
 
 EXIT_INPUT_ERROR = 2
@@ -215,7 +215,7 @@ def _sweep(args: argparse.Namespace) -> int:
             sweep, args.out, executor, resume=args.resume, batch_size=args.batch_size
         )
     except KeyboardInterrupt:
-        manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(args.out)
         console.print(
             Text(
                 f"interrupted: {manifest['runs_done']} of {manifest['runs_total']} runs are "

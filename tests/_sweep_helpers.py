@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from sim.sweep.executors import SerialExecutor
 from sim.sweep.plan import load_sweep_file
@@ -73,21 +72,17 @@ def write_sweep(directory: Path, name: str = "sweep.yaml", **changes: Any) -> Pa
 # The reference: the sweep run serially, in this process, uninterrupted
 # --------------------------------------------------------------------------------------------
 
-_REFERENCE: dict[str, tuple[Path, Path]] = {}
 
-
-def reference(factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(sweep file, its complete sweep directory), run once per test session however many
-    test modules ask. Treat both as read-only: copy the directory to change it."""
-    if "sweep" not in _REFERENCE:
-        directory = factory.mktemp("reference")
-        path = write_sweep(directory)
-        out = directory / "out"
-        summary = run_sweep(load_sweep_file(path), out, SerialExecutor())
-        assert summary.status == "complete"
-        assert summary.total_runs == summary.done_now == TOTAL_RUNS
-        _REFERENCE["sweep"] = (path, out)
-    return _REFERENCE["sweep"]
+def reference(directory: Path) -> tuple[Path, Path]:
+    """(sweep file, its complete sweep directory) in `directory`; the session-scoped fixture
+    `ref` in conftest.py runs it once. Treat both as read-only: copy the directory to change
+    it."""
+    path = write_sweep(directory)
+    out = directory / "out"
+    summary = run_sweep(load_sweep_file(path), out, SerialExecutor())
+    assert summary.status == "complete"
+    assert summary.total_runs == summary.done_now == TOTAL_RUNS
+    return path, out
 
 
 def results(out: Path) -> pd.DataFrame:

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import _sweep_helpers
+import pandas as pd
 import pytest
 import yaml
 
@@ -154,6 +156,19 @@ def session_scenarios(tmp_path_factory: pytest.TempPathFactory) -> ScenarioFacto
     """The same factory in a session-wide directory (for hypothesis tests, which must not use
     function-scoped fixtures)."""
     return ScenarioFactory(tmp_path_factory.mktemp("scenarios"))
+
+
+@pytest.fixture(scope="session")
+def ref(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The interrupt and Dask tests' sweep run serially and uninterrupted: (sweep file, its
+    sweep directory), run once per session."""
+    return _sweep_helpers.reference(tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture(scope="session")
+def expected(ref: tuple[Path, Path]) -> pd.DataFrame:
+    """The reference sweep's runs, without provenance columns."""
+    return _sweep_helpers.results(ref[1])
 
 
 @pytest.fixture(scope="session")

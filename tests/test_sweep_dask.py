@@ -29,7 +29,6 @@ from _sweep_helpers import (
     background_caravan,
     caravan,
     read_manifest,
-    reference,
     results,
     run_parts,
     subprocess_env,
@@ -154,17 +153,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert sorted(addresses) == sorted(w.pid for w in workers)
         assert [w["nanny"] for w in info.values()] == [None, None]
         yield Cluster(scheduler_file, scheduler, workers, addresses, logs)
-
-
-@pytest.fixture(scope="module")
-def ref(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(sweep file, its complete sweep directory, run serially and uninterrupted)."""
-    return reference(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def expected(ref: tuple[Path, Path]) -> pd.DataFrame:
-    return results(ref[1])
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ is recorded twice; a half-written file is never read as data.
 `caravan sweep --workers 2` runs as a subprocess in a session of its own, so a signal reaches
 its whole process group (it and its worker processes) as a terminal's Ctrl-C or a batch
 system's stop would. Every result is compared, bit for bit but for the timing columns, with the
-same sweep run serially and uninterrupted (see `_sweep_helpers.reference`).
+same sweep run serially and uninterrupted (the `ref` fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from _sweep_helpers import (
     background_caravan,
     caravan,
     read_manifest,
-    reference,
     results,
     run_parts,
     snapshot,
@@ -42,17 +41,6 @@ from _sweep_helpers import (
 
 from sim.cli import main
 from sim.sweep.store import load_sweep
-
-
-@pytest.fixture(scope="module")
-def ref(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(sweep file, its complete sweep directory, run serially and uninterrupted)."""
-    return reference(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def expected(ref: tuple[Path, Path]) -> pd.DataFrame:
-    return results(ref[1])
 
 
 def copy_of(sweep_dir: Path, tmp_path: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ class Axis:
     label: str
     spec: Parameter
 
-    @property
+    @cached_property  # read for every stored value
     def arrow_type(self) -> pa.DataType:
         """Type of the results column: numbers stay numbers, other choices are stored as text."""
         spec = self.spec

@@ -236,7 +236,10 @@ def _with_parameters(sweep: Sweep, runs: pa.Table) -> pa.Table:
     design = sweep.design
     point_ids = runs.column("point_id").to_pylist()
     columns = [
-        pa.array([design.point_columns(p)[axis.label] for p in point_ids], type=axis.arrow_type)
+        pa.array(
+            [axis.column_value(design.columns[axis.label][p]) for p in point_ids],
+            type=axis.arrow_type,
+        )
         for axis in design.axes
     ]
     at = len(ID_COLUMNS)

@@ -9,7 +9,6 @@ ones when the design drew them. Indices are written beside the runs as `sensitiv
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.errors import CaravanError
-from sim.sweep.store import PROVENANCE_COLUMNS, load_sweep
+from sim.sweep.store import PROVENANCE_COLUMNS, load_sweep, write_parquet_atomic
 from sim.sweep.worker import ID_COLUMNS
 
 FIRST_ORDER_FILE = "sensitivity.parquet"
@@ -113,14 +113,8 @@ def sobol_indices(path: str | Path) -> SobolIndices:
 def write_indices(path: str | Path, indices: SobolIndices) -> list[Path]:
     """Write the indices into the sweep directory (each file replaced whole, never half)."""
     out = [Path(path) / FIRST_ORDER_FILE]
-    _replace(indices.first, out[0])
+    write_parquet_atomic(out[0], pa.Table.from_pandas(indices.first, preserve_index=False))
     if len(indices.second):
         out.append(Path(path) / SECOND_ORDER_FILE)
-        _replace(indices.second, out[1])
+        write_parquet_atomic(out[1], pa.Table.from_pandas(indices.second, preserve_index=False))
     return out
-
-
-def _replace(frame: pd.DataFrame, target: Path) -> None:
-    tmp = target.with_name(f".tmp-{target.name}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, target)

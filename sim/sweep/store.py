@@ -132,7 +132,7 @@ class SweepStore:
             _check_new(out_dir, ignore=(LOCK,))
             for name, text in files.items():
                 written.append(_write_bytes_atomic(out_dir / name, text.encode("utf-8")))
-            written.append(_write_parquet_atomic(out_dir / DESIGN, design))
+            written.append(write_parquet_atomic(out_dir / DESIGN, design))
             (out_dir / RUNS_DIR).mkdir()
             written.append(out_dir / RUNS_DIR)
             _fsync_dir(out_dir)
@@ -159,7 +159,7 @@ class SweepStore:
         _check_sweep_dir(out_dir)
         lock_fd = _acquire_lock(out_dir)
         try:
-            content = _read_manifest(out_dir)
+            content = read_manifest(out_dir)
             removed = _remove_debris(out_dir)
             store = cls(out_dir, lock_fd, content)
             store.removed_on_open = tuple(removed)
@@ -250,8 +250,8 @@ class SweepStore:
                     ts_dir.mkdir()
                     _fsync_dir(self.dir)
                 # Before the runs part: series never become visible without their runs.
-                _write_parquet_atomic(ts_dir / part, series)
-        _write_parquet_atomic(self.dir / RUNS_DIR / part, runs, on_commit=self._mark_done(new_ids))
+                write_parquet_atomic(ts_dir / part, series)
+        write_parquet_atomic(self.dir / RUNS_DIR / part, runs, on_commit=self._mark_done(new_ids))
         return len(new_ids)
 
     def _mark_done(self, ids: npt.NDArray[np.int64]) -> Callable[[], None]:
@@ -288,7 +288,7 @@ def load_sweep(path: str | Path) -> pd.DataFrame:
     """
     sweep_dir = Path(path)
     _check_sweep_dir(sweep_dir)
-    manifest = _read_manifest(sweep_dir)
+    manifest = read_manifest(sweep_dir)
     parts = [(p, _read_part(p)) for p in _parts(sweep_dir / RUNS_DIR)]
     _check_unique(sweep_dir, [(p, _run_id_array(t)) for p, t in parts])
     if not parts:
@@ -372,7 +372,8 @@ def _check_file_name(name: str) -> None:
         raise ValueError(f"not a valid sweep file name: {name!r}")
 
 
-def _read_manifest(sweep_dir: Path) -> dict[str, Any]:
+def read_manifest(sweep_dir: Path) -> dict[str, Any]:
+    """A sweep directory's manifest, read without the lock."""
     path = sweep_dir / MANIFEST
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
@@ -500,9 +501,10 @@ def _remove_debris(sweep_dir: Path) -> list[Path]:
     return removed
 
 
-def _write_parquet_atomic(
+def write_parquet_atomic(
     path: Path, table: pa.Table, on_commit: Callable[[], None] | None = None
 ) -> Path:
+    """Write a Parquet file whole or not at all (see `_write_atomic`)."""
     return _write_atomic(path, lambda f: pq.write_table(table, f), on_commit)
 
 
