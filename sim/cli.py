@@ -1,11 +1,13 @@
-"""The `caravan` command: `run` or `check` a scenario, `sweep` over parameters and compute
-`sensitivity` indices. Input errors exit with status 2; an interrupted sweep with 130."""
+"""The `caravan` command: `run` or `check` a scenario, `sweep` over parameters, compute
+`sensitivity` indices, `calibrate` to a target set. Input errors exit with status 2; an
+interrupted sweep or calibration with 130."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from sim import scenario as scenario_module
-from sim.errors import CaravanError
+from sim.calibrate.plan import plan_calibration, section_problems
+from sim.calibrate.report import write_report
+from sim.calibrate.runner import run_calibration
+from sim.errors import CaravanError, OutputExistsError, ScenarioError
 from sim.model import package_version, run
 from sim.results import PARTITION, Results, interval
 from sim.rundir import check_writable, default_out_dir, write_run
@@ -134,6 +139,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     sens_p.set_defaults(handler=_sensitivity)
 
+    cal_p = sub.add_parser(
+        "calibrate",
+        help="fit a scenario's free parameters to a target set (ABC-SMC)",
+        description="Fit the parameters named in the scenario's 'calibration:' section to a "
+        "target set by approximate Bayesian computation (ABC-SMC); simulations are recorded "
+        "as they finish, and --resume continues an interrupted calibration.",
+    )
+    cal_p.add_argument("scenario", type=Path, help="scenario YAML file with a calibration section")
+    cal_p.add_argument(
+        "--targets",
+        required=True,
+        metavar="NAME",
+        help=f"target set: {', '.join(TARGET_SETS)}, or a path to a target set YAML file",
+    )
+    cal_p.add_argument("--out", type=Path, required=True, help="directory for the results")
+    cal_p.add_argument(
+        "--budget", type=_positive_int, help="at most this many simulations for the fit"
+    )
+    cal_p.add_argument("--particles", type=_positive_int, help="particles per generation")
+    cal_p.add_argument("--generations", type=_positive_int, help="at most this many generations")
+    cal_p.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="random seed, 0 or more (default 0)"
+    )
+    cal_p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
+    )
+    cal_p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster (needs caravan-sim[distributed])",
+    )
+    cal_p.add_argument("--resume", action="store_true", help="continue the calibration in --out")
+    cal_p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
+    )
+    cal_p.add_argument(
+        "--write-scenario",
+        type=Path,
+        metavar="PATH",
+        help="also write the calibrated scenario to PATH (its `extends:` made relative to it)",
+    )
+    cal_p.add_argument(
+        "--overwrite", action="store_true", help="replace the file at --write-scenario"
+    )
+    cal_p.set_defaults(handler=_calibrate)
+
     check_p = sub.add_parser("check", help="validate a scenario without running it")
     check_p.add_argument("scenario", type=Path)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -163,7 +217,10 @@ def _console() -> Console:
 
 
 def _check(args: argparse.Namespace) -> int:
-    sc = scenario_module.load(args.scenario, args.set)
+    sc, doc = scenario_module.load_located(args.scenario, args.set)
+    problems = section_problems(sc, doc)
+    if problems:
+        raise ScenarioError(problems)
     Console(highlight=False).print(
         Text(
             f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
@@ -246,6 +303,108 @@ def _sweep(args: argparse.Namespace) -> int:
     if design.kind == "sobol" and summary.status == "complete":
         _print_indices(console, args.out, [])
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    plan = plan_calibration(
+        args.scenario,
+        args.targets,
+        tuple(args.set),
+        seed=args.seed,
+        budget=args.budget,
+        particles=args.particles,
+        generations=args.generations,
+    )
+    if args.write_scenario is not None and args.write_scenario.exists() and not args.overwrite:
+        raise OutputExistsError(
+            f"{args.write_scenario} exists; pass --overwrite to replace it, or choose another path"
+        )
+    console = _console()
+    settings = plan.settings
+    console.print(
+        Text(
+            f"{args.scenario}: calibrating {plan.priors.dim} parameters of '{plan.scenario.name}' "
+            f"to the {len(plan.targets.targets)} targets of '{plan.targets.name}': "
+            f"{settings.particles} particles, up to {settings.generations} generations and "
+            f"{settings.budget} simulations"
+        ),
+        soft_wrap=True,
+    )
+    executor = make_executor(args.workers or default_workers(), args.scheduler)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    started_s = time.monotonic()
+    try:
+        outcome = run_calibration(plan, args.out, executor, resume=args.resume)
+    except KeyboardInterrupt:
+        console.print(
+            Text(
+                f"interrupted: the finished simulations are kept in {args.out}; continue with: "
+                f"caravan calibrate {args.scenario} --targets {args.targets} --out {args.out} "
+                "--resume"
+                + "".join(f" --set {s}" for s in args.set)
+                + (f" --seed {args.seed}" if args.seed else "")
+            ),
+            soft_wrap=True,
+        )
+        return 130
+    except SweepFailedError as exc:
+        Console(stderr=True, highlight=False).print(
+            Text("error: ", style="bold red")
+            + Text(f"{exc}; finished simulations are kept in {args.out}"),
+            soft_wrap=True,
+        )
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        executor.close()
+    summary = write_report(plan, outcome, args.write_scenario)
+    elapsed_s = time.monotonic() - started_s
+    console.print(_calibration_table(summary))
+    sims = summary["simulations"]
+    written = [args.out / name for name in ("report.md", "summary.json", "calibrated.yaml")]
+    if args.write_scenario is not None:
+        written.append(args.write_scenario)
+    console.print(
+        Text(
+            f"stopped because {outcome.stop_reason}; {sims['total']} simulations "
+            f"({outcome.simulations_now} by this session, {elapsed_s:.0f} s on {executor.name}); "
+            f"wrote {', '.join(str(p) for p in written)}"
+        ),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _calibration_table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"{summary['scenario']} calibrated to {summary['target_set']}")
+    table.add_column("parameter / target")
+    table.add_column("prior / observed", justify="right")
+    table.add_column("posterior median [90%] / predictive", justify="right")
+    table.add_column("calibrated value / scenario", justify="right")
+    for label, p in summary["parameters"].items():
+        lo, hi = p["prior"]["range"]
+        table.add_row(
+            label,
+            f"{p['prior']['prior']} [{lo:.4g}, {hi:.4g}]",
+            f"{p['median']:.4g} [{p['p05']:.4g}, {p['p95']:.4g}]",
+            f"{p['calibrated_value']}",
+        )
+    table.add_section()
+    for target_id, t in summary["targets"].items():
+        observed = "" if t["observed"] is None else f"{t['observed']:,.0f} "
+        table.add_row(
+            target_id,
+            f"{observed}({t['tolerance']})",
+            _band_cell(t["predictive"]),
+            _band_cell(t["calibrated_scenario"]),
+        )
+    return table
+
+
+def _band_cell(stats: dict[str, float]) -> str:
+    if not stats:
+        return "-"
+    return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
 
 
 def _interrupt(signum: int, frame: Any) -> None:

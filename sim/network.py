@@ -8,6 +8,7 @@ road index of each leg. A migrant's position is (route, leg, km along that leg).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import NamedTuple
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario import Scenario
+from sim.scenario import Place, Scenario
 
 ENTRY_COUNTRY_SUFFIX = "-GT"  # a crossing whose country reads "XX-GT" leads into Guatemala
 
@@ -77,6 +78,15 @@ class RoadNetwork:
         return np.array([r.base_weight for r in self.routes])
 
 
+def entry_crossings_of(places: Sequence[Place]) -> tuple[str, ...]:
+    """Ids of the border crossings into Guatemala, in the network's order."""
+    return tuple(
+        p.id
+        for p in places
+        if "border_crossing" in p.kind and p.country.endswith(ENTRY_COUNTRY_SUFFIX)
+    )
+
+
 def build(scenario: Scenario) -> RoadNetwork:
     """Compile the scenario's network and route set; raise ScenarioError if no route exists."""
     spec = scenario.network
@@ -91,11 +101,7 @@ def build(scenario: Scenario) -> RoadNetwork:
         graph.add_edge(a, b, length_km=road.length_km, road=i)
         road_ends.append((a, b))
 
-    entry_crossings = tuple(
-        p.id
-        for p in spec.places
-        if "border_crossing" in p.kind and p.country.endswith(ENTRY_COUNTRY_SUFFIX)
-    )
+    entry_crossings = entry_crossings_of(spec.places)
     entry_index = np.full(len(place_ids), -1, dtype=np.int8)
     for k, pid in enumerate(entry_crossings):
         entry_index[index[pid]] = k

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -10,6 +12,7 @@ matplotlib.use("Agg")  # files only; notebooks pick their own backend before imp
 
 import matplotlib.dates as mdates
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -110,4 +113,95 @@ def network_map(results: Results, step: int | None = None, ax: Axes | None = Non
     ax.set_ylabel("latitude (degrees)")
     ax.set_aspect("equal")
     ax.legend(loc="lower left", fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+# --------------------------------------------------------------------------------------------
+
+
+def posterior_pairs(
+    particles: pd.DataFrame,
+    labels: Sequence[str],
+    parameters: Mapping[str, Mapping[str, Any]],
+) -> Figure:
+    """The posterior as parameter pairs: weighted histograms on the diagonal (prior range as
+    the x range; median and 90% credible interval marked), particles below it (darker for
+    heavier weight).
+
+    `particles` has a column per label and `weight`; `parameters` is the calibration summary's
+    per-label statistics (`prior.range`, `median`, `p05`, `p95`).
+    """
+    n = len(labels)
+    size = max(2.2 * n, 4.0)
+    fig = Figure(figsize=(size, size), layout="constrained")
+    axes = fig.subplots(n, n, squeeze=False)
+    weights = particles["weight"].to_numpy()
+    shade = 0.15 + 0.85 * weights / max(float(weights.max()), 1e-300)
+    for i, row_label in enumerate(labels):
+        for j, col_label in enumerate(labels):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            lo, hi = parameters[col_label]["prior"]["range"]
+            x = particles[col_label].to_numpy(dtype=float)
+            log = parameters[col_label]["prior"]["prior"] == "loguniform"
+            if i == j:
+                bins = np.geomspace(lo, hi, 25) if log else np.linspace(lo, hi, 25)
+                ax.hist(x, bins=bins, weights=weights, color="tab:blue", alpha=0.7)
+                stats = parameters[col_label]
+                ax.axvline(stats["median"], color="k", linewidth=1.2)
+                ax.axvspan(stats["p05"], stats["p95"], color="tab:orange", alpha=0.2)
+                ax.set_yticks([])
+            else:
+                y = particles[row_label].to_numpy(dtype=float)
+                ax.scatter(x, y, s=6, c=shade, cmap="Blues", vmin=0, vmax=1)
+                ylo, yhi = parameters[row_label]["prior"]["range"]
+                ax.set_ylim(ylo, yhi)
+                if parameters[row_label]["prior"]["prior"] == "loguniform":
+                    ax.set_yscale("log")
+            ax.set_xlim(lo, hi)
+            if log:
+                ax.set_xscale("log")
+            if i == n - 1:
+                ax.set_xlabel(col_label, fontsize="small")
+            if j == 0 and i != j:
+                ax.set_ylabel(row_label, fontsize="small")
+            ax.tick_params(labelsize="x-small")
+    fig.suptitle("posterior: parameter pairs (orange band: 90% credible interval)")
+    return fig
+
+
+def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.DataFrame) -> Figure:
+    """One panel per target: the posterior predictive distribution of the model's value
+    (histogram, 90% band shaded) against the observed figure (red line) and its tolerance.
+
+    `targets` is the calibration summary's per-target entries; `predictive` has a column
+    `target.<id>` per target, one row per predictive draw.
+    """
+    ids = list(targets)
+    cols = min(3, len(ids))
+    rows = math.ceil(len(ids) / cols)
+    fig = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, target_id in enumerate(ids):
+        ax = axes[k // cols][k % cols]
+        values = predictive[f"target.{target_id}"].to_numpy(dtype=float)
+        target = targets[target_id]
+        if len(values):
+            ax.hist(values, bins=30, color="tab:blue", alpha=0.7)
+            p05, p95 = np.percentile(values, [5, 95])
+            ax.axvspan(p05, p95, color="tab:blue", alpha=0.12, label="predictive 90%")
+        if target["observed"] is not None:
+            ax.axvline(target["observed"], color="tab:red", linewidth=2, label="observed")
+        ax.set_title(f"{target_id} ({target['tolerance']})", fontsize="small")
+        ax.set_xlabel("people")
+        ax.set_yticks([])
+        ax.tick_params(labelsize="x-small")
+    for k in range(len(ids), rows * cols):
+        axes[k // cols][k % cols].set_axis_off()
+    axes[0][0].legend(fontsize="x-small")
+    fig.suptitle("posterior predictive check")
     return fig

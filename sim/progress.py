@@ -167,6 +167,13 @@ class ProgressReporter:
                 self._last_line = now
                 self._say(self._status(now))
 
+    def note(self, message: str) -> None:
+        """A line of news (a stage finished), printed above the bar or as a plain line."""
+        if self._progress is not None:
+            self._progress.console.print(Text(f"{self.label}: {message}"), soft_wrap=True)
+        else:
+            self._say(message)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

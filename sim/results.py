@@ -152,6 +152,40 @@ def compute_outcomes(
     return out
 
 
+def outcome_keys(
+    place_ids: Sequence[str], entry_crossings: Sequence[str], hold_places: Sequence[str]
+) -> set[str]:
+    """Every outcome key a run produces, from its places: the crossings into Guatemala and the
+    places where border forces and blockades hold people (computed on an empty run, so the keys
+    cannot drift from `compute_outcomes`)."""
+    counts = np.zeros((1, N_COUNTERS), dtype=np.int64)
+    places = np.zeros((1, len(place_ids), 2), dtype=np.int64)
+    index = {p: i for i, p in enumerate(place_ids)}
+    holds = [(p, index[p]) for p in hold_places]
+    return set(compute_outcomes(counts, places, dict.fromkeys(entry_crossings, 0), holds))
+
+
+ENTRY_PREFIX = "entered_guatemala_via_"
+"""Outcomes by crossing are counted at the end of a run only (not step by step)."""
+
+
+def outcomes_until(results: Results, step: int) -> dict[str, int]:
+    """The outcomes as they stood at the end of `step` (0-based), as if the run ended there.
+
+    Entries by crossing (`entered_guatemala_via_*`) are left out: the run counts them only in
+    total. The last step gives `results.outcomes` without those keys.
+    """
+    if not 0 <= step < results.n_steps:
+        raise ValueError(f"step {step} is outside the run's {results.n_steps} steps")
+    held = [k for k in results.outcomes if k.startswith("held_at_") and k.endswith("_peak")]
+    hold_places = [
+        (place, results.place_ids.index(place))
+        for place in (k.removeprefix("held_at_").removesuffix("_peak") for k in held)
+    ]
+    end = step + 1
+    return compute_outcomes(results.counts[:end], results.places[:end], {}, hold_places)
+
+
 # --------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------

@@ -18,20 +18,16 @@ from typing import Annotated, Any, Literal, Union
 
 import networkx as nx
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from sim.calibrate.spec import CalibrationSection
 from sim.errors import Problem, ScenarioError
+from sim.schema import StrictModel
 from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
 
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors, types are not coerced, and validated objects are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,7 +53,7 @@ class Place(StrictModel):
     country: str = Field(min_length=2)
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
-    kind: list[PlaceKind] = []
+    kind: list[PlaceKind] = Field(default_factory=list)
     coord_uncertainty_km: NonNegativeFloat = 0.0
     coord_source: str = ""
 
@@ -197,7 +193,7 @@ class RouteChoice(StrictModel):
     max_detour_km: NonNegativeFloat
     max_routes: Annotated[int, Field(ge=1, le=200)] = 24
     crowd_weight: NonNegativeFloat = 0.0
-    place_preference: dict[str, PositiveFloat] = {}
+    place_preference: dict[str, PositiveFloat] = Field(default_factory=dict)
 
 
 class Window(StrictModel):
@@ -298,9 +294,10 @@ class Scenario(StrictModel):
     population: Population
     movement: Movement
     route_choice: RouteChoice
-    authorities: dict[str, AuthoritySpec] = {}
+    authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
     health: Health
     output: Output = Output()
+    calibration: CalibrationSection | None = None  # free parameters; read by calibration only
     source_file: str = ""
 
     def hours_since_start(self, when: datetime) -> float:
@@ -326,11 +323,19 @@ class Scenario(StrictModel):
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, merge (`extends:`), override (`key.path=value`), validate and check a scenario."""
+    return load_located(path, overrides)[0]
+
+
+def load_located(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> tuple[Scenario, Document]:
+    """As `load`, with the merged document, which locates each key in the file (or parent
+    scenario, or --set) that wrote it: for problems found later, by sweeps and calibration."""
     path = Path(path)
     doc = _load_with_extends(path, seen=())
     for text in overrides:
         _apply_override(doc, text)
-    return _validate(doc, path)
+    return _validate(doc, path), doc
 
 
 def load_network(path: str | Path) -> NetworkSpec:

@@ -13,13 +13,16 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sim.errors import Problem, ScenarioError
 from sim.scenario import did_you_mean, validate_model
 from sim.yamlio import Document, KeyPath, load_yaml
+
+Z_90 = 1.6448536269514722
+"""A standard normal's 95th percentile: half-width of a 90% band in standard deviations."""
 
 OUTCOME_KEYS: tuple[str, ...] = (
     "departed",
@@ -110,17 +113,25 @@ class Tolerance(_Frozen):
     - `binomial_of`: the figure is a count of successes out of another target's count (21
       positives out of 104 tested); compare the proportions, not the raw counts, since small
       counts are noisy.
+    - `poisson: true`: the figure is a small count with counting noise of about its square
+      root (21 positives: roughly 14-29 at 90%); compared as such.
+
+    `discrepancy` turns each kind into one scale: 0 is a perfect match, 1 the edge of what the
+    tolerance allows (for `binomial_of` and `poisson`, the edge of a 90% band).
     """
 
     relative: float | None = Field(default=None, gt=0.0)
     range: tuple[float, float] | None = None
     binomial_of: OutcomeKey | None = None
+    poisson: Literal[True] | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Tolerance:
-        given = [self.relative, self.range, self.binomial_of]
+        given = [self.relative, self.range, self.binomial_of, self.poisson]
         if sum(kind is not None for kind in given) != 1:
-            raise ValueError("give exactly one of 'relative', 'range' or 'binomial_of'")
+            raise ValueError(
+                "give exactly one of 'relative', 'range', 'binomial_of' or 'poisson: true'"
+            )
         if self.range is not None:
             lo, hi = self.range
             if not math.isfinite(lo) or math.isnan(hi) or lo > hi:
@@ -156,6 +167,36 @@ class Target(_Frozen):
                 raise ValueError(f"observed {self.observed:g} lies outside its range [{lo}, {hi}]")
         return self
 
+    def discrepancy(self, value: float, trials: tuple[float, float] | None = None) -> float:
+        """How far the model's `value` is from the figure, in units of its tolerance (0: a match,
+        1: the edge of the tolerance). `trials` is (observed, model) for `binomial_of`: the
+        number of trials the figure and the model's value are counts out of."""
+        tol, observed = self.tolerance, self.observed
+        if tol.range is not None:
+            lo, hi = tol.range
+            # beyond a finite band: in half-widths; beyond "at least lo": in units of lo
+            scale = (hi - lo) / 2 if math.isfinite(hi) and hi > lo else max(abs(lo), 1.0)
+            return max(lo - value, value - hi, 0.0) / scale
+        assert observed is not None  # only a range may leave it out
+        if tol.relative is not None:
+            return abs(value - observed) / (tol.relative * max(observed, 1.0))
+        if tol.poisson:
+            return abs(value - observed) / (Z_90 * math.sqrt(max(observed, 1.0)))
+        if trials is None:
+            raise ValueError(f"target '{self.id}' compares proportions: give the trials")
+        n_observed, n_model = trials
+        p_observed = observed / n_observed
+        if n_model <= 0:  # nobody tested in the model: compare with a proportion of 0
+            spread = p_observed * (1 - p_observed) / n_observed
+            return p_observed / (Z_90 * math.sqrt(spread)) if spread > 0 else float(observed > 0)
+        p_model = value / n_model
+        pooled = (observed + value) / (n_observed + n_model)
+        spread = pooled * (1 - pooled) * (1 / n_observed + 1 / n_model)
+        if spread <= 0:  # both proportions 0 or both 1
+            return 0.0 if p_model == p_observed else math.inf
+        # two-sample test of proportions: 1 at the edge of a 90% band
+        return abs(p_model - p_observed) / (Z_90 * math.sqrt(spread))
+
     def value_from(self, outcomes: Mapping[str, float]) -> float:
         """The model's value for this target: the sum of its outcome keys in `outcomes`."""
         missing = [key for key in self.outcome if key not in outcomes]
@@ -170,6 +211,26 @@ class TargetSet(_Frozen):
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
+
+    def trials_of(self, target: Target) -> Target | None:
+        """For a `binomial_of` target, the target in this set that counts its trials."""
+        of = target.tolerance.binomial_of
+        if of is None:
+            return None
+        return next((t for t in self.targets if t.outcome == [of]), None)
+
+    def discrepancies(self, values: Mapping[str, float]) -> dict[str, float]:
+        """Each target's discrepancy (`Target.discrepancy`), given the model's value of every
+        target by id."""
+        out: dict[str, float] = {}
+        for target in self.targets:
+            trials = None
+            counted = self.trials_of(target)
+            if counted is not None:
+                assert counted.observed is not None  # checked when the set was loaded
+                trials = (counted.observed, values[counted.id])
+            out[target.id] = target.discrepancy(values[target.id], trials)
+        return out
 
 
 class _SourcesFile(_Frozen):
@@ -211,7 +272,7 @@ def load_target_set(name: str | Path) -> TargetSet:
     unique and `binomial_of` refers to a target of the same set; raises one ScenarioError with
     file and line for every problem found.
     """
-    path = _target_set_path(name)
+    path = target_set_path(name)
     doc = load_yaml(path)
     target_set: TargetSet = validate_model(TargetSet, doc.data, doc, ())
     problems = _cross_problems(target_set, load_sources(), doc)
@@ -220,7 +281,7 @@ def load_target_set(name: str | Path) -> TargetSet:
     return target_set
 
 
-def _target_set_path(name: str | Path) -> Path:
+def target_set_path(name: str | Path) -> Path:
     if isinstance(name, str) and name in available_target_sets():
         return _targets_dir() / f"{name}.yaml"
     path = Path(name)

@@ -26,6 +26,7 @@ import pyarrow as pa
 from sim.errors import CaravanError
 from sim.model import package_version
 from sim.progress import ProgressReporter
+from sim.scenario import Scenario
 from sim.sweep.executors import Executor, Handle
 from sim.sweep.plan import RunSpec, Sweep
 from sim.sweep.store import SweepStore
@@ -71,13 +72,13 @@ def run_sweep(
         done = store.done_run_ids()
         todo = [r for r in sweep.runs() if r.run_id not in done]
         session = {
-            "started": _now(),
+            "started": utc_now(),
             "ended": None,
             "status": "running",
             "executor": executor.name,
             "runs": 0,
         }
-        sessions = [*_settled(store.manifest.get("sessions", []), len(done)), session]
+        sessions = [*settled_sessions(store.manifest.get("sessions", []), len(done)), session]
         store.update_manifest(status="running", sessions=sessions)
         make_progress = progress or ProgressReporter
         status = "failed"
@@ -94,7 +95,11 @@ def run_sweep(
         try:
             with (
                 make_progress(sweep.name, sweep.n_runs, len(done)) as bar,
-                closing(_execute(sweep, todo, executor, batch_size)) as results,
+                closing(
+                    execute_runs(
+                        sweep.base, todo, executor, batch_size, sweep.spec.record.time_series
+                    )
+                ) as results,
             ):
                 for result in results:
                     bar.advance(
@@ -108,7 +113,7 @@ def run_sweep(
             status = "interrupted"
             raise
         finally:
-            session.update(ended=_now(), status=status)
+            session.update(ended=utc_now(), status=status)
             recorded = record_counts()
             store.update_manifest(
                 status=status, finished=session["ended"] if status == "complete" else None
@@ -116,7 +121,7 @@ def run_sweep(
     return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status)
 
 
-def _settled(sessions: list[dict[str, Any]], done_now: int) -> list[dict[str, Any]]:
+def settled_sessions(sessions: list[dict[str, Any]], done_now: int) -> list[dict[str, Any]]:
     """Earlier sessions, with one that never ended (its process was killed: we hold the lock it
     held) marked "killed" and credited with the runs on disk no other session recorded."""
     settled = [dict(s) for s in sessions]
@@ -163,8 +168,8 @@ def manifest_for(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
         "sweep_file": str(sweep.path),
         "base_scenario": sweep.base.source_file,
         "package_version": package_version(),
-        "versions": _versions(),
-        "created": _now(),
+        "versions": library_versions(),
+        "created": utc_now(),
         "finished": None,
         "status": "running",
         "design": {
@@ -183,7 +188,7 @@ def manifest_for(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("mesa", "numpy", "scipy", "numba", "SALib", "pyarrow"):
         try:
@@ -193,23 +198,32 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _execute(
-    sweep: Sweep, todo: Sequence[RunSpec], executor: Executor, batch_size: int | None
+def execute_runs(
+    base: Scenario,
+    todo: Sequence[RunSpec],
+    executor: Executor,
+    batch_size: int | None = None,
+    time_series: bool = False,
+    at_steps: Sequence[int] = (),
 ) -> Generator[BatchResult, None, None]:
-    """Yield each batch's result as it finishes; keep every slot busy."""
+    """Run `todo` on `executor` in batches (`run_batch`); yield each batch's result as it
+    finishes, keeping every slot busy. Sweeps and calibration both run their simulations here.
+
+    Closing the generator early (or an error) cancels what is still running."""
     queue = deque(todo)
     in_flight: list[Handle] = []
-    time_series = sweep.spec.record.time_series
     try:  # GeneratorExit included: the consumer stopped (Ctrl-C while writing, say)
         while queue or in_flight:
             while queue and len(in_flight) < TASKS_PER_SLOT * executor.slots:
                 size = batch_size or _guided_size(len(queue), executor.slots)
                 batch = [queue.popleft() for _ in range(min(size, len(queue)))]
-                in_flight.append(executor.submit(batch, run_batch, sweep.base, batch, time_series))
+                in_flight.append(
+                    executor.submit(batch, run_batch, base, batch, time_series, tuple(at_steps))
+                )
             for handle in executor.wait(in_flight):
                 in_flight.remove(handle)
                 try:

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.scenario import StrictModel
+from sim.schema import StrictModel
 
 RESERVED_COLUMNS = frozenset({"run_id", "point_id", "replicate", "seed", "elapsed_s"})
 

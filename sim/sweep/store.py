@@ -131,13 +131,13 @@ class SweepStore:
             # Another `caravan sweep` may have started here between the check and the lock.
             _check_new(out_dir, ignore=(LOCK,))
             for name, text in files.items():
-                written.append(_write_bytes_atomic(out_dir / name, text.encode("utf-8")))
+                written.append(write_bytes_atomic(out_dir / name, text.encode("utf-8")))
             written.append(write_parquet_atomic(out_dir / DESIGN, design))
             (out_dir / RUNS_DIR).mkdir()
             written.append(out_dir / RUNS_DIR)
             _fsync_dir(out_dir)
             content = _json_roundtrip(manifest)
-            written.append(_write_bytes_atomic(out_dir / MANIFEST, _manifest_bytes(content)))
+            written.append(write_bytes_atomic(out_dir / MANIFEST, _manifest_bytes(content)))
         except BaseException:
             # The directory was empty: everything in it but the lock is ours to take back.
             for path in reversed(written):
@@ -217,7 +217,7 @@ class SweepStore:
         """Merge `changes` into the manifest's top-level keys and replace manifest.json."""
         self._check_writable()
         content = _json_roundtrip({**self._manifest, **changes})
-        _write_bytes_atomic(self.dir / MANIFEST, _manifest_bytes(content))
+        write_bytes_atomic(self.dir / MANIFEST, _manifest_bytes(content))
         self._manifest = content
 
     def write_batch(self, runs: pa.Table, series: pa.Table | None = None) -> int:
@@ -508,7 +508,7 @@ def write_parquet_atomic(
     return _write_atomic(path, lambda f: pq.write_table(table, f), on_commit)
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> Path:
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
     return _write_atomic(path, lambda f: f.write(data), None)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from sim.model import run
-from sim.results import timeseries_table
+from sim.results import outcomes_until, timeseries_table
 from sim.scenario import Scenario, derive
 from sim.sweep.plan import RunSpec
 
@@ -26,8 +26,14 @@ class BatchResult:
     series: pa.Table | None  # one row per run and step, with run_id; None unless asked for
 
 
-def run_batch(base: Scenario, runs: Sequence[RunSpec], time_series: bool) -> BatchResult:
-    """Run every spec on one thread each (a sweep's parallelism is across runs)."""
+def run_batch(
+    base: Scenario, runs: Sequence[RunSpec], time_series: bool, at_steps: Sequence[int] = ()
+) -> BatchResult:
+    """Run every spec on one thread each (a sweep's parallelism is across runs).
+
+    Each row holds the run's outcomes at the end, and for each step k in `at_steps` the outcomes
+    as they stood at the end of step k, as columns `<outcome>@<k>` (`outcomes_until`).
+    """
     rows: list[dict[str, int | float]] = []
     series: list[pa.Table] = []
     built: dict[int, Scenario] = {}  # a point's replicates share one scenario
@@ -40,6 +46,8 @@ def run_batch(base: Scenario, runs: Sequence[RunSpec], time_series: bool) -> Bat
         elapsed_s = time.perf_counter() - started_s
         ids = (spec.run_id, spec.point_id, spec.replicate, spec.seed)
         rows.append({**dict(zip(ID_COLUMNS, ids, strict=True)), **results.outcomes})
+        for step in at_steps:
+            rows[-1].update({f"{k}@{step}": v for k, v in outcomes_until(results, step).items()})
         rows[-1]["elapsed_s"] = elapsed_s
         if time_series:
             table = timeseries_table(results).drop_columns(["replicate"])

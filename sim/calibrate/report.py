@@ -1,0 +1,334 @@
+"""What a finished calibration reports: posterior, fit to each target, files and a scenario.
+
+Everything here is derived from the recorded simulations, so a resumed calibration writes the
+same report. Files, in the calibration directory:
+
+- `summary.json`: settings, the tolerance schedule and the simulations used; per parameter its
+  prior and its posterior median and 90% credible interval; per target the observed figure,
+  the posterior predictive 90% band and the calibrated scenario's median and 90% interval;
+- `posterior.parquet`: the last generation's particles (parameter values, weight, distance);
+- `generations.parquet`: every generation's particles, with its tolerance;
+- `report.md`: the same as a short Markdown report;
+- `calibrated.yaml`: a scenario that extends the calibrated one and sets the posterior medians;
+- `pairs.png`, `predictive.png`: parameter pairs; the predictive check against the targets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from sim import plots
+from sim.calibrate.abc import Generation, weighted_quantiles
+from sim.calibrate.plan import CalibrationPlan
+from sim.calibrate.runner import CHECK, PREDICTIVE, CalibrationOutcome, posterior_medians
+from sim.results import interval, write_json
+from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
+from sim.targets import Target
+
+BAND = (0.05, 0.5, 0.95)  # 90% intervals and the median
+CALIBRATED_SCENARIO = "calibrated.yaml"
+
+
+def write_report(
+    plan: CalibrationPlan,
+    outcome: CalibrationOutcome,
+    scenario_out: Path | None = None,
+) -> dict[str, Any]:
+    """Write every report file into the calibration directory (and the calibrated scenario
+    also to `scenario_out`, if given); return the summary."""
+    out_dir = outcome.out_dir
+    sims = load_sweep(out_dir)
+    final = outcome.generations[-1]
+    summary = _summary(plan, outcome, sims)
+    write_json(summary, out_dir / "summary.json")
+    _write_text(out_dir / "report.md", markdown_report(summary))
+    write_parquet_atomic(out_dir / "posterior.parquet", _particles(plan, [final]))
+    write_parquet_atomic(out_dir / "generations.parquet", _particles(plan, outcome.generations))
+    medians = posterior_medians(plan, final)
+    header = _provenance(plan, outcome, summary)
+    _write_text(
+        out_dir / CALIBRATED_SCENARIO,
+        calibrated_scenario(plan, medians, summary, out_dir / CALIBRATED_SCENARIO, header),
+    )
+    if scenario_out is not None:
+        _write_text(scenario_out, calibrated_scenario(plan, medians, summary, scenario_out, header))
+    _write_plots(plan, summary, sims, final, out_dir)
+    return summary
+
+
+def _summary(
+    plan: CalibrationPlan, outcome: CalibrationOutcome, sims: pd.DataFrame
+) -> dict[str, Any]:
+    final = outcome.generations[-1]
+    parameters: dict[str, Any] = {}
+    for j, prior in enumerate(plan.priors.priors):
+        values = np.array([prior.value(float(x)) for x in final.fit[:, j]], dtype=np.float64)
+        p05, median, p95 = weighted_quantiles(values, final.weights, BAND)
+        prior_p05, prior_median, prior_p95 = prior.quantiles_of_values(BAND)
+        parameters[prior.label] = {
+            "keys": list(prior.keys),
+            "prior": prior.spec.model_dump(mode="json", exclude={"also", "label"}),
+            "prior_median": prior_median,
+            "prior_p05": prior_p05,
+            "prior_p95": prior_p95,
+            "median": median,
+            "p05": p05,
+            "p95": p95,
+            "calibrated_value": posterior_medians(plan, final)[prior.label],
+        }
+    predictive = sims[sims["generation"] == PREDICTIVE]
+    check = sims[sims["generation"] == CHECK]
+    targets: dict[str, Any] = {}
+    for reading in plan.readings:
+        t = reading.target
+        column = f"target.{t.id}"
+        targets[t.id] = {
+            "outcome": list(t.outcome),
+            "observed": t.observed,
+            "tolerance": describe_tolerance(t),
+            "source": t.source,
+            "predictive": _interval(predictive[column]),
+            "calibrated_scenario": _interval(check[column]),
+            "discrepancy_of_median": float(
+                np.median(check[f"discrepancy.{t.id}"]) if len(check) else math.nan
+            ),
+        }
+    counts = dict(outcome.simulations)
+    return {
+        "scenario": plan.scenario.name,
+        "scenario_file": str(plan.scenario_path),
+        "overrides": list(plan.overrides),
+        "target_set": plan.targets.name,
+        "seed": plan.seed,
+        "settings": plan.settings.model_dump(mode="json"),
+        "stop_reason": outcome.stop_reason,
+        "generations": [
+            {
+                "generation": g.index,
+                "tolerance": None if math.isinf(g.tolerance) else g.tolerance,
+                "simulations": g.simulations,
+                "acceptance": g.acceptance,
+                "effective_sample_size": g.effective_size,
+                "median_distance": float(np.median(g.distances)),
+            }
+            for g in outcome.generations
+        ],
+        "simulations": {**counts, "total": sum(counts.values())},
+        "parameters": parameters,
+        "targets": targets,
+        "check_replicates": len(check),
+        "predictive_draws": len(predictive),
+    }
+
+
+def _interval(values: pd.Series) -> dict[str, float]:
+    return interval(values.tolist()) if len(values) else {}
+
+
+def describe_tolerance(target: Target) -> str:
+    tol = target.tolerance
+    if tol.relative is not None:
+        return f"±{tol.relative:.0%}"
+    if tol.range is not None:
+        lo, hi = tol.range
+        return f"{lo:,.0f}-{hi:,.0f}" if math.isfinite(hi) else f">= {lo:,.0f}"
+    if tol.poisson:
+        return "Poisson count"
+    return f"binomial, of {tol.binomial_of}"
+
+
+def _particles(plan: CalibrationPlan, generations: Sequence[Generation]) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    for g in generations:
+        for k in range(g.size):
+            row: dict[str, Any] = {
+                "generation": g.index,
+                "tolerance": g.tolerance,
+                "run_id": int(g.run_ids[k]),
+            }
+            row.update(plan.priors.values(g.fit[k]))
+            row.update(weight=float(g.weights[k]), distance=float(g.distances[k]))
+            rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
+def _provenance(
+    plan: CalibrationPlan, outcome: CalibrationOutcome, summary: Mapping[str, Any]
+) -> list[str]:
+    sims = summary["simulations"]
+    last = summary["generations"][-1]
+    return [
+        f"Calibrated by `caravan calibrate` to the target set '{plan.targets.name}'",
+        f"(run directory {outcome.out_dir}, seed {plan.seed}, written "
+        f"{datetime.now(UTC).date().isoformat()}):",
+        f"{len(outcome.generations)} ABC-SMC generations, {sims['abc']} simulations, final "
+        f"tolerance {_fmt(last['tolerance'])}.",
+        "Each value is the posterior median; the comment gives the 90% credible interval.",
+    ]
+
+
+def calibrated_scenario(
+    plan: CalibrationPlan,
+    medians: Mapping[str, float | int],
+    summary: Mapping[str, Any],
+    path: Path,
+    header: Sequence[str],
+) -> str:
+    """A scenario file at `path` that extends the calibrated scenario and sets each free key
+    to its posterior median, with a comment giving the interval and the calibration run."""
+    base = plan.scenario_path.resolve()
+    extends = os.path.relpath(base, path.resolve().parent)
+    nested: dict[str, Any] = {}
+    for text in plan.overrides:  # the calibration ran with these: so does the scenario
+        key, _, raw = text.partition("=")
+        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
+    for prior in plan.priors.priors:
+        stats = summary["parameters"][prior.label]
+        comment = (
+            f"calibrated: posterior median, 90% interval [{_fmt(stats['p05'])}, "
+            f"{_fmt(stats['p95'])}] ({plan.targets.name})"
+        )
+        for key in prior.keys:
+            _put(nested, key, medians[prior.label], comment)
+    name = path.stem if path.stem != Path(CALIBRATED_SCENARIO).stem else _default_name(plan)
+    lines = [f"# {line}" for line in header]
+    lines += [f"name: {name}", f"extends: {extends}"]
+    lines.append(
+        f"description: >\n  {plan.scenario.name} calibrated to the '{plan.targets.name}' "
+        "target set (seeds/targets/)."
+    )
+    lines += _yaml_lines(nested, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _put(nested: dict[str, Any], key: str, value: Any, comment: str) -> None:
+    node = nested
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = (value, comment)
+
+
+def _default_name(plan: CalibrationPlan) -> str:
+    return f"{plan.scenario.name}-{plan.targets.name}"
+
+
+def _yaml_lines(node: Mapping[str, Any], depth: int) -> list[str]:
+    lines: list[str] = []
+    pad = "  " * depth
+    for key, value in node.items():
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key}:")
+            lines += _yaml_lines(value, depth + 1)
+        else:
+            number, comment = value
+            text = yaml.safe_dump(number, default_flow_style=True, width=1000).strip()
+            text = text.removesuffix("\n...").strip()
+            lines.append(f"{pad}{key}: {text}  # {comment}")
+    return lines
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "none"
+    return f"{value:.4g}"
+
+
+def markdown_report(summary: Mapping[str, Any]) -> str:
+    """A short report: the fit, the parameters, the targets, the tolerance schedule."""
+    sims = summary["simulations"]
+    lines = [
+        f"# Calibration of `{summary['scenario']}` to `{summary['target_set']}`",
+        "",
+        f"Scenario file `{summary['scenario_file']}`, seed {summary['seed']}. "
+        f"ABC-SMC with {summary['settings']['particles']} particles per generation; "
+        f"stopped because {summary['stop_reason']}.",
+        f"Simulations: {sims['abc']} for the fit, {sims.get('predictive', 0)} posterior "
+        f"predictive draws, {sims.get('check', 0)} replicates of the calibrated scenario "
+        f"({sims['total']} in all).",
+        "",
+        "## Parameters",
+        "",
+        "| parameter | prior | prior 90% | posterior median | posterior 90% | calibrated value |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, p in summary["parameters"].items():
+        prior = p["prior"]
+        lines.append(
+            f"| {label} | {prior['prior']} [{_fmt(prior['range'][0])}, "
+            f"{_fmt(prior['range'][1])}] | [{_fmt(p['prior_p05'])}, {_fmt(p['prior_p95'])}] | "
+            f"{_fmt(p['median'])} | [{_fmt(p['p05'])}, {_fmt(p['p95'])}] | "
+            f"{p['calibrated_value']} |"
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"Posterior predictive: {summary['predictive_draws']} draws, each a particle of the "
+        "last generation drawn by weight and simulated with a new seed. Calibrated scenario: "
+        f"the posterior medians, {summary['check_replicates']} replicates (seeds 0 and up).",
+        "",
+        "| target | observed | tolerance | predictive median [90%] | calibrated scenario "
+        "median [90%] |",
+        "|---|---|---|---|---|",
+    ]
+    for target_id, t in summary["targets"].items():
+        observed = "-" if t["observed"] is None else f"{t['observed']:,.0f}"
+        lines.append(
+            f"| {target_id} | {observed} | {t['tolerance']} | {_band(t['predictive'])} | "
+            f"{_band(t['calibrated_scenario'])} |"
+        )
+    lines += [
+        "",
+        "## Generations",
+        "",
+        "| generation | tolerance | simulations | acceptance | effective sample size |",
+        "|---|---|---|---|---|",
+    ]
+    for g in summary["generations"]:
+        lines.append(
+            f"| {g['generation']} | {_fmt(g['tolerance'])} | {g['simulations']} | "
+            f"{g['acceptance']:.1%} | {g['effective_sample_size']:.0f} |"
+        )
+    lines += [
+        "",
+        "Distance: the root mean square of the targets' discrepancies, each 0 at the observed "
+        "figure and 1 at the edge of its tolerance.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _band(stats: Mapping[str, float]) -> str:
+    if not stats or any(math.isnan(stats.get(k, math.nan)) for k in ("median", "p05", "p95")):
+        return "-"
+    return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
+
+
+def _write_text(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _write_plots(
+    plan: CalibrationPlan,
+    summary: Mapping[str, Any],
+    sims: pd.DataFrame,
+    final: Generation,
+    out_dir: Path,
+) -> None:
+    posterior = _particles(plan, [final]).to_pandas()
+    fig = plots.posterior_pairs(posterior, plan.priors.labels, summary["parameters"])
+    fig.savefig(out_dir / "pairs.png", dpi=110)
+    predictive = sims[sims["generation"] == PREDICTIVE]
+    fig = plots.predictive_check(summary["targets"], predictive)
+    fig.savefig(out_dir / "predictive.png", dpi=110)

@@ -1,0 +1,444 @@
+"""Running a calibration: ABC-SMC generations, then the posterior checks, stored as they finish.
+
+The simulations go through the sweep machinery: `execute_runs` sends batches to an executor
+(this process, local worker processes or a Dask cluster) and every finished batch is recorded
+at once in a `SweepStore` (one row per simulation). Nothing else is state: the generations are
+recomputed from the recorded simulations, because proposal i of generation t, and its
+simulation, are the same whenever and wherever they are made (`sim.calibrate.abc`). So a
+calibration stopped at any point resumes where it stopped, and ends with the same result as one
+that was never stopped.
+
+Phases, each with its own run ids (`run_id`):
+- "abc": generation t's proposal i;
+- "predictive": posterior predictive draws (a particle drawn by weight, simulated anew);
+- "check": the calibrated scenario (posterior medians) run with seeds 0, 1, ..., as
+  `caravan run --replicates R` would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sim.calibrate import abc
+from sim.calibrate.abc import Generation
+from sim.calibrate.plan import CalibrationPlan
+from sim.errors import CaravanError
+from sim.model import package_version
+from sim.progress import ProgressReporter
+from sim.sweep.executors import Executor
+from sim.sweep.plan import RunSpec
+from sim.sweep.runner import execute_runs, library_versions, settled_sessions, utc_now
+from sim.sweep.store import SweepStore, load_sweep
+
+RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
+PREDICTIVE = 98  # the "generation" number of posterior predictive draws
+CHECK = 99  # ... and of the calibrated scenario's replicates
+MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
+ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is needed
+
+SCENARIO_FILE = "scenario.yaml"
+TARGETS_FILE = "targets.yaml"
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    """What a calibration session ended with."""
+
+    out_dir: Path
+    generations: tuple[Generation, ...]
+    stop_reason: str
+    simulations: dict[str, int]  # by phase
+    simulations_now: int  # run by this session
+    status: str  # "complete" or "interrupted"
+
+
+def run_id(generation: int, index: int) -> int:
+    return generation * RUN_ID_STRIDE + index
+
+
+def combined_distance(discrepancies: Iterable[float]) -> float:
+    """Root mean square of the targets' discrepancies: 1 when every target sits at the edge of
+    its tolerance."""
+    values = np.asarray(list(discrepancies), dtype=np.float64)
+    values = np.where(np.isnan(values), np.inf, values)
+    return float(np.sqrt(np.mean(values**2)))
+
+
+class _Simulations:
+    """The recorded simulations (a row of values each, by run id), and running more of them
+    through the executor into the store."""
+
+    def __init__(
+        self,
+        plan: CalibrationPlan,
+        store: SweepStore,
+        executor: Executor,
+        bar: ProgressReporter,
+        batch_size: int | None,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.executor = executor
+        self.bar = bar
+        self.batch_size = batch_size
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.ran_now = 0
+        recorded = load_sweep(store.dir)
+        if len(recorded):
+            for row in recorded.to_dict(orient="records"):
+                self.rows[int(row["run_id"])] = {str(k): v for k, v in row.items()}
+
+    def count(self, phase: str) -> int:
+        return sum(1 for r in self.rows.values() if r["phase"] == phase)
+
+    def ensure(self, specs: Sequence[RunSpec], phase: str, generation: int) -> None:
+        """Run the specs not yet recorded, recording each batch as it finishes."""
+        todo = [s for s in specs if s.run_id not in self.rows]
+        if not todo:
+            return
+        labels = {s.run_id: self._labelled(s) for s in todo}
+        results = execute_runs(
+            self.plan.scenario, todo, self.executor, self.batch_size, at_steps=self.plan.at_steps
+        )
+        with closing(results):
+            for batch in results:
+                table = self._annotated(batch.runs, labels, phase, generation)
+                self.ran_now += self.store.write_batch(table)
+                for row in table.to_pylist():
+                    self.rows[int(row["run_id"])] = row
+                self.bar.advance(table.num_rows)
+
+    def _labelled(self, spec: RunSpec) -> dict[str, Any]:
+        """Parameter values by label (a tied parameter sets several keys to one value)."""
+        return {p.label: spec.values[p.key] for p in self.plan.priors.priors}
+
+    def _annotated(
+        self,
+        runs: pa.Table,
+        labels: dict[int, dict[str, Any]],
+        phase: str,
+        generation: int,
+    ) -> pa.Table:
+        """The worker's rows with phase, generation, parameters, target values and distance."""
+        rows = runs.to_pylist()
+        for row in rows:
+            values = self.plan.target_values(row)
+            discrepancies = self.plan.targets.discrepancies(values)
+            row.update(
+                phase=phase,
+                generation=generation,
+                index=row["run_id"] % RUN_ID_STRIDE,
+                **labels[row["run_id"]],
+                **{f"target.{k}": v for k, v in values.items()},
+                **{f"discrepancy.{k}": v for k, v in discrepancies.items()},
+                distance=combined_distance(discrepancies.values()),
+            )
+        return pa.Table.from_pylist(rows)
+
+
+def run_calibration(
+    plan: CalibrationPlan,
+    out_dir: Path,
+    executor: Executor,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[..., ProgressReporter] | None = None,
+) -> CalibrationOutcome:
+    """Fit `plan` in `out_dir` (new, or the same calibration when resuming), then run the
+    posterior predictive draws and the calibrated scenario's replicates.
+
+    Ctrl-C records every finished batch and re-raises KeyboardInterrupt; `resume=True`
+    continues from what is recorded.
+    """
+    store = _open_store(plan, out_dir, resume)
+    make_progress = progress or ProgressReporter
+    with store:
+        session: dict[str, Any] = {
+            "started": utc_now(),
+            "ended": None,
+            "status": "running",
+            "executor": executor.name,
+            "runs": 0,
+        }
+        done_before = len(store.done_run_ids())
+        sessions = [*settled_sessions(store.manifest.get("sessions", []), done_before), session]
+        store.update_manifest(status="running", sessions=sessions, budget=plan.settings.budget)
+        status = "failed"
+        sims: _Simulations | None = None
+        try:
+            with make_progress(
+                f"calibrate {plan.scenario.name} to {plan.targets.name}",
+                plan.settings.budget,
+                0,
+                unit="simulations",
+            ) as bar:
+                sims = _Simulations(plan, store, executor, bar, batch_size)
+                bar.advance(min(sims.count("abc"), plan.settings.budget))
+                generations, stop_reason = _fit(plan, sims, bar)
+            if not generations:
+                raise CaravanError("the budget ran out before the first generation was complete")
+            final = generations[-1]
+            checks = plan.settings.predictive_draws + plan.settings.check_replicates
+            with make_progress("posterior checks", checks, 0, unit="simulations") as bar:
+                sims.bar = bar
+                bar.advance(sims.count("predictive") + sims.count("check"))
+                sims.ensure(predictive_specs(plan, final), "predictive", PREDICTIVE)
+                sims.ensure(check_specs(plan, final), "check", CHECK)
+            status = "complete"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            ran_now = sims.ran_now if sims is not None else 0
+            session.update(ended=utc_now(), status=status, runs=ran_now)
+            counts = {p: sims.count(p) for p in ("abc", "predictive", "check")} if sims else {}
+            store.update_manifest(
+                status=status,
+                sessions=sessions,
+                simulations=counts,
+                runs_done=len(store.done_run_ids()),
+                finished=session["ended"] if status == "complete" else None,
+            )
+        store.update_manifest(
+            stop_reason=stop_reason,
+            generations=[_generation_summary(g) for g in generations],
+        )
+    return CalibrationOutcome(out_dir, tuple(generations), stop_reason, counts, ran_now, status)
+
+
+def _fit(
+    plan: CalibrationPlan, sims: _Simulations, bar: ProgressReporter
+) -> tuple[list[Generation], str]:
+    """Generations until a stopping rule holds; returns them and the rule that stopped them."""
+    settings = plan.settings
+    generations: list[Generation] = []
+    previous: Generation | None = None
+    used = 0  # simulations of complete generations
+    for g in range(settings.generations):
+        tolerance = math.inf
+        if previous is not None:
+            tolerance = abc.next_tolerance(previous, settings.quantile, settings.min_tolerance)
+            if tolerance >= previous.tolerance:
+                return generations, (
+                    f"the tolerance stopped falling ({tolerance:.3g}): more generations would "
+                    "not sharpen the fit"
+                )
+        generation, stop = _generation(plan, sims, previous, g, tolerance, used)
+        if generation is None:
+            return generations, stop
+        generations.append(generation)
+        used += generation.simulations
+        bar.note(
+            f"generation {g}: tolerance {tolerance:.3g}, accepted {generation.size} of "
+            f"{generation.simulations} ({generation.acceptance:.1%}), effective sample size "
+            f"{generation.effective_size:.0f}"
+        )
+        previous = generation
+        if tolerance <= settings.min_tolerance:
+            return generations, f"reached the minimum tolerance {settings.min_tolerance:g}"
+        if generation.acceptance < settings.min_acceptance:
+            return generations, (
+                f"acceptance fell to {generation.acceptance:.2%}, below "
+                f"{settings.min_acceptance:.2%}"
+            )
+    return generations, f"ran all {settings.generations} generations"
+
+
+def _generation(
+    plan: CalibrationPlan,
+    sims: _Simulations,
+    previous: Generation | None,
+    g: int,
+    tolerance: float,
+    used: int,
+) -> tuple[Generation | None, str]:
+    """Propose and simulate in rounds until `particles` proposals are accepted (the first ones
+    by index). None, with the reason, if the budget or the acceptance rate runs out first."""
+    settings = plan.settings
+    n = settings.particles
+    accepted: list[int] = []
+    proposals: dict[int, np.ndarray] = {}
+    tried = 0
+    while len(accepted) < n:
+        if previous is not None and tried >= n / settings.min_acceptance:
+            return None, (
+                f"generation {g} accepted {len(accepted)} of {tried} proposals, less than "
+                f"{settings.min_acceptance:.2%}; the fit stops at generation {g - 1}"
+            )
+        size = min(_round_size(g, n, len(accepted), tried, settings.quantile), n * 20)
+        size = min(size, settings.budget - used - tried)
+        if size <= 0:
+            return None, (
+                f"the budget of {settings.budget} simulations ran out in generation {g}; "
+                f"the fit stops at generation {g - 1}"
+            )
+        indices = range(tried, tried + size)
+        for i in indices:
+            proposals[i] = abc.propose(plan.priors, previous, plan.seed, g, i)
+        specs = [
+            RunSpec(
+                run_id=run_id(g, i),
+                point_id=run_id(g, i),
+                replicate=0,
+                seed=abc.simulation_seed(plan.seed, g, i),
+                values=plan.priors.scenario_values(proposals[i]),
+            )
+            for i in indices
+        ]
+        _check_recorded(plan, sims, specs)
+        sims.ensure(specs, "abc", g)
+        for i in indices:
+            if len(accepted) < n and sims.rows[run_id(g, i)]["distance"] <= tolerance:
+                accepted.append(i)
+        tried += size
+    fit = np.array([proposals[i] for i in accepted])
+    distances = np.array([sims.rows[run_id(g, i)]["distance"] for i in accepted])
+    if previous is None:
+        weights = np.full(n, 1.0 / n)
+    else:
+        weights = abc.importance_weights(plan.priors, fit, previous)
+    ids = np.array([run_id(g, i) for i in accepted], dtype=np.int64)
+    return Generation(g, tolerance, fit, weights, distances, ids, tried), ""
+
+
+def _round_size(g: int, n: int, accepted: int, tried: int, quantile: float) -> int:
+    """How many proposals to simulate next: depends only on counts, never on the executor, so
+    the same proposals are simulated whatever runs them."""
+    if g == 0:
+        return n - accepted  # no tolerance yet: every draw is kept
+    if tried == 0:
+        rate = quantile / 2  # a first guess: the kernel spreads proposals beyond the quantile
+    elif accepted == 0:
+        rate = 0.5 / tried  # none yet: at most about one in `tried`
+    else:
+        rate = accepted / tried
+    return max(MIN_ROUND, math.ceil((n - accepted) / rate * ROUND_MARGIN))
+
+
+def _check_recorded(plan: CalibrationPlan, sims: _Simulations, specs: Sequence[RunSpec]) -> None:
+    """A recorded simulation must be the one this proposal makes now (same parameters, same
+    seed); otherwise the libraries that draw proposals changed since it was recorded."""
+    for spec in specs:
+        row = sims.rows.get(spec.run_id)
+        if row is None:
+            continue
+        labelled = {p.label: spec.values[p.key] for p in plan.priors.priors}
+        if row["seed"] != spec.seed or any(row[k] != v for k, v in labelled.items()):
+            raise CaravanError(
+                f"{sims.store.dir}: the recorded simulation {spec.run_id} differs from the one "
+                "proposed now (were numpy or scipy upgraded?); start a new calibration"
+            )
+
+
+def posterior_medians(plan: CalibrationPlan, final: Generation) -> dict[str, float | int]:
+    """Each parameter's weighted median, rounded to 4 significant digits as the calibrated
+    scenario writes it, by label."""
+    out: dict[str, float | int] = {}
+    for j, prior in enumerate(plan.priors.priors):
+        values = np.array([prior.value(float(x)) for x in final.fit[:, j]], dtype=np.float64)
+        median = abc.weighted_quantiles(values, final.weights, (0.5,))[0]
+        out[prior.label] = prior.value_rounded(median)
+    return out
+
+
+def predictive_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
+    """Posterior predictive draws: particle k drawn by weight, simulated with a new seed."""
+    rng = np.random.default_rng(np.random.SeedSequence([plan.seed, PREDICTIVE]))
+    picks = rng.choice(final.size, size=plan.settings.predictive_draws, p=final.weights)
+    return [
+        RunSpec(
+            run_id=run_id(PREDICTIVE, k),
+            point_id=run_id(PREDICTIVE, k),
+            replicate=0,
+            seed=abc.simulation_seed(plan.seed, PREDICTIVE, k),
+            values=plan.priors.scenario_values(final.fit[j]),
+        )
+        for k, j in enumerate(picks)
+    ]
+
+
+def check_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
+    """The calibrated scenario with seeds 0 .. R-1, as `caravan run --replicates R` runs it."""
+    medians = posterior_medians(plan, final)
+    values = {k: medians[p.label] for p in plan.priors.priors for k in p.keys}
+    return [
+        RunSpec(run_id(CHECK, r), run_id(CHECK, 0), r, r, values)
+        for r in range(plan.settings.check_replicates)
+    ]
+
+
+def _generation_summary(g: Generation) -> dict[str, Any]:
+    return {
+        "generation": g.index,
+        "tolerance": None if math.isinf(g.tolerance) else g.tolerance,
+        "accepted": g.size,
+        "simulations": g.simulations,
+        "acceptance": g.acceptance,
+        "effective_sample_size": g.effective_size,
+    }
+
+
+def _open_store(plan: CalibrationPlan, out_dir: Path, resume: bool) -> SweepStore:
+    fingerprints = plan.fingerprints()
+    if not resume:
+        return SweepStore.create(
+            out_dir,
+            _manifest(plan, fingerprints),
+            files={
+                SCENARIO_FILE: plan.scenario.to_yaml(),
+                TARGETS_FILE: plan.targets_text,
+            },
+            design=plan.priors_table(),
+        )
+    store = SweepStore.open(out_dir)
+    if store.manifest.get("kind") != "caravan-calibration":
+        store.close()
+        raise CaravanError(f"{out_dir}: not a calibration directory; nothing to resume")
+    stored = store.manifest.get("fingerprints", {})
+    changed = [k for k, v in fingerprints.items() if stored.get(k) != v]
+    if changed:
+        store.close()
+        what = {
+            "scenario": "the scenario (or its --set values)",
+            "targets": "the target set",
+            "settings": "the calibration settings or the seed",
+        }
+        raise CaravanError(
+            f"{out_dir}: cannot resume: {', '.join(what[k] for k in changed)} differ from the "
+            f"calibration started there (see {out_dir / SCENARIO_FILE}); resume with the same "
+            "inputs (only --budget may change), or start a new calibration with another --out"
+        )
+    return store
+
+
+def _manifest(plan: CalibrationPlan, fingerprints: dict[str, str]) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "kind": "caravan-calibration",
+        "name": plan.scenario.name,
+        "scenario_file": str(plan.scenario_path),
+        "overrides": list(plan.overrides),
+        "targets": plan.targets_name,
+        "target_set": plan.targets.name,
+        "package_version": package_version(),
+        "versions": library_versions(),
+        "created": utc_now(),
+        "finished": None,
+        "status": "running",
+        "seed": plan.seed,
+        "settings": plan.settings.model_dump(mode="json"),
+        "parameters": [
+            {"label": p.label, "keys": list(p.keys), **p.spec.model_dump(mode="json")}
+            for p in plan.priors.priors
+        ],
+        "fingerprints": fingerprints,
+        "sessions": [],
+    }
