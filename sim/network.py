@@ -7,6 +7,7 @@ road index of each leg. A migrant's position is (route, leg, km along that leg).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,7 +107,7 @@ def build(scenario: Scenario) -> RoadNetwork:
     for k, pid in enumerate(entry_crossings):
         entry_index[index[pid]] = k
 
-    routes = _route_set(scenario, graph)
+    routes = _route_set(scenario)
     return RoadNetwork(
         graph=graph,
         place_ids=place_ids,
@@ -121,7 +122,7 @@ def build(scenario: Scenario) -> RoadNetwork:
     )
 
 
-def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:
+def _route_set(scenario: Scenario) -> tuple[Route, ...]:
     """Simple paths from the origin to any destination within `max_detour_km` of the shortest.
 
     A path that passes another destination on the way is dropped: the migrant would stop there.
@@ -129,17 +130,12 @@ def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:
     """
     choice = scenario.route_choice
     origin = scenario.population.origin
-    destinations = set(choice.destinations)
-    candidates: list[tuple[float, tuple[str, ...]]] = []
-    for dest in choice.destinations:
-        if dest == origin:
-            continue
-        paths = nx.shortest_simple_paths(graph, origin, dest, weight="length_km")
-        for path in islice(paths, 4 * choice.max_routes):
-            if destinations.intersection(path[:-1]):
-                continue
-            length = float(nx.path_weight(graph, path, weight="length_km"))
-            candidates.append((length, tuple(path)))
+    # in the order `build` adds them to `graph`, so that the search breaks ties alike
+    nodes = tuple(p.id for p in scenario.network.places)
+    roads = tuple((r.between[0], r.between[1], r.length_km) for r in scenario.network.roads)
+    candidates = _candidate_paths(
+        nodes, roads, origin, tuple(choice.destinations), choice.max_routes
+    )
     if not candidates:
         raise ScenarioError(
             [
@@ -162,6 +158,35 @@ def _route_set(scenario: Scenario, graph: nx.Graph) -> tuple[Route, ...]:
             weight *= choice.place_preference.get(place, 1.0)
         routes.append(Route(path, length, detour, weight))
     return tuple(routes)
+
+
+@functools.lru_cache(maxsize=16)
+def _candidate_paths(
+    nodes: tuple[str, ...],
+    roads: tuple[tuple[str, str, float], ...],
+    origin: str,
+    destinations: tuple[str, ...],
+    max_routes: int,
+) -> tuple[tuple[float, tuple[str, ...]], ...]:
+    """(length_km, places) of the shortest simple paths from `origin` to each destination that
+    pass no other destination. The search takes about as long as a whole January 2021 run, and
+    sweeps and calibrations build thousands of models on one network: so it is cached by the
+    roads and the route settings it depends on."""
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_weighted_edges_from(roads, weight="length_km")
+    others = set(destinations)
+    candidates: list[tuple[float, tuple[str, ...]]] = []
+    for dest in destinations:
+        if dest == origin:
+            continue
+        paths = nx.shortest_simple_paths(graph, origin, dest, weight="length_km")
+        for path in islice(paths, 4 * max_routes):
+            if others.intersection(path[:-1]):
+                continue
+            length = float(nx.path_weight(graph, path, weight="length_km"))
+            candidates.append((length, tuple(path)))
+    return tuple(candidates)
 
 
 def _route_arrays(

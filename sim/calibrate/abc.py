@@ -15,7 +15,7 @@ accepted proposals *by index*, so the order in which simulations finish does not
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -45,8 +45,8 @@ class Generation:
     weights: FloatArray  # [N], sum to 1
     distances: FloatArray  # [N]
     run_ids: IntArray  # [N] the simulation each particle came from
-    simulations: int  # how many simulations the generation ran to accept N
-    extra: dict[str, float] = field(default_factory=dict)
+    simulations: int  # how many proposals the generation simulated
+    within_tolerance: int  # how many of those landed within the tolerance (N were kept)
 
     @property
     def size(self) -> int:
@@ -54,7 +54,8 @@ class Generation:
 
     @property
     def acceptance(self) -> float:
-        return self.size / self.simulations if self.simulations else 0.0
+        """The share of simulated proposals that landed within the tolerance."""
+        return self.within_tolerance / self.simulations if self.simulations else 0.0
 
     @property
     def effective_size(self) -> float:

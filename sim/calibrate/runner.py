@@ -30,6 +30,7 @@ import pyarrow as pa
 from sim.calibrate import abc
 from sim.calibrate.abc import Generation
 from sim.calibrate.plan import CalibrationPlan
+from sim.calibrate.spec import CalibrationSection
 from sim.errors import CaravanError
 from sim.model import package_version
 from sim.progress import ProgressReporter
@@ -237,9 +238,9 @@ def _fit(
         generations.append(generation)
         used += generation.simulations
         bar.note(
-            f"generation {g}: tolerance {tolerance:.3g}, accepted {generation.size} of "
-            f"{generation.simulations} ({generation.acceptance:.1%}), effective sample size "
-            f"{generation.effective_size:.0f}"
+            f"generation {g}: tolerance {tolerance:.3g}; {generation.within_tolerance} of "
+            f"{generation.simulations} proposals within it ({generation.acceptance:.1%}), the "
+            f"first {generation.size} kept; effective sample size {generation.effective_size:.0f}"
         )
         previous = generation
         if tolerance <= settings.min_tolerance:
@@ -267,13 +268,16 @@ def _generation(
     accepted: list[int] = []
     proposals: dict[int, np.ndarray] = {}
     tried = 0
+    within = 0
     while len(accepted) < n:
         if previous is not None and tried >= n / settings.min_acceptance:
             return None, (
                 f"generation {g} accepted {len(accepted)} of {tried} proposals, less than "
                 f"{settings.min_acceptance:.2%}; the fit stops at generation {g - 1}"
             )
-        size = min(_round_size(g, n, len(accepted), tried, settings.quantile), n * 20)
+        size = min(
+            _round_size(g, n, len(accepted), tried, _expected_rate(settings, previous)), n * 20
+        )
         size = min(size, settings.budget - used - tried)
         if size <= 0:
             return None, (
@@ -296,8 +300,10 @@ def _generation(
         _check_recorded(plan, sims, specs)
         sims.ensure(specs, "abc", g)
         for i in indices:
-            if len(accepted) < n and sims.rows[run_id(g, i)]["distance"] <= tolerance:
-                accepted.append(i)
+            if sims.rows[run_id(g, i)]["distance"] <= tolerance:
+                within += 1
+                if len(accepted) < n:
+                    accepted.append(i)
         tried += size
     fit = np.array([proposals[i] for i in accepted])
     distances = np.array([sims.rows[run_id(g, i)]["distance"] for i in accepted])
@@ -306,16 +312,25 @@ def _generation(
     else:
         weights = abc.importance_weights(plan.priors, fit, previous)
     ids = np.array([run_id(g, i) for i in accepted], dtype=np.int64)
-    return Generation(g, tolerance, fit, weights, distances, ids, tried), ""
+    return Generation(g, tolerance, fit, weights, distances, ids, tried, within), ""
 
 
-def _round_size(g: int, n: int, accepted: int, tried: int, quantile: float) -> int:
+def _expected_rate(settings: CalibrationSection, previous: Generation | None) -> float:
+    """A first guess at a generation's acceptance: the kernel spreads proposals beyond the
+    quantile that sets the tolerance, and acceptance tends to fall from one generation to the
+    next."""
+    if previous is None or previous.index == 0:
+        return settings.quantile / 2
+    return max(0.8 * previous.acceptance, settings.min_acceptance)
+
+
+def _round_size(g: int, n: int, accepted: int, tried: int, expected_rate: float) -> int:
     """How many proposals to simulate next: depends only on counts, never on the executor, so
     the same proposals are simulated whatever runs them."""
     if g == 0:
         return n - accepted  # no tolerance yet: every draw is kept
     if tried == 0:
-        rate = quantile / 2  # a first guess: the kernel spreads proposals beyond the quantile
+        rate = expected_rate
     elif accepted == 0:
         rate = 0.5 / tried  # none yet: at most about one in `tried`
     else:
@@ -380,6 +395,7 @@ def _generation_summary(g: Generation) -> dict[str, Any]:
         "generation": g.index,
         "tolerance": None if math.isinf(g.tolerance) else g.tolerance,
         "accepted": g.size,
+        "within_tolerance": g.within_tolerance,
         "simulations": g.simulations,
         "acceptance": g.acceptance,
         "effective_sample_size": g.effective_size,
