@@ -3,8 +3,9 @@
 The scenario: 2,000 people walk the micro line A - B - C; at B a checkpoint intercepts each
 with chance `intercept` and a health post tests half of those passing, with a perfect test, for
 an infection of prevalence `prevalence`. Simulations at chosen values give the "observed"
-figures (the median of 21 runs); calibrating to them must recover the chosen values. The same calibration is then
-interrupted and resumed, and run on two local worker processes: every result is the same.
+figures (the median of 21 runs); calibrating to them must recover the chosen values. The same
+calibration is then interrupted and resumed, and run on two local worker processes: every
+result is the same.
 """
 
 from __future__ import annotations
