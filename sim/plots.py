@@ -176,7 +176,8 @@ def posterior_pairs(
 
 def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.DataFrame) -> Figure:
     """One panel per target: the posterior predictive distribution of the model's value
-    (histogram, 90% band shaded) against the observed figure (red line) and its tolerance.
+    (histogram, 90% band shaded) against the observed figure (red line) and the values within
+    its tolerance (hatched).
 
     `targets` is the calibration summary's per-target entries; `predictive` has a column
     `target.<id>` per target, one row per predictive draw.
@@ -196,6 +197,20 @@ def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.Da
             ax.axvspan(p05, p95, color="tab:blue", alpha=0.12, label="predictive 90%")
         if target["observed"] is not None:
             ax.axvline(target["observed"], color="tab:red", linewidth=2, label="observed")
+        band = target.get("band")
+        if band is not None:
+            lo, hi = band
+            right = hi if math.isfinite(hi) else ax.get_xlim()[1]
+            ax.axvspan(
+                lo,
+                right,
+                facecolor="none",
+                edgecolor="tab:red",
+                hatch="//",
+                linewidth=0,
+                alpha=0.5,
+                label="within tolerance",
+            )
         ax.set_title(f"{target_id} ({target['tolerance']})", fontsize="small")
         ax.set_xlabel("people")
         ax.set_yticks([])

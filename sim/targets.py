@@ -117,7 +117,8 @@ class Tolerance(_Frozen):
       root (21 positives: roughly 14-29 at 90%); compared as such.
 
     `discrepancy` turns each kind into one scale: 0 is a perfect match, 1 the edge of what the
-    tolerance allows (for `binomial_of` and `poisson`, the edge of a 90% band).
+    tolerance allows (for `binomial_of` and `poisson`, the edge of a 90% band). A range has no
+    preferred value: 0 anywhere inside it, and 1 more for each half-width outside.
     """
 
     relative: float | None = Field(default=None, gt=0.0)
@@ -196,6 +197,22 @@ class Target(_Frozen):
             return 0.0 if p_model == p_observed else math.inf
         # two-sample test of proportions: 1 at the edge of a 90% band
         return abs(p_model - p_observed) / (Z_90 * math.sqrt(spread))
+
+    def band(self) -> tuple[float, float] | None:
+        """The values the tolerance accepts: a range itself, otherwise those whose discrepancy
+        is at most 1. None for `binomial_of`, whose band moves with the model's number of
+        trials."""
+        tol, observed = self.tolerance, self.observed
+        if tol.range is not None:
+            return tol.range
+        assert observed is not None
+        if tol.relative is not None:
+            half = tol.relative * max(observed, 1.0)
+        elif tol.poisson:
+            half = Z_90 * math.sqrt(max(observed, 1.0))
+        else:
+            return None
+        return (max(observed - half, 0.0), observed + half)
 
     def value_from(self, outcomes: Mapping[str, float]) -> float:
         """The model's value for this target: the sum of its outcome keys in `outcomes`."""

@@ -224,3 +224,23 @@ def test_target_set_finds_the_trials_of_a_binomial_target() -> None:
 def test_combined_distance_is_the_root_mean_square() -> None:
     assert combined_distance([3.0, 4.0]) == pytest.approx(math.sqrt(12.5))
     assert combined_distance([1.0, math.nan]) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("observed", "tolerance", "band"),
+    [
+        (5000, {"relative": 0.05}, (4750, 5250)),
+        (None, {"range": [0, 200]}, (0, 200)),
+        (21, {"poisson": True}, (21 - Z_90 * math.sqrt(21), 21 + Z_90 * math.sqrt(21))),
+        (21, {"binomial_of": "tested"}, None),
+    ],
+)
+def test_band_is_what_the_tolerance_accepts(
+    observed: float | None, tolerance: dict[str, object], band: tuple[float, float] | None
+) -> None:
+    t = target(observed, **tolerance)
+    assert t.band() == (pytest.approx(band) if band else None)
+    if band is not None:
+        edge = 0.0 if "range" in tolerance else 1.0  # a range has no preferred value inside
+        assert t.discrepancy(band[1]) == pytest.approx(edge)
+        assert t.discrepancy(band[1] + 1) > edge

@@ -24,6 +24,7 @@ from _sweep_helpers import background_caravan, caravan, run_parts, wait_until
 from conftest import ScenarioFactory
 
 import sim
+from sim import plots
 from sim.calibrate.plan import CalibrationPlan, plan_calibration
 from sim.calibrate.report import write_report
 from sim.calibrate.runner import CHECK, CalibrationOutcome, run_calibration
@@ -302,3 +303,33 @@ def test_the_calibrated_scenario_is_not_written_over(setup: Setup, tmp_path: Pat
     assert f"{target} exists; pass --overwrite" in done.stderr
     assert target.read_text() == "mine\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_plots_show_the_posterior_and_the_figures(
+    setup: Setup, reference: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    out = setup.directory / "reference"
+    _, summary = reference
+    sims = load_sweep(out)
+    predictive = sims[sims["phase"] == "predictive"]
+    fig = plots.predictive_check(summary["targets"], predictive)
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_title() for ax in shown] == [
+        "remitted (±5%)",
+        "tested (±5%)",
+        "tested_positive (binomial, of tested)",
+    ]
+    for ax, target_id in zip(shown, ("remitted", "tested", "tested_positive"), strict=True):
+        (observed,) = [line for line in ax.lines if line.get_label() == "observed"]
+        assert observed.get_xdata()[0] == setup.observed[target_id]
+        assert ax.get_xlabel() == "people"
+        (bars,) = ax.containers
+        assert sum(bar.get_height() for bar in bars) == len(predictive)  # every draw is shown
+    posterior = pq.read_table(out / "posterior.parquet").to_pandas()
+    fig = plots.posterior_pairs(posterior, ["intercept", "prevalence"], summary["parameters"])
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(visible) == 3  # two histograms and one pair
+    assert [ax.get_xlabel() for ax in visible[-2:]] == ["intercept", "prevalence"]
+    (pair,) = [ax for ax in visible if ax.collections]
+    assert len(pair.collections[0].get_offsets()) == len(posterior)
+    assert (out / "pairs.png").stat().st_size > 0 and (out / "predictive.png").stat().st_size > 0

@@ -1,5 +1,5 @@
-"""The shipped scenarios: they load, every number cites a source or says assumption, and
-`extends:`, `--set` and `to_yaml()` behave."""
+"""The shipped scenarios: they load; every number cites a source, says assumption or names the
+calibration that fitted it; and `extends:`, `--set` and `to_yaml()` behave."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.yaml"))
 JANUARY = SCENARIO_DIR / "january-2021.yaml"
+BASE = SCENARIO_DIR / "january-2021-base.yaml"
 
 NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 # After "source:", comma-separated ids, up to the first space or parenthesis that is not
@@ -30,7 +31,7 @@ SOURCE_IDS = re.compile(r"source:\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
 
 
 def test_scenarios_are_shipped() -> None:
-    assert JANUARY in SCENARIOS
+    assert {JANUARY, BASE, SCENARIO_DIR / "january-2021-official.yaml"} <= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
@@ -117,9 +118,20 @@ def test_every_number_names_a_source_or_says_assumption(path: Path) -> None:
     bare = [
         f"{path.name}:{line}: {key}"
         for key, line, _, comment in numeric
-        if "source:" not in comment and "assumption" not in comment
+        if not any(tag in comment for tag in ("source:", "assumption", "calibrated:"))
     ]
-    assert bare == [], "numbers without 'source:' or 'assumption' in their comment"
+    assert bare == [], "numbers without 'source:', 'assumption' or 'calibrated:' in their comment"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_calibrated_values_name_their_calibration(path: Path) -> None:
+    """A value written by `caravan calibrate` says so, and the file says which run and targets."""
+    calibrated = [v for v in _values_with_comments(path) if "calibrated:" in v[3]]
+    if not calibrated:
+        return
+    text = path.read_text(encoding="utf-8")
+    assert "# Calibrated by `caravan calibrate` to the target set '" in text
+    assert all("posterior median, 90% interval [" in comment for *_, comment in calibrated)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
@@ -134,7 +146,7 @@ def test_every_cited_source_exists(path: Path) -> None:
                 if source_id not in known:
                     unknown.append(f"{path.name}:{line}: {key}: {source_id}")
     assert unknown == [], "source ids not in seeds/sources.yaml"
-    if path == JANUARY:
+    if path == BASE:
         assert cited > 0
 
 
@@ -165,12 +177,12 @@ def test_the_comment_rule_sees_a_missing_comment(tmp_path: Path) -> None:
 
 
 def _copy_base(tmp_path: Path) -> Path:
-    """january-2021.yaml and its networks/ in tmp_path/base/."""
+    """january-2021-base.yaml (a whole scenario) and its networks/ in tmp_path/base/."""
     base_dir = tmp_path / "base"
     base_dir.mkdir()
-    shutil.copy(JANUARY, base_dir / JANUARY.name)
+    shutil.copy(BASE, base_dir / BASE.name)
     shutil.copytree(SCENARIO_DIR / "networks", base_dir / "networks")
-    return base_dir / JANUARY.name
+    return base_dir / BASE.name
 
 
 def _without(data: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
@@ -188,7 +200,7 @@ def test_extends_changes_one_value_and_keeps_the_rest(tmp_path: Path) -> None:
     child_dir.mkdir()
     child_path = child_dir / "smaller.yaml"
     child_path.write_text(
-        "extends: ../base/january-2021.yaml\npopulation:\n  size: 5000\n", encoding="utf-8"
+        "extends: ../base/january-2021-base.yaml\npopulation:\n  size: 5000\n", encoding="utf-8"
     )
     assert not (child_dir / "networks").exists()  # the network must be found from the base
 
@@ -209,7 +221,7 @@ def test_extends_in_the_same_directory_and_chained(tmp_path: Path) -> None:
     base_path = _copy_base(tmp_path)
     child = base_path.parent / "child.yaml"
     child.write_text(
-        "extends: january-2021.yaml\nname: child\nmovement:\n  walking_speed_kmh: 4.5\n",
+        "extends: january-2021-base.yaml\nname: child\nmovement:\n  walking_speed_kmh: 4.5\n",
         encoding="utf-8",
     )
     sub = tmp_path / "deeper" / "still"
@@ -233,7 +245,7 @@ def test_extends_error_in_kept_base_value_names_the_base(tmp_path: Path) -> None
         re.sub(r"walking_speed_kmh: [0-9.]+", "walking_speed_kmh: -4.0", text), encoding="utf-8"
     )
     child = tmp_path / "child.yaml"
-    child.write_text("extends: base/january-2021.yaml\nname: child\n", encoding="utf-8")
+    child.write_text("extends: base/january-2021-base.yaml\nname: child\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load(child)
     assert str(info.value).startswith(f"{base_path}:{line}: movement.walking_speed_kmh:")
@@ -266,7 +278,7 @@ def test_set_is_applied_after_extends(tmp_path: Path) -> None:
     base_path = _copy_base(tmp_path)
     child = tmp_path / "child.yaml"
     child.write_text(
-        "extends: base/january-2021.yaml\npopulation:\n  size: 5000\n", encoding="utf-8"
+        "extends: base/january-2021-base.yaml\npopulation:\n  size: 5000\n", encoding="utf-8"
     )
     assert load(child, ["population.size=6000"]).population.size == 6000
     assert load(base_path, ["population.size=6000"]).population.size == 6000

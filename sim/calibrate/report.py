@@ -96,6 +96,7 @@ def _summary(
             "outcome": list(t.outcome),
             "observed": t.observed,
             "tolerance": describe_tolerance(t),
+            "band": t.band(),
             "source": t.source,
             "predictive": _interval(predictive[column]),
             "calibrated_scenario": _interval(check[column]),

@@ -44,6 +44,9 @@ PREDICTIVE = 98  # the "generation" number of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
 ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is needed
+# A round is at most this many proposals per particle: a guess that is too low costs another
+# round, one too high costs simulations that are never kept.
+MAX_ROUND_PER_PARTICLE = 2
 
 SCENARIO_FILE = "scenario.yaml"
 TARGETS_FILE = "targets.yaml"
@@ -82,13 +85,11 @@ class _Simulations:
         plan: CalibrationPlan,
         store: SweepStore,
         executor: Executor,
-        bar: ProgressReporter,
         batch_size: int | None,
     ) -> None:
         self.plan = plan
         self.store = store
         self.executor = executor
-        self.bar = bar
         self.batch_size = batch_size
         self.rows: dict[int, dict[str, Any]] = {}
         self.ran_now = 0
@@ -100,7 +101,9 @@ class _Simulations:
     def count(self, phase: str) -> int:
         return sum(1 for r in self.rows.values() if r["phase"] == phase)
 
-    def ensure(self, specs: Sequence[RunSpec], phase: str, generation: int) -> None:
+    def ensure(
+        self, specs: Sequence[RunSpec], phase: str, generation: int, bar: ProgressReporter
+    ) -> None:
         """Run the specs not yet recorded, recording each batch as it finishes."""
         todo = [s for s in specs if s.run_id not in self.rows]
         if not todo:
@@ -115,7 +118,7 @@ class _Simulations:
                 self.ran_now += self.store.write_batch(table)
                 for row in table.to_pylist():
                     self.rows[int(row["run_id"])] = row
-                self.bar.advance(table.num_rows)
+                bar.advance(table.num_rows)
 
     def _labelled(self, spec: RunSpec) -> dict[str, Any]:
         """Parameter values by label (a tied parameter sets several keys to one value)."""
@@ -173,34 +176,32 @@ def run_calibration(
         sessions = [*settled_sessions(store.manifest.get("sessions", []), done_before), session]
         store.update_manifest(status="running", sessions=sessions, budget=plan.settings.budget)
         status = "failed"
-        sims: _Simulations | None = None
+        sims = _Simulations(plan, store, executor, batch_size)
+        budget = plan.settings.budget
         try:
             with make_progress(
                 f"calibrate {plan.scenario.name} to {plan.targets.name}",
-                plan.settings.budget,
-                0,
+                budget,
+                min(sims.count("abc"), budget),
                 unit="simulations",
             ) as bar:
-                sims = _Simulations(plan, store, executor, bar, batch_size)
-                bar.advance(min(sims.count("abc"), plan.settings.budget))
                 generations, stop_reason = _fit(plan, sims, bar)
             if not generations:
                 raise CaravanError("the budget ran out before the first generation was complete")
             final = generations[-1]
             checks = plan.settings.predictive_draws + plan.settings.check_replicates
-            with make_progress("posterior checks", checks, 0, unit="simulations") as bar:
-                sims.bar = bar
-                bar.advance(sims.count("predictive") + sims.count("check"))
-                sims.ensure(predictive_specs(plan, final), "predictive", PREDICTIVE)
-                sims.ensure(check_specs(plan, final), "check", CHECK)
+            done = sims.count("predictive") + sims.count("check")
+            with make_progress("posterior checks", checks, done, unit="simulations") as bar:
+                sims.ensure(predictive_specs(plan, final), "predictive", PREDICTIVE, bar)
+                sims.ensure(check_specs(plan, final), "check", CHECK, bar)
             status = "complete"
         except KeyboardInterrupt:
             status = "interrupted"
             raise
         finally:
-            ran_now = sims.ran_now if sims is not None else 0
+            ran_now = sims.ran_now
             session.update(ended=utc_now(), status=status, runs=ran_now)
-            counts = {p: sims.count(p) for p in ("abc", "predictive", "check")} if sims else {}
+            counts = {p: sims.count(p) for p in ("abc", "predictive", "check")}
             store.update_manifest(
                 status=status,
                 sessions=sessions,
@@ -232,7 +233,7 @@ def _fit(
                     f"the tolerance stopped falling ({tolerance:.3g}): more generations would "
                     "not sharpen the fit"
                 )
-        generation, stop = _generation(plan, sims, previous, g, tolerance, used)
+        generation, stop = _generation(plan, sims, bar, previous, g, tolerance, used)
         if generation is None:
             return generations, stop
         generations.append(generation)
@@ -256,6 +257,7 @@ def _fit(
 def _generation(
     plan: CalibrationPlan,
     sims: _Simulations,
+    bar: ProgressReporter,
     previous: Generation | None,
     g: int,
     tolerance: float,
@@ -276,7 +278,8 @@ def _generation(
                 f"{settings.min_acceptance:.2%}; the fit stops at generation {g - 1}"
             )
         size = min(
-            _round_size(g, n, len(accepted), tried, _expected_rate(settings, previous)), n * 20
+            _round_size(g, n, len(accepted), tried, _expected_rate(settings, previous)),
+            MAX_ROUND_PER_PARTICLE * n,
         )
         size = min(size, settings.budget - used - tried)
         if size <= 0:
@@ -298,7 +301,7 @@ def _generation(
             for i in indices
         ]
         _check_recorded(plan, sims, specs)
-        sims.ensure(specs, "abc", g)
+        sims.ensure(specs, "abc", g, bar)
         for i in indices:
             if sims.rows[run_id(g, i)]["distance"] <= tolerance:
                 within += 1
@@ -316,11 +319,10 @@ def _generation(
 
 
 def _expected_rate(settings: CalibrationSection, previous: Generation | None) -> float:
-    """A first guess at a generation's acceptance: the kernel spreads proposals beyond the
-    quantile that sets the tolerance, and acceptance tends to fall from one generation to the
-    next."""
+    """A first guess at a generation's acceptance: about the quantile that sets the tolerance
+    at first, then a little below the last generation's (it tends to fall)."""
     if previous is None or previous.index == 0:
-        return settings.quantile / 2
+        return settings.quantile
     return max(0.8 * previous.acceptance, settings.min_acceptance)
 
 
