@@ -15,9 +15,11 @@ same report. Files, in the calibration directory:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from sim import plots
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.runner import CHECK, PREDICTIVE, CalibrationOutcome, posterior_medians
+from sim.errors import CaravanError
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
@@ -333,3 +337,38 @@ def _write_plots(
     predictive = sims[sims["generation"] == PREDICTIVE]
     fig = plots.predictive_check(summary["targets"], predictive)
     fig.savefig(out_dir / "predictive.png", dpi=110)
+
+
+@dataclass(frozen=True)
+class CalibrationResults:
+    """A finished calibration, read back from its directory."""
+
+    summary: dict[str, Any]  # summary.json
+    posterior: pd.DataFrame  # the last generation's particles: values by label, weight
+    generations: pd.DataFrame  # every generation's particles
+    simulations: pd.DataFrame  # every simulation, one row each (phase abc/predictive/check)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.summary["parameters"])
+
+    @property
+    def predictive(self) -> pd.DataFrame:
+        return self.simulations[self.simulations["phase"] == "predictive"]
+
+
+def load_calibration(path: str | Path) -> CalibrationResults:
+    """Read the calibration in `path` (the `--out` of `caravan calibrate`)."""
+    directory = Path(path)
+    summary_path = directory / "summary.json"
+    if not summary_path.is_file():
+        raise CaravanError(
+            f"{directory}: no summary.json: not a calibration directory, or a calibration that "
+            "has not finished (continue it with --resume)"
+        )
+    return CalibrationResults(
+        summary=json.loads(summary_path.read_text(encoding="utf-8")),
+        posterior=pq.read_table(directory / "posterior.parquet").to_pandas(),
+        generations=pq.read_table(directory / "generations.parquet").to_pandas(),
+        simulations=load_sweep(directory),
+    )
