@@ -1,145 +1,34 @@
-"""Calibration end to end, on a small scenario whose answer is known.
-
-The scenario: 2,000 people walk the micro line A - B - C; at B a checkpoint intercepts each
-with chance `intercept` and a health post tests half of those passing, with a perfect test, for
-an infection of prevalence `prevalence`. Simulations at chosen values give the "observed"
-figures (the median of 21 runs); calibrating to them must recover the chosen values. The same
-calibration is then interrupted and resumed, and run on two local worker processes: every
-result is the same.
+"""Calibration end to end, on a small scenario whose answer is known (`_calibration_helpers`):
+calibrating to figures made at chosen values recovers them; the same calibration interrupted
+and resumed, or run on two local worker processes, gives the same result.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from _calibration_helpers import (
+    TRUTH,
+    Interrupt,
+    Setup,
+    assert_same,
+    calibrate,
+    comparable,
+)
 from _sweep_helpers import background_caravan, caravan, run_parts, wait_until
-from conftest import ScenarioFactory
 
 import sim
 from sim import plots
-from sim.calibrate.plan import CalibrationPlan, plan_calibration
-from sim.calibrate.report import write_report
-from sim.calibrate.runner import CHECK, CalibrationOutcome, run_calibration
-from sim.progress import ProgressReporter
-from sim.scenario import derive
+from sim.calibrate.plan import plan_calibration
+from sim.calibrate.report import phase_rows
+from sim.calibrate.runner import CalibrationOutcome, run_calibration
 from sim.sweep.executors import SerialExecutor
 from sim.sweep.store import load_sweep
-
-TRUTH = {"authorities.stops.intercept_chance": 0.2, "health.prevalence": 0.3}
-TRUTH_SEED = 123
-TRUTH_RUNS = 21
-
-SCENARIO = {
-    "population": {"size": 2000},
-    "authorities": {
-        "stops": {
-            "kind": "checkpoints",
-            "places": ["B"],
-            "active": [0, 12],
-            "intercept_chance": 0.1,
-            "dispersed_intercept_factor": 0.5,
-        },
-        "tests": {
-            "kind": "health_posts",
-            "places": ["B"],
-            "active": [0, 12],
-            "test_chance_on_arrival": 0.5,
-        },
-    },
-    "health": {"prevalence": 0.1, "sensitivity": 1.0, "specificity": 1.0, "quarantine_days": 1},
-    "calibration": {
-        "parameters": {
-            "authorities.stops.intercept_chance": {
-                "prior": "uniform",
-                "range": [0.02, 0.6],
-                "label": "intercept",
-            },
-            "health.prevalence": {"prior": "uniform", "range": [0.02, 0.8], "label": "prevalence"},
-        },
-        "particles": 100,
-        "generations": 8,
-        "budget": 4000,
-        "predictive_draws": 20,
-        "check_replicates": 5,
-    },
-}
-
-
-def targets_text(observed: dict[str, int]) -> str:
-    """A target set of the truth run's figures."""
-    return yaml.safe_dump(
-        {
-            "name": "truth",
-            "description": "figures of one simulation at known parameter values",
-            "targets": [
-                {
-                    "id": "remitted",
-                    "outcome": ["remitted"],
-                    "observed": observed["remitted"],
-                    "source": "ap",
-                    "note": "simulated",
-                    "tolerance": {"relative": 0.05},
-                },
-                {
-                    "id": "tested",
-                    "outcome": ["tested"],
-                    "observed": observed["tested"],
-                    "source": "ap",
-                    "note": "simulated",
-                    "tolerance": {"relative": 0.05},
-                },
-                {
-                    "id": "tested_positive",
-                    "outcome": ["tested_positive"],
-                    "observed": observed["tested_positive"],
-                    "source": "ap",
-                    "note": "simulated",
-                    "tolerance": {"binomial_of": "tested"},
-                },
-            ],
-        },
-        sort_keys=False,
-    )
-
-
-class Setup:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.scenario = ScenarioFactory(directory).write(SCENARIO)
-        at_truth = derive(sim.load(self.scenario), TRUTH)
-        runs = [sim.run(at_truth, seed=TRUTH_SEED + r).outcomes for r in range(TRUTH_RUNS)]
-        # the figures are the runs' medians: what the values give, not one run's luck
-        self.observed = {k: round(float(np.median([o[k] for o in runs]))) for k in runs[0]}
-        self.targets = directory / "truth.yaml"
-        self.targets.write_text(targets_text(self.observed), encoding="utf-8")
-
-    def plan(self) -> CalibrationPlan:
-        return plan_calibration(self.scenario, self.targets, seed=5)
-
-    def cli_args(self, out: Path) -> list[str | Path]:
-        return ["calibrate", self.scenario, "--targets", self.targets, "--out", out, "--seed", "5"]
-
-
-def quiet(*args: Any, **kwargs: Any) -> ProgressReporter:
-    return ProgressReporter(*args, **kwargs, plain=True, every_s=1e9)
-
-
-def calibrate(
-    plan: CalibrationPlan,
-    out: Path,
-    resume: bool = False,
-    progress: Callable[..., ProgressReporter] = quiet,
-) -> tuple[CalibrationOutcome, dict[str, Any]]:
-    outcome = run_calibration(plan, out, SerialExecutor(), resume=resume, progress=progress)
-    return outcome, write_report(plan, outcome)
 
 
 @pytest.fixture(scope="module")
@@ -151,24 +40,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
 def reference(setup: Setup) -> tuple[CalibrationOutcome, dict[str, Any]]:
     """The calibration run serially and uninterrupted."""
     return calibrate(setup.plan(), setup.directory / "reference")
-
-
-def comparable(out: Path) -> dict[str, Any]:
-    """Everything a calibration computed, without timings and provenance."""
-    sims = load_sweep(out).drop(columns=["elapsed_s"]).sort_values("run_id", ignore_index=True)
-    summary = yaml.safe_load((out / "summary.json").read_text())
-    return {
-        "simulations": sims,
-        "generations": pq.read_table(out / "generations.parquet").to_pandas(),
-        "posterior": pq.read_table(out / "posterior.parquet").to_pandas(),
-        "summary": summary,
-    }
-
-
-def assert_same(got: dict[str, Any], expected: dict[str, Any]) -> None:
-    for key in ("simulations", "generations", "posterior"):
-        pd.testing.assert_frame_equal(got[key], expected[key], check_exact=True)
-    assert got["summary"] == expected["summary"]
 
 
 def test_calibration_recovers_the_values_that_made_the_figures(
@@ -226,31 +97,12 @@ def test_the_calibrated_scenario_reproduces_its_check_runs(
         )
     )
     check = load_sweep(out)
-    check = check[check["generation"] == CHECK].sort_values("replicate")
+    final = summary["generations"][-1]["generation"]
+    check = phase_rows(check, "check", final).sort_values("replicate")
     for r, row in enumerate(check.itertuples()):
         outcomes = sim.run(calibrated, seed=r).outcomes
         assert row.remitted == outcomes["remitted"]
         assert row.tested_positive == outcomes["tested_positive"]
-
-
-class Interrupt:
-    """A progress reporter that raises KeyboardInterrupt (as Ctrl-C would) once `after`
-    simulations are recorded."""
-
-    def __init__(self, after: int) -> None:
-        self.after = after
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ProgressReporter:
-        reporter = quiet(*args, **kwargs)
-        advance = reporter.advance
-
-        def advance_then_stop(n: int = 1) -> None:
-            advance(n)
-            if reporter.done >= self.after:
-                raise KeyboardInterrupt
-
-        reporter.advance = advance_then_stop  # type: ignore[method-assign]
-        return reporter
 
 
 def test_an_interrupted_calibration_resumes_to_the_same_result(

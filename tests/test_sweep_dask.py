@@ -1,6 +1,6 @@
 """A sweep on a real Dask cluster, one of whose workers is killed mid-sweep, records every run
 exactly once, and gives the same results, bit for bit, as the same sweep run serially and with
-two local worker processes.
+two local worker processes. A calibration on the cluster gives the serial calibration's result.
 
 The cluster is a scheduler and two worker processes started here as `dask scheduler` and
 `dask worker --no-nanny` on 127.0.0.1: with no nanny to restart it, killing a worker's process
@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from _calibration_helpers import Setup, assert_same, calibrate, comparable
 from _sweep_helpers import (
     REPO,
     TOTAL_RUNS,
@@ -170,6 +171,23 @@ def test_serial_and_two_local_workers_give_identical_results(
 ) -> None:
     assert list(expected["run_id"]) == list(range(TOTAL_RUNS))
     assert_identical(local2, expected)
+
+
+def test_a_calibration_on_the_cluster_is_the_serial_one(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Calibration sends its simulations through the same executors: on the cluster (both
+    workers alive; this test runs before the one that kills a worker) the result is the same as
+    in this process."""
+    setup = Setup(tmp_path_factory.mktemp("calibration"))
+    reference = setup.directory / "serial"
+    calibrate(setup.plan(), reference)
+    out = setup.directory / "dask"
+    done = caravan(*setup.cli_args(out), "--scheduler", cluster.scheduler_file)
+    assert done.returncode == 0, done.stdout + done.stderr + cluster.log_tails()
+    assert_same(comparable(out), comparable(reference))
+    [session] = read_manifest(out)["sessions"]
+    assert session["executor"] == f"dask {_scheduler_address(cluster.scheduler_file)} (2 threads)"
 
 
 def test_a_sweep_survives_a_killed_dask_worker_each_run_once_identical_to_local(

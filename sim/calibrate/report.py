@@ -33,7 +33,7 @@ import yaml
 from sim import plots
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
-from sim.calibrate.runner import CHECK, PREDICTIVE, CalibrationOutcome, posterior_medians
+from sim.calibrate.runner import CalibrationOutcome, posterior_medians
 from sim.errors import CaravanError
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
@@ -90,8 +90,8 @@ def _summary(
             "p95": p95,
             "calibrated_value": posterior_medians(plan, final)[prior.label],
         }
-    predictive = sims[sims["generation"] == PREDICTIVE]
-    check = sims[sims["generation"] == CHECK]
+    predictive = phase_rows(sims, "predictive", final.index)
+    check = phase_rows(sims, "check", final.index)
     targets: dict[str, Any] = {}
     for reading in plan.readings:
         t = reading.target
@@ -134,6 +134,12 @@ def _summary(
         "check_replicates": len(check),
         "predictive_draws": len(predictive),
     }
+
+
+def phase_rows(sims: pd.DataFrame, phase: str, generation: int) -> pd.DataFrame:
+    """The simulations of one phase for one generation (the predictive draws and checks of the
+    last generation, say)."""
+    return sims[(sims["phase"] == phase) & (sims["generation"] == generation)]
 
 
 def _interval(values: pd.Series) -> dict[str, float]:
@@ -334,7 +340,7 @@ def _write_plots(
     posterior = _particles(plan, [final]).to_pandas()
     fig = plots.posterior_pairs(posterior, plan.priors.labels, summary["parameters"])
     fig.savefig(out_dir / "pairs.png", dpi=110)
-    predictive = sims[sims["generation"] == PREDICTIVE]
+    predictive = phase_rows(sims, "predictive", final.index)
     fig = plots.predictive_check(summary["targets"], predictive)
     fig.savefig(out_dir / "predictive.png", dpi=110)
 
@@ -354,7 +360,8 @@ class CalibrationResults:
 
     @property
     def predictive(self) -> pd.DataFrame:
-        return self.simulations[self.simulations["phase"] == "predictive"]
+        final = self.summary["generations"][-1]["generation"]
+        return phase_rows(self.simulations, "predictive", final)
 
 
 def load_calibration(path: str | Path) -> CalibrationResults:

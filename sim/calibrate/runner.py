@@ -8,11 +8,14 @@ simulation, are the same whenever and wherever they are made (`sim.calibrate.abc
 calibration stopped at any point resumes where it stopped, and ends with the same result as one
 that was never stopped.
 
-Phases, each with its own run ids (`run_id`):
-- "abc": generation t's proposal i;
-- "predictive": posterior predictive draws (a particle drawn by weight, simulated anew);
+Phases (the `phase` column), each with its own run ids:
+- "abc": generation t's proposal i (`generation` t, `index` i);
+- "predictive": posterior predictive draws: a particle of the last generation drawn by weight,
+  simulated anew (`generation`: the one drawn from);
 - "check": the calibrated scenario (posterior medians) run with seeds 0, 1, ..., as
-  `caravan run --replicates R` would.
+  `caravan run --replicates R` would (`generation`: the one the medians come from).
+A resumed calibration that gets further (a larger budget) checks its new last generation under
+new run ids, so checks of an earlier last generation are never taken for its own.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ from sim.sweep.runner import execute_runs, library_versions, settled_sessions, u
 from sim.sweep.store import SweepStore, load_sweep
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
-PREDICTIVE = 98  # the "generation" number of posterior predictive draws
+PREDICTIVE = 98  # in place of the generation in the run ids of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
+PER_GENERATION = 10**6  # predictive draws and check runs of one last generation, at most
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
 ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is needed
 # A round is at most this many proposals per particle: a guess that is too low costs another
@@ -98,8 +102,13 @@ class _Simulations:
             for row in recorded.to_dict(orient="records"):
                 self.rows[int(row["run_id"])] = {str(k): v for k, v in row.items()}
 
-    def count(self, phase: str) -> int:
-        return sum(1 for r in self.rows.values() if r["phase"] == phase)
+    def count(self, phase: str, generation: int | None = None) -> int:
+        """Recorded simulations of `phase` (and of `generation`, if given)."""
+        return sum(
+            1
+            for r in self.rows.values()
+            if r["phase"] == phase and generation in (None, r["generation"])
+        )
 
     def ensure(
         self, specs: Sequence[RunSpec], phase: str, generation: int, bar: ProgressReporter
@@ -139,7 +148,7 @@ class _Simulations:
             row.update(
                 phase=phase,
                 generation=generation,
-                index=row["run_id"] % RUN_ID_STRIDE,
+                index=row["run_id"] % (RUN_ID_STRIDE if phase == "abc" else PER_GENERATION),
                 **labels[row["run_id"]],
                 **{f"target.{k}": v for k, v in values.items()},
                 **{f"discrepancy.{k}": v for k, v in discrepancies.items()},
@@ -190,10 +199,10 @@ def run_calibration(
                 raise CaravanError("the budget ran out before the first generation was complete")
             final = generations[-1]
             checks = plan.settings.predictive_draws + plan.settings.check_replicates
-            done = sims.count("predictive") + sims.count("check")
+            done = sims.count("predictive", final.index) + sims.count("check", final.index)
             with make_progress("posterior checks", checks, done, unit="simulations") as bar:
-                sims.ensure(predictive_specs(plan, final), "predictive", PREDICTIVE, bar)
-                sims.ensure(check_specs(plan, final), "check", CHECK, bar)
+                sims.ensure(predictive_specs(plan, final), "predictive", final.index, bar)
+                sims.ensure(check_specs(plan, final), "check", final.index, bar)
             status = "complete"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -368,14 +377,15 @@ def posterior_medians(plan: CalibrationPlan, final: Generation) -> dict[str, flo
 
 def predictive_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
     """Posterior predictive draws: particle k drawn by weight, simulated with a new seed."""
-    rng = np.random.default_rng(np.random.SeedSequence([plan.seed, PREDICTIVE]))
+    rng = np.random.default_rng(np.random.SeedSequence([plan.seed, PREDICTIVE, final.index]))
     picks = rng.choice(final.size, size=plan.settings.predictive_draws, p=final.weights)
+    ids = [run_id(PREDICTIVE, final.index * PER_GENERATION + k) for k in range(len(picks))]
     return [
         RunSpec(
-            run_id=run_id(PREDICTIVE, k),
-            point_id=run_id(PREDICTIVE, k),
+            run_id=ids[k],
+            point_id=ids[k],
             replicate=0,
-            seed=abc.simulation_seed(plan.seed, PREDICTIVE, k),
+            seed=abc.simulation_seed(plan.seed, PREDICTIVE, ids[k]),
             values=plan.priors.scenario_values(final.fit[j]),
         )
         for k, j in enumerate(picks)
@@ -386,10 +396,8 @@ def check_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
     """The calibrated scenario with seeds 0 .. R-1, as `caravan run --replicates R` runs it."""
     medians = posterior_medians(plan, final)
     values = {k: medians[p.label] for p in plan.priors.priors for k in p.keys}
-    return [
-        RunSpec(run_id(CHECK, r), run_id(CHECK, 0), r, r, values)
-        for r in range(plan.settings.check_replicates)
-    ]
+    first = run_id(CHECK, final.index * PER_GENERATION)
+    return [RunSpec(first + r, first, r, r, values) for r in range(plan.settings.check_replicates)]
 
 
 def _generation_summary(g: Generation) -> dict[str, Any]:
