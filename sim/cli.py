@@ -5,6 +5,7 @@ interrupted sweep or calibration with 130."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -40,6 +41,7 @@ TARGET_SETS = ("seed-article", "official")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to tell how to resume
     err = Console(stderr=True, highlight=False)
     try:
         result: int = args.handler(args)
@@ -336,13 +338,11 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         outcome = run_calibration(plan, args.out, executor, resume=args.resume)
     except KeyboardInterrupt:
+        again = args.argv if args.resume else [*args.argv, "--resume"]
         console.print(
             Text(
                 f"interrupted: the finished simulations are kept in {args.out}; continue with: "
-                f"caravan calibrate {args.scenario} --targets {args.targets} --out {args.out} "
-                "--resume"
-                + "".join(f" --set {s}" for s in args.set)
-                + (f" --seed {args.seed}" if args.seed else "")
+                f"caravan {shlex.join(again)}"
             ),
             soft_wrap=True,
         )

@@ -40,7 +40,7 @@ from sim.progress import ProgressReporter
 from sim.sweep.executors import Executor
 from sim.sweep.plan import RunSpec
 from sim.sweep.runner import execute_runs, library_versions, settled_sessions, utc_now
-from sim.sweep.store import SweepStore, load_sweep
+from sim.sweep.store import SweepStore, load_sweep, open_to_resume
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
 PREDICTIVE = 98  # in place of the generation in the run ids of posterior predictive draws
@@ -424,25 +424,19 @@ def _open_store(plan: CalibrationPlan, out_dir: Path, resume: bool) -> SweepStor
             },
             design=plan.priors_table(),
         )
-    store = SweepStore.open(out_dir)
-    if store.manifest.get("kind") != "caravan-calibration":
-        store.close()
-        raise CaravanError(f"{out_dir}: not a calibration directory; nothing to resume")
-    stored = store.manifest.get("fingerprints", {})
-    changed = [k for k, v in fingerprints.items() if stored.get(k) != v]
-    if changed:
-        store.close()
-        what = {
-            "scenario": "the scenario (or its --set values)",
-            "targets": "the target set",
-            "settings": "the calibration settings or the seed",
-        }
-        raise CaravanError(
-            f"{out_dir}: cannot resume: {', '.join(what[k] for k in changed)} differ from the "
-            f"calibration started there (see {out_dir / SCENARIO_FILE}); resume with the same "
-            "inputs (only --budget may change), or start a new calibration with another --out"
-        )
-    return store
+    what = {
+        "scenario": "the scenario (or its --set values)",
+        "targets": "the target set",
+        "settings": "the calibration settings or the seed",
+    }
+    return open_to_resume(
+        out_dir,
+        "caravan-calibration",
+        fingerprints,
+        what,
+        f"resume with the same inputs (see {out_dir / SCENARIO_FILE}; only --budget may change), "
+        "or start a new calibration with another --out",
+    )
 
 
 def _manifest(plan: CalibrationPlan, fingerprints: dict[str, str]) -> dict[str, Any]:

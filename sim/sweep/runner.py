@@ -23,13 +23,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from sim.errors import CaravanError
 from sim.model import package_version
 from sim.progress import ProgressReporter
 from sim.scenario import Scenario
 from sim.sweep.executors import Executor, Handle
 from sim.sweep.plan import RunSpec, Sweep
-from sim.sweep.store import SweepStore
+from sim.sweep.store import SweepStore, open_to_resume
 from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
 
 MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
@@ -141,22 +140,19 @@ def _open_store(sweep: Sweep, out_dir: Path, resume: bool) -> SweepStore:
             files={"sweep.yaml": sweep.text, "base-scenario.yaml": sweep.base.to_yaml()},
             design=sweep.design.table(),
         )
-    store = SweepStore.open(out_dir)
-    stored = store.manifest.get("fingerprints", {})
-    changed = [k for k, v in fingerprints.items() if stored.get(k) != v]
-    if changed:
-        store.close()
-        what = {
-            "sweep": "the sweep file",
-            "base_scenario": "the base scenario",
-            "design": "the design points (scipy or SALib may have changed how they sample)",
-        }
-        raise CaravanError(
-            f"{out_dir}: cannot resume: {', '.join(what[k] for k in changed)} differ from the "
-            f"sweep started there (see {out_dir / 'sweep.yaml'}); resume with the same files, "
-            "or start a new sweep with another --out"
-        )
-    return store
+    what = {
+        "sweep": "the sweep file",
+        "base_scenario": "the base scenario",
+        "design": "the design points (scipy or SALib may have changed how they sample)",
+    }
+    return open_to_resume(
+        out_dir,
+        "caravan-sweep",
+        fingerprints,
+        what,
+        f"resume with the same files (see {out_dir / 'sweep.yaml'}), or start a new sweep with "
+        "another --out",
+    )
 
 
 def manifest_for(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:

@@ -279,6 +279,32 @@ class SweepStore:
 # --------------------------------------------------------------------------------------------
 
 
+def open_to_resume(
+    out_dir: Path,
+    kind: str,
+    fingerprints: Mapping[str, str],
+    what: Mapping[str, str],
+    advice: str,
+) -> SweepStore:
+    """Open `out_dir` to continue the job started there, which must be of `kind` (the
+    manifest's) and have the same `fingerprints` (hashes of what determines its results);
+    otherwise raise, naming what changed (`what`: fingerprint -> words) and the `advice`."""
+    store = SweepStore.open(out_dir)
+    found = store.manifest.get("kind")
+    if found != kind:
+        store.close()
+        raise CaravanError(f"{out_dir}: holds a {found}, not a {kind}; nothing to resume")
+    stored = store.manifest.get("fingerprints", {})
+    changed = [k for k, v in fingerprints.items() if stored.get(k) != v]
+    if changed:
+        store.close()
+        raise CaravanError(
+            f"{out_dir}: cannot resume: {', '.join(what[k] for k in changed)} differ from what "
+            f"was started there; {advice}"
+        )
+    return store
+
+
 def load_sweep(path: str | Path) -> pd.DataFrame:
     """Every recorded run of the sweep in `path`: one row per run, sorted by run_id.
 
