@@ -220,3 +220,53 @@ def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.Da
     axes[0][0].legend(fontsize="x-small")
     fig.suptitle("posterior predictive check")
     return fig
+
+
+def compare_posteriors(
+    summaries: Mapping[str, Mapping[str, Any]], ax: Axes | None = None
+) -> Figure:
+    """Each parameter's posterior median and 90% credible interval under several calibrations
+    (e.g. one per target set), on a common scale: the share of the parameter's prior range
+    (0 its low end, 1 its high end; log ranges on the log scale). Where the intervals of two
+    target sets do not overlap, the sets disagree about that parameter.
+
+    `summaries` maps a name (the target set) to a calibration summary (`summary.json`).
+    """
+    names = list(summaries)
+    labels = list(next(iter(summaries.values()))["parameters"])
+    fig, ax = _figure_and_axes(ax, (8.0, 0.45 * len(labels) * len(names) + 1.5))
+    offsets = np.linspace(-0.25, 0.25, len(names)) if len(names) > 1 else np.zeros(1)
+    for k, name in enumerate(names):
+        params = summaries[name]["parameters"]
+        ys, mids, los, his = [], [], [], []
+        for i, label in enumerate(labels):
+            p = params[label]
+            scale = _prior_share(p["prior"])
+            ys.append(i + offsets[k])
+            mids.append(scale(p["median"]))
+            los.append(scale(p["p05"]))
+            his.append(scale(p["p95"]))
+        mid = np.array(mids)
+        ax.errorbar(
+            mid,
+            ys,
+            xerr=[mid - np.array(los), np.array(his) - mid],
+            fmt="o",
+            capsize=3,
+            label=name,
+        )
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("position in the prior range (0 = low end, 1 = high end)")
+    ax.set_title("posterior median and 90% credible interval")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _prior_share(prior: Mapping[str, Any]) -> Any:
+    lo, hi = prior["range"]
+    if prior["prior"] == "loguniform":
+        return lambda x: (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return lambda x: (x - lo) / (hi - lo)

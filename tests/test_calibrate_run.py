@@ -5,6 +5,7 @@ and resumed, or run on two local worker processes, gives the same result.
 
 from __future__ import annotations
 
+import math
 import signal
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,35 @@ def test_the_report_plots_show_the_posterior_and_the_figures(
     (pair,) = [ax for ax in visible if ax.collections]
     assert len(pair.collections[0].get_offsets()) == len(posterior)
     assert (out / "pairs.png").stat().st_size > 0 and (out / "predictive.png").stat().st_size > 0
+
+
+def test_posteriors_of_two_target_sets_on_the_prior_scale() -> None:
+    """Positions are shares of the prior range: the median 5 of uniform [0, 10] sits at 0.5,
+    and so does the median 10 of loguniform [1, 100] (halfway on the log scale)."""
+
+    def summary(a: tuple[float, float, float], b: tuple[float, float, float]) -> dict[str, Any]:
+        return {
+            "parameters": {
+                "a": {
+                    "prior": {"prior": "uniform", "range": [0, 10]},
+                    **dict(zip(("p05", "median", "p95"), a, strict=True)),
+                },
+                "b": {
+                    "prior": {"prior": "loguniform", "range": [1, 100]},
+                    **dict(zip(("p05", "median", "p95"), b, strict=True)),
+                },
+            }
+        }
+
+    fig = plots.compare_posteriors(
+        {"one": summary((2, 5, 8), (1, 10, 100)), "two": summary((0, 1, 3), (10, 50, 90))}
+    )
+    (ax,) = fig.axes
+    one, two = ax.containers
+    assert list(one.lines[0].get_xdata()) == pytest.approx([0.5, 0.5])
+    assert list(two.lines[0].get_xdata()) == pytest.approx([0.1, math.log10(50) / 2])
+    segments = one.lines[2][0].get_segments()  # the interval of 'a' under "one"
+    assert [x for x, _ in segments[0]] == pytest.approx([0.2, 0.8])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["one", "two"]
+    assert ax.get_xlabel().startswith("position in the prior range")
