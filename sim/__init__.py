@@ -2,16 +2,24 @@
 
 from sim.model import CaravanModel, package_version, run
 from sim.results import Results
-from sim.scenario import Scenario, load
+from sim.rundir import SavedRun, load_run
+from sim.scenario import Scenario, derive, load, without_authorities
 from sim.sweep.store import load_sweep, load_sweep_timeseries
+from sim.targets import load_compared_sets, load_target_set
 
 __all__ = [
     "CaravanModel",
     "Results",
+    "SavedRun",
     "Scenario",
+    "derive",
     "load",
+    "load_compared_sets",
+    "load_run",
     "load_sweep",
     "load_sweep_timeseries",
+    "load_target_set",
     "package_version",
     "run",
+    "without_authorities",
 ]
