@@ -292,9 +292,9 @@ def _sweep(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from sim import figures  # noqa: PLC0415 - matplotlib only for the commands that draw
 
-    drawn = figures.directory_figures(args.dir)
     out_dir = args.out or args.dir / "plots"
-    _refuse_to_replace([out_dir / name for name in drawn.figures], args.overwrite)
+    check_writable(out_dir, args.overwrite)  # before drawing, which takes seconds
+    drawn = figures.directory_figures(args.dir)
     written = figures.save(drawn.figures, out_dir)
     console = _console()
     for note in drawn.notes:

@@ -139,8 +139,18 @@ def sweep_figures(runs: pd.DataFrame, indices: pd.DataFrame | None = None) -> di
             plots.sweep_heatmap(runs, parameters[0], parameters[1], outcome, ax=ax)
         fig.suptitle(f"sweep '{manifest['name']}': median over runs")
         out["heatmaps.png"] = fig
+    # On a grid of two parameters, lines of one parameter for each value of the other.
+    grid_of_two = manifest["design"]["kind"] == "grid" and len(parameters) == 2
     for parameter in parameters:
-        out[f"line-{parameter}.png"] = plots.sweep_line(runs, parameter, outcomes)
+        by = next((p for p in parameters if p != parameter), None) if grid_of_two else None
+        fig, axes = _panels(len(outcomes), (6, 4.2))
+        for k, (ax, outcome) in enumerate(zip(axes, outcomes, strict=False)):
+            plots.sweep_line(runs, parameter, outcome, by=by, ax=ax)
+            legend = ax.get_legend()
+            if k > 0 and by is not None and legend is not None:
+                legend.remove()  # the same lines in every panel: one legend is enough
+        fig.suptitle(f"sweep '{manifest['name']}': outcomes by {parameter}")
+        out[f"line-{parameter}.png"] = fig
     if indices is not None and not indices.empty:
         shown = [o for o in outcomes if o in set(indices["outcome"])]
         fig, axes = _panels(len(shown), (6, 4.2))

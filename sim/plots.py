@@ -185,9 +185,12 @@ def _overlay_reported(
             observed.append(target.observed)
     if not bars:
         return
-    # A bar open above ("at least 21") runs to the top of what is drawn, dashed.
+    # A bar open above ("at least 21") runs to the top of the axes, dashed; the axes are fixed
+    # to hold every curve and bar.
     ax.autoscale_view()
-    top = max(ax.get_ylim()[1], *(v for _, lo, hi in bars for v in (lo, hi) if math.isfinite(v)))
+    finite = [v for _, lo, hi in bars for v in (lo, hi) if math.isfinite(v)]
+    top = max(ax.get_ylim()[1], 1.05 * max(finite))
+    ax.set_ylim(top=top)
     segments = [
         [(mdates.date2num(w), lo), (mdates.date2num(w), min(hi, top))]  # type: ignore[no-untyped-call]
         for w, lo, hi in bars
@@ -307,14 +310,16 @@ class NetworkMap:
         ]
         ax.add_collection(LineCollection(segments, colors="0.75", linewidths=0.8, zorder=1))
         self._roads = LineCollection(
-            segments, colors="tab:blue", linewidths=0.0, alpha=0.6, zorder=2
+            segments, colors="tab:blue", linewidths=0.0, alpha=0.6, zorder=2, gid="people on roads"
         )
         ax.add_collection(self._roads)
         ax.scatter(lon, lat, s=6, color="0.35", zorder=3)
         crossing = np.array(["border_crossing" in p.kind for p in places])
-        ax.scatter(lon[crossing], lat[crossing], zorder=4, **_CROSSING_STYLE)
+        ax.scatter(
+            lon[crossing], lat[crossing], zorder=4, gid="border crossings", **_CROSSING_STYLE
+        )
         self._authorities = []
-        for spec in scenario.authorities.values():
+        for name, spec in scenario.authorities.items():
             marker, color, area, _ = AUTHORITY_MARKS[spec.kind]
             at = [index[p] for p in spec.place_ids()]
             artist = ax.scatter(
@@ -326,12 +331,14 @@ class NetworkMap:
                 edgecolor="white",
                 linewidth=0.5,
                 zorder=5,
+                gid=f"authority {name}",
             )
             self._authorities.append((artist, spec.active.start, spec.active.end))
         self._kinds = list(dict.fromkeys(spec.kind for spec in scenario.authorities.values()))
         # People above the markers (they are what changes), held rings above the people.
-        self._people = ax.scatter(lon, lat, s=np.zeros(len(lon)), zorder=6, **_PEOPLE_STYLE)
-        self._held = ax.scatter(lon, lat, s=np.zeros(len(lon)), zorder=7, **_HELD_STYLE)
+        blank = np.zeros(len(lon))
+        self._people = ax.scatter(lon, lat, s=blank, zorder=6, gid="people", **_PEOPLE_STYLE)
+        self._held = ax.scatter(lon, lat, s=blank, zorder=7, gid="held", **_HELD_STYLE)
         named = {scenario.population.origin, *scenario.route_choice.destinations}
         for i, place in enumerate(places):
             if place.id in named:
@@ -360,8 +367,9 @@ class NetworkMap:
                 fontsize=7,
                 zorder=9,
                 visible=False,
+                gid=f"label {place.id}",
             )
-            for i in range(len(places))
+            for i, place in enumerate(places)
             if labels
         ]
         self._status = _status_box(ax)
@@ -510,7 +518,18 @@ def _status_box(ax: Axes) -> list[Text]:
         down_in = (0.85 * STATUS_FONT_PT + row * STATUS_LINE_PT) / 72
         at = ax.transAxes + ScaledTranslation(0.0, -down_in, scale)
         ax.text(0.99, 0.99, f"{caption:<{width}}", transform=at, ha="right", va="baseline", **mono)
-        numbers.append(ax.text(0.99, 0.99, "", transform=at, ha="right", va="baseline", **mono))
+        numbers.append(
+            ax.text(
+                0.99,
+                0.99,
+                "",
+                transform=at,
+                ha="right",
+                va="baseline",
+                gid=f"status {caption}",
+                **mono,
+            )
+        )
     return numbers
 
 
@@ -725,7 +744,7 @@ def _levels(values: pd.Series[Any]) -> _Levels:
     code_of = {_hashable(v): k for k, v in enumerate(order)}
     codes = np.array([code_of[_hashable(v)] for v in values], dtype=np.int64)
     positions = np.array(order if numeric else range(len(order)), dtype=np.float64)
-    return _Levels(codes, positions, [f"{v:g}" if numeric else str(v) for v in order], numeric)
+    return _Levels(codes, positions, [f"{v:.3g}" if numeric else str(v) for v in order], numeric)
 
 
 def _hashable(value: Any) -> Any:
@@ -762,13 +781,19 @@ def sweep_heatmap(
         ax.text(
             i,
             j,
-            f"{value:,.0f}",
+            f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}",
             ha="center",
             va="center",
             fontsize=8,
             color="black" if value > 0.6 * top else "white",
         )
-    ax.set_xticks(range(len(xs.labels)), xs.labels, rotation=30 if not xs.numeric else 0)
+    binned = len(xs.labels) > 6 or not xs.numeric
+    ax.set_xticks(
+        range(len(xs.labels)),
+        xs.labels,
+        rotation=30 if binned else 0,
+        ha="right" if binned else "center",
+    )
     ax.set_yticks(range(len(ys.labels)), ys.labels)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
@@ -779,21 +804,43 @@ def sweep_heatmap(
 
 
 def sweep_line(
-    runs: pd.DataFrame, parameter: str, outcomes: Sequence[str], ax: Axes | None = None
+    runs: pd.DataFrame,
+    parameter: str,
+    outcomes: str | Sequence[str],
+    by: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Outcomes against one varied parameter: a median line and a 90% band over the runs at
-    each value (replicates, and any other parameter, pooled). A parameter with more than
-    MAX_LEVELS values is binned; one that spans a factor of 20 or more gets a log axis."""
-    _check_columns(runs, parameter, *outcomes)
+    each value. One line per outcome; or, with `by` (another parameter) and one outcome, one
+    line per value of `by`. Runs at the same point are pooled: replicates, and any parameter
+    not drawn. A parameter with more than MAX_LEVELS values is binned; one that spans a
+    factor of 20 or more gets a log axis."""
+    names = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    _check_columns(runs, parameter, *names, *([by] if by else []))
+    if by is not None and len(names) != 1:
+        raise ValueError(f"with by={by!r}, give one outcome, not {len(names)}")
     fig, ax = _figure_and_axes(ax, (8, 5))
     levels = _levels(runs[parameter])
-    colors = _cycle_colors(len(outcomes))
-    for outcome, color in zip(outcomes, colors, strict=True):
-        groups = runs[outcome].groupby(levels.codes)
-        stats = np.array([np.percentile(g, INTERVAL_PERCENTILES) for _, g in groups])
-        x = levels.positions[np.array(list(groups.groups))]
-        ax.plot(x, stats[:, 1], marker="o", markersize=3, color=color, label=outcome)
-        ax.fill_between(x, stats[:, 0], stats[:, 2], color=color, alpha=0.2, linewidth=0)
+    if by is None:
+        lines = [(name, runs[name], np.ones(len(runs), dtype=bool)) for name in names]
+        title = f"median and 90% band over runs, by {parameter}"
+    else:
+        groups = _levels(runs[by])
+        lines = [
+            (f"{by} = {label}", runs[names[0]], groups.codes == k)
+            for k, label in enumerate(groups.labels)
+        ]
+        title = f"{names[0]}: median and 90% band over runs"
+    band_alpha = 0.2 if len(lines) == 1 else 0.1  # overlapping bands stay readable
+    for (label, values, selected), color in zip(lines, _cycle_colors(len(lines)), strict=True):
+        at = levels.codes[selected]
+        present = np.unique(at)
+        stats = np.array(
+            [np.percentile(values[selected][at == k], INTERVAL_PERCENTILES) for k in present]
+        )
+        x = levels.positions[present]
+        ax.plot(x, stats[:, 1], marker="o", markersize=3, color=color, label=label)
+        ax.fill_between(x, stats[:, 0], stats[:, 2], color=color, alpha=band_alpha, linewidth=0)
     positions = levels.positions
     if levels.numeric and positions.min() > 0 and positions.max() / positions.min() >= 20:
         ax.set_xscale("log")
@@ -802,7 +849,7 @@ def sweep_line(
     ax.set_xlabel(parameter)
     ax.set_ylabel("people")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"median and 90% band over runs, by {parameter}")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return fig
