@@ -663,7 +663,9 @@ def paired_differences(
     The variants must have run the same seeds (common random numbers), so each difference is
     the policy's, not the dice's: a dot at the median difference over seeds, a line for its
     90% interval. Rows are outcomes; variants are offset within a row, coloured as in
-    `compare_series` (the baseline takes the first colour and is not drawn)."""
+    `compare_series` (the baseline takes the first colour and is not drawn). The axis is
+    linear within 10 people of zero and logarithmic beyond, so a change of 50 shows beside one
+    of 5,000."""
     if baseline not in variants:
         raise ValueError(f"no variant named '{baseline}'; variants: {', '.join(variants)}")
     base = _as_list(variants[baseline])
@@ -676,7 +678,7 @@ def paired_differences(
                 f"variant '{name}' ran seeds {seeds}, '{baseline}' {base_seeds}: pair them by "
                 "running every variant with the same seeds"
             )
-    fig, ax = _figure_and_axes(ax, (9, 0.6 * len(outcomes) * max(len(others), 1) + 1.5))
+    fig, ax = _figure_and_axes(ax, (9, 0.2 * len(outcomes) * max(len(others), 1) + 2.0))
     colors = _cycle_colors(len(variants))[1:]
     height = 0.8 / max(len(others), 1)
     for k, (name, color) in enumerate(zip(others, colors, strict=True)):
@@ -695,9 +697,15 @@ def paired_differences(
             ys.append(y)
         ax.plot(xs, ys, linestyle="none", marker="o", color=color, label=name)
     ax.axvline(0.0, color="0.3", linewidth=0.8)
+    for row in range(1, len(outcomes)):
+        ax.axhline(row - 0.5, color="0.85", linewidth=0.8)
     ax.set_yticks(range(len(outcomes)), list(outcomes))
     ax.set_ylim(len(outcomes) - 0.5, -0.5)
-    ax.set_xlabel(f"difference from '{baseline}' (people; median and 90% interval over seeds)")
+    ax.set_xscale("symlog", linthresh=10.0, linscale=0.5)
+    ax.set_xlabel(
+        f"difference from '{baseline}' (people, symmetric log scale; median and 90% interval "
+        "over seeds)"
+    )
     ax.set_title(f"paired by seed: {len(base)} seeds per variant")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="best", fontsize="small")

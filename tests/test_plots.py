@@ -335,7 +335,8 @@ def test_paired_differences_are_seed_by_seed(small_january: Run) -> None:
         assert dots.get_xdata()[row] == np.sort(diffs)[1]
     assert dots.get_xdata()[0] == -np.sort([r.outcomes["remitted"] for r in runs])[1]
     assert [t.get_text() for t in ax.get_yticklabels()] == outcomes
-    assert ax.get_xlabel().startswith("difference from 'as run' (people")
+    assert ax.get_xlabel().startswith("difference from 'as run' (people, symmetric log scale")
+    assert ax.get_xscale() == "symlog"
 
 
 def test_paired_differences_need_the_same_seeds(small_january: Run) -> None:
