@@ -71,7 +71,7 @@ def write_animation(
             "install ffmpeg"
         )
     steps = frame_steps(results.n_steps, every)
-    busiest = int(results.places[:, :, HELD_HERE].sum(axis=1).argmax())
+    busiest = int(np.argmax(results.places[:, :, HELD_HERE].sum(axis=1)))
     partial = path.with_name(f".partial-{path.name}")
     try:
         if suffix == ".gif":

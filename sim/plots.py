@@ -108,7 +108,9 @@ def timeseries(
         if len(replicates) > 1:
             ax.fill_between(first.times, lo, hi, color=curve.color, alpha=0.2, linewidth=0)  # type: ignore[arg-type]
     for j, target_set in enumerate(target_sets):
-        _overlay_reported(ax, first, curves, target_set, REPORTED_MARKERS[j % 5])
+        _overlay_reported(
+            ax, first, curves, target_set, REPORTED_MARKERS[j % len(REPORTED_MARKERS)]
+        )
     _date_axis(ax, first.start)
     ax.set_ylabel("people")
     ax.set_ylim(bottom=0)
@@ -270,7 +272,13 @@ AUTHORITY_MARKS: dict[str, tuple[str, str, float, str]] = {
     "health_posts": ("P", "green", 40.0, "health post"),
 }
 INACTIVE_ALPHA = 0.2  # an authority outside its window is drawn faintly
-STATUS_CAPTIONS = ("on the road", "held", "in quarantine", "back in Honduras", "at Mexico's edge")
+STATUS_CAPTIONS = (
+    "on the road",
+    "held",
+    "in quarantine",
+    "back in Honduras",
+    "at the Mexican border",
+)
 
 
 class NetworkMap:
@@ -374,8 +382,8 @@ class NetworkMap:
         ]
         self._status = _status_box(ax)
         pad = 0.3
-        ax.set_xlim(float(lon.min()) - pad, float(lon.max()) + pad)
-        ax.set_ylim(float(lat.min()) - pad, float(lat.max()) + pad)
+        ax.set_xlim(float(np.min(lon)) - pad, float(np.max(lon)) + pad)
+        ax.set_ylim(float(np.min(lat)) - pad, float(np.max(lat)) + pad)
         # Degrees of longitude shrink with latitude; this keeps distances true on the page.
         ax.set_aspect(1.0 / math.cos(math.radians(float(np.mean(lat)))))
         ax.set_xlabel("longitude (degrees)")
@@ -850,7 +858,8 @@ def sweep_line(
         ax.plot(x, stats[:, 1], marker="o", markersize=3, color=color, label=label)
         ax.fill_between(x, stats[:, 0], stats[:, 2], color=color, alpha=band_alpha, linewidth=0)
     positions = levels.positions
-    if levels.numeric and positions.min() > 0 and positions.max() / positions.min() >= 20:
+    low, high = float(np.min(positions)), float(np.max(positions))
+    if levels.numeric and low > 0 and high / low >= 20:
         ax.set_xscale("log")
     if not levels.numeric:
         ax.set_xticks(positions, levels.labels)

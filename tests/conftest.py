@@ -12,6 +12,10 @@ file). In `changes`:
 The micro network is a line A - B - C (10 km + 20 km): A in Honduras (the origin, where
 people are returned to), B a crossing into Guatemala, C a crossing into Mexico (the destination).
 One person walking 5 km/h all day with no rides: at B after 2 h, at C after 6 h.
+
+For the plot, loader and CLI tests there are also small real runs of the January 2021 scenario,
+made once per session: `small_january` (400 people, seeds 0-2), `small_run_dir` (the same
+written as a run directory), and two small sweeps, `grid_sweep_dir` and `sobol_sweep_dir`.
 """
 
 from __future__ import annotations

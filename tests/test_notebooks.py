@@ -37,6 +37,8 @@ def test_notebook_runs_end_to_end(
 ) -> None:
     monkeypatch.setenv("CARAVAN_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("CARAVAN_NOTEBOOK_OUT", str(tmp_path))
+    # No kernel a user installed for another Python: the kernel is this environment's own.
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook,

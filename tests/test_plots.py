@@ -240,7 +240,7 @@ def test_map_labels_crowded_places_and_counts_everyone(small_january: Run) -> No
     }
     assert shown["held"] == series["n_held_border"][step] + series["n_held_blockade"][step]
     assert shown["on the road"] == series["n_moving"][step] + series["n_dispersed"][step]
-    assert shown["at Mexico's edge"] == series["cum_reached_mexican_border"][step]
+    assert shown["at the Mexican border"] == series["cum_reached_mexican_border"][step]
 
 
 def test_map_refuses_another_scenario_and_two_times(small_january: Run, micro: Scenario) -> None:
