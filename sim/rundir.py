@@ -37,6 +37,9 @@ from sim.results import (
 )
 from sim.scenario import Scenario
 
+SUMMARY = "summary.json"
+SCENARIO = "scenario.yaml"
+
 
 def default_out_dir(scenario: Scenario, seed: int) -> Path:
     """runs/<scenario>/seed<N>-<UTC time>: a new directory every time."""
@@ -69,8 +72,8 @@ def write_run(
         shutil.rmtree(staging)
     staging.mkdir()
     summary = summary_of(scenario, runs)
-    write_json(summary, staging / "summary.json")
-    (staging / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    write_json(summary, staging / SUMMARY)
+    (staging / SCENARIO).write_text(scenario.to_yaml(), encoding="utf-8")
     if scenario.output.time_series:
         write_parquet(
             [timeseries_table(r, k) for k, r in enumerate(runs)], staging / "timeseries.parquet"
@@ -126,8 +129,6 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
 # Reading a run directory back
 # --------------------------------------------------------------------------------------------
 
-SUMMARY = "summary.json"
-SCENARIO = "scenario.yaml"
 # The tables `load_run` needs, and the scenario key that decides whether `caravan run` wrote each.
 TABLES = {
     "timeseries.parquet": "output.time_series",
