@@ -1,35 +1,28 @@
 """caravan-sim: an agent-based simulation of migrant caravans on a road network."""
 
-from typing import TYPE_CHECKING, Any
-
+from sim.calibrate.results import CalibrationResults, load_calibration
 from sim.model import CaravanModel, package_version, run
 from sim.results import Results
-from sim.scenario import Scenario, load
+from sim.rundir import SavedRun, load_run
+from sim.scenario import Scenario, derive, load, without_authorities
 from sim.sweep.store import load_sweep, load_sweep_timeseries
+from sim.targets import load_compared_sets, load_target_set
 
 __all__ = [
     "CalibrationResults",
     "CaravanModel",
     "Results",
+    "SavedRun",
     "Scenario",
+    "derive",
     "load",
     "load_calibration",
+    "load_compared_sets",
+    "load_run",
     "load_sweep",
     "load_sweep_timeseries",
+    "load_target_set",
     "package_version",
     "run",
+    "without_authorities",
 ]
-
-
-if TYPE_CHECKING:
-    from sim.calibrate.report import CalibrationResults, load_calibration
-
-
-def __getattr__(name: str) -> Any:
-    # Calibration results need matplotlib and scipy.stats; a sweep's worker process imports
-    # `sim` too, and should not pay for them.
-    if name in ("CalibrationResults", "load_calibration"):
-        from sim.calibrate import report  # noqa: PLC0415
-
-        return getattr(report, name)
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")

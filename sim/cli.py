@@ -1,6 +1,7 @@
 """The `caravan` command: `run` or `check` a scenario, `sweep` over parameters, compute
-`sensitivity` indices, `calibrate` to a target set. Input errors exit with status 2; an
-interrupted sweep or calibration with 130."""
+`sensitivity` indices, `calibrate` to a target set, `plot` a run, sweep or calibration
+directory and `animate` a run. Input errors exit with status 2; an interrupted sweep or
+calibration with 130."""
 
 from __future__ import annotations
 
@@ -24,18 +25,17 @@ from sim.calibrate.report import write_report
 from sim.calibrate.runner import run_calibration
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
 from sim.model import package_version, run
-from sim.results import PARTITION, Results, interval
-from sim.rundir import check_writable, default_out_dir, write_run
+from sim.results import MAIN_OUTCOMES, PARTITION, Results, interval
+from sim.rundir import check_writable, default_out_dir, load_run, write_run
 from sim.scenario import did_you_mean
 from sim.sweep.executors import default_workers, make_executor
 from sim.sweep.plan import load_sweep_file
 from sim.sweep.runner import SweepFailedError, run_sweep
 from sim.sweep.sensitivity import sobol_indices, write_indices
 from sim.sweep.store import read_manifest
-from sim.targets import load_target_set
+from sim.targets import COMPARED_SETS, load_compared_sets
 
 EXIT_INPUT_ERROR = 2
-TARGET_SETS = ("seed-article", "official")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         "--targets",
         required=True,
         metavar="NAME",
-        help=f"target set: {', '.join(TARGET_SETS)}, or a path to a target set YAML file",
+        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
     )
     cal_p.add_argument("--out", type=Path, required=True, help="directory for the results")
     cal_p.add_argument(
@@ -189,6 +189,47 @@ def _parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the file at --write-scenario"
     )
     cal_p.set_defaults(handler=_calibrate)
+
+    plot_p = sub.add_parser(
+        "plot",
+        help="draw the standard figures of a run or sweep directory",
+        description="Draw the standard figures of a directory written by caravan run or "
+        "caravan sweep, as PNG files.",
+    )
+    plot_p.add_argument("dir", type=Path, help="a run or sweep directory")
+    plot_p.add_argument("--out", type=Path, help="directory for the figures (default: DIR/plots)")
+    plot_p.add_argument("--overwrite", action="store_true", help="replace figures already in --out")
+    plot_p.set_defaults(handler=_plot)
+
+    animate_p = sub.add_parser(
+        "animate",
+        help="write an animation of the caravan moving over the map",
+        description="Write an animation of a run directory, one frame per step: a GIF, and "
+        "an MP4 where ffmpeg is on PATH.",
+    )
+    animate_p.add_argument("dir", type=Path, help="a run directory (caravan run --out DIR)")
+    animate_p.add_argument(
+        "--out",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="file to write, .gif or .mp4 (repeatable; default: DIR/caravan.gif, and "
+        "DIR/caravan.mp4 where ffmpeg is on PATH)",
+    )
+    animate_p.add_argument(
+        "--replicate", type=_non_negative_int, default=0, help="which replicate (default 0)"
+    )
+    animate_p.add_argument(
+        "--every", type=_positive_int, default=1, help="steps per frame (default 1: each hour)"
+    )
+    animate_p.add_argument(
+        "--fps", type=_positive_int, default=8, help="frames per second (default 8)"
+    )
+    animate_p.add_argument(
+        "--overwrite", action="store_true", help="replace files that already exist"
+    )
+    animate_p.set_defaults(handler=_animate)
 
     check_p = sub.add_parser("check", help="validate a scenario without running it")
     check_p.add_argument("scenario", type=Path)
@@ -407,6 +448,68 @@ def _band_cell(stats: dict[str, float]) -> str:
     return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
 
 
+def _plot(args: argparse.Namespace) -> int:
+    from sim import figures  # noqa: PLC0415 - matplotlib only for the commands that draw
+
+    out_dir = args.out or args.dir / "plots"
+    check_writable(out_dir, args.overwrite)  # before drawing, which takes seconds
+    drawn = figures.directory_figures(args.dir)
+    written = figures.save(drawn.figures, out_dir)
+    console = _console()
+    for note in drawn.notes:
+        console.print(Text(f"note: {note}"), soft_wrap=True)
+    console.print(Text(f"wrote {', '.join(str(p) for p in written)}"), soft_wrap=True)
+    return 0
+
+
+def _animate(args: argparse.Namespace) -> int:
+    from sim import animation, figures  # noqa: PLC0415 - matplotlib only when drawing
+
+    kind = figures.directory_kind(args.dir)
+    if kind != figures.RUN_KIND:
+        raise CaravanError(
+            f"{args.dir}: a {kind} directory; caravan animate needs a run directory "
+            "(caravan run --out DIR)"
+        )
+    saved = load_run(args.dir)
+    n = len(saved.replicates)
+    if args.replicate >= n:
+        raise CaravanError(
+            f"--replicate {args.replicate}: {args.dir} holds {n} replicate(s), 0 to {n - 1}"
+        )
+    console = _console()
+    outputs = list(args.out)
+    if not outputs:
+        outputs = [args.dir / "caravan.gif"]
+        if animation.ffmpeg_available():
+            outputs.append(args.dir / "caravan.mp4")
+        else:
+            console.print(Text("note: ffmpeg is not on PATH, so no MP4; writing the GIF only"))
+    for path in outputs:
+        if path.suffix.lower() not in animation.SUFFIXES:
+            raise CaravanError(f"--out {path}: expected a file name ending in .gif or .mp4")
+    _refuse_to_replace(outputs, args.overwrite)
+    results = saved.replicates[args.replicate]
+    for path in outputs:
+        frames = animation.write_animation(
+            results, saved.scenario, path, fps=args.fps, every=args.every
+        )
+        console.print(Text(f"wrote {path} ({frames} frames at {args.fps} per second)"))
+    return 0
+
+
+def _refuse_to_replace(paths: list[Path], overwrite: bool) -> None:
+    """Refuse, before anything is drawn, to write over files unless told to."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        what = f"{existing[0]}: already exists"
+        if len(existing) > 1:
+            what = f"{existing[0]} and {len(existing) - 1} more: already exist"
+        raise OutputExistsError(
+            f"{what}; choose another --out, or pass --overwrite to replace them"
+        )
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -414,16 +517,6 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _sensitivity(args: argparse.Namespace) -> int:
     _print_indices(_console(), args.dir, args.outcome)
     return 0
-
-
-MAIN_OUTCOMES = (
-    "entered_guatemala",
-    "returned_voluntarily",
-    "remitted",
-    "moved_on_toward_mexico",
-    "reached_mexican_border",
-    "tested_positive",
-)
 
 
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
@@ -466,11 +559,11 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
     table.add_column("outcome")
     table.add_column("model", justify="right")
     reported: dict[str, dict[str, str]] = {}
-    for name in TARGET_SETS:
-        table.add_column(f"reported ({name})", justify="right")
-        for target in load_target_set(name).targets:
+    for target_set in load_compared_sets():
+        table.add_column(f"reported ({target_set.name})", justify="right")
+        for target in target_set.targets:
             key = " + ".join(target.outcome)
-            reported.setdefault(key, {})[name] = _describe_target(target)
+            reported.setdefault(key, {})[target_set.name] = _describe_target(target)
     shown = ["departed", "entered_guatemala"]
     shown += [k for k in summary["outcomes"] if k.startswith("entered_guatemala_via_")]
     shown += ["tested", "tested_positive", "quarantined", *PARTITION, "moved_on_toward_mexico"]
@@ -481,7 +574,7 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             label,
             _model_cell(summary, keys),
-            *[reported.get(label, {}).get(name, "") for name in TARGET_SETS],
+            *[reported.get(label, {}).get(name, "") for name in COMPARED_SETS],
         )
     return table
 

@@ -10,6 +10,7 @@ during the step, `cum_*` the running total of a flow.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,16 @@ PARTITION = (
     "reached_mexican_border",
     "dispersed_in_guatemala",
     "in_transit",
+)
+
+# The outcomes tables and plots of many runs show first.
+MAIN_OUTCOMES = (
+    "entered_guatemala",
+    "returned_voluntarily",
+    "remitted",
+    "moved_on_toward_mexico",
+    "reached_mexican_border",
+    "tested_positive",
 )
 
 
@@ -89,6 +100,18 @@ class Results:
     @property
     def times(self) -> list[datetime]:
         return [self.start + timedelta(hours=float(h)) for h in self.hours]
+
+    def step_at(self, when: datetime) -> int:
+        """The last step that ends at or before `when`: the state of the run at that time.
+        `when` must carry a UTC offset exactly when the scenario's start does."""
+        hours = (when - self.start) / timedelta(hours=1)
+        step = math.floor(hours / self.step_h + 1e-9) - 1
+        if not 0 <= step < self.n_steps:
+            raise ValueError(
+                f"{when} is outside the run, whose steps end from {self.times[0]} to "
+                f"{self.times[-1]}"
+            )
+        return step
 
     def series(self) -> dict[str, npt.NDArray[np.int64]]:
         """Every time series by name: new_* and cum_* for flows, n_* for stocks."""
@@ -266,9 +289,13 @@ def write_parquet(tables: Sequence[pa.Table], path: Path) -> None:
     pq.write_table(pa.concat_tables(tables), path)
 
 
+# The 90% interval over replicates: 5th percentile, median, 95th percentile.
+INTERVAL_PERCENTILES = (5.0, 50.0, 95.0)
+
+
 def interval(values: Sequence[float]) -> dict[str, float]:
     """Median and 90% interval (5th and 95th percentile) of values over replicates."""
-    lo, med, hi = np.percentile(np.asarray(values, dtype=np.float64), [5, 50, 95])
+    lo, med, hi = np.percentile(np.asarray(values, dtype=np.float64), INTERVAL_PERCENTILES)
     return {"median": float(med), "p05": float(lo), "p95": float(hi)}
 
 

@@ -1,4 +1,5 @@
-"""Writing a run's files so that nothing already there is lost and no half-written run is read.
+"""A run directory: writing it so that nothing already there is lost and no half-written run is
+read, and reading it back (`load_run`).
 
 Everything is written into a staging directory beside the target and renamed into place at the
 end; a run that dies leaves only `*.partial-*` directories, never a target that looks complete.
@@ -6,14 +7,23 @@ end; a run that dies leaves only `*.partial-*` directories, never a target that 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sim.errors import OutputExistsError
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import scenario as scenario_module
+from sim.errors import CaravanError, OutputExistsError
+from sim.kernels import FLOWS, STOCKS
 from sim.results import (
     PARTITION,
     Results,
@@ -26,6 +36,9 @@ from sim.results import (
     write_parquet,
 )
 from sim.scenario import Scenario
+
+SUMMARY = "summary.json"
+SCENARIO = "scenario.yaml"
 
 
 def default_out_dir(scenario: Scenario, seed: int) -> Path:
@@ -59,8 +72,8 @@ def write_run(
         shutil.rmtree(staging)
     staging.mkdir()
     summary = summary_of(scenario, runs)
-    write_json(summary, staging / "summary.json")
-    (staging / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    write_json(summary, staging / SUMMARY)
+    (staging / SCENARIO).write_text(scenario.to_yaml(), encoding="utf-8")
     if scenario.output.time_series:
         write_parquet(
             [timeseries_table(r, k) for k, r in enumerate(runs)], staging / "timeseries.parquet"
@@ -70,10 +83,9 @@ def write_run(
         write_parquet([roads_table(r, k) for k, r in enumerate(runs)], staging / "roads.parquet")
     write_parquet([events_table(r, k) for k, r in enumerate(runs)], staging / "events.parquet")
     if scenario.output.plots:
-        from sim import plots  # noqa: PLC0415 - matplotlib only when plotting; sweep workers never do
+        from sim import figures  # noqa: PLC0415 - matplotlib only when plotting; sweep workers never do
 
-        plots.timeseries(runs[0]).savefig(staging / "timeseries.png", dpi=120)
-        plots.network_map(runs[0]).savefig(staging / "map.png", dpi=120)
+        figures.save(figures.run_figures(scenario, runs), staging)
     _swap_into_place(staging, out_dir)
     return summary
 
@@ -111,3 +123,161 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old)
     else:
         staging.rename(out_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a run directory back
+# --------------------------------------------------------------------------------------------
+
+# The tables `load_run` needs, and the scenario key that decides whether `caravan run` wrote each.
+TABLES = {
+    "timeseries.parquet": "output.time_series",
+    "places.parquet": "output.place_counts",
+    "roads.parquet": "output.place_counts",
+    "events.parquet": None,
+}
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run directory read back: where it is, its resolved scenario, its summary.json, and each
+    replicate as the `Results` that `sim.run` returned."""
+
+    path: Path
+    scenario: Scenario
+    summary: dict[str, Any]
+    replicates: tuple[Results, ...]
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether `path` looks like a directory `caravan run` wrote (it has a summary.json)."""
+    return (path / SUMMARY).is_file()
+
+
+def load_run(path: str | Path) -> SavedRun:
+    """Read the run directory `path` (written by `caravan run` or `write_run`).
+
+    Raises CaravanError naming the file when the directory is not a run directory or lacks a
+    table (a run written with `output.time_series` or `output.place_counts` false cannot be read
+    back), and ScenarioError when its scenario.yaml is invalid.
+    """
+    run_dir = Path(path)
+    if not run_dir.is_dir():
+        raise CaravanError(f"{run_dir}: not a run directory (no such directory)")
+    if not is_run_dir(run_dir):
+        raise CaravanError(
+            f"{run_dir}: not a run directory (it has no {SUMMARY}; `caravan run` writes one)"
+        )
+    summary = _read_summary(run_dir / SUMMARY)
+    for name, key in TABLES.items():
+        if not (run_dir / name).is_file():
+            why = f"the run was written with {key}: false; rerun it with --set {key}=true"
+            raise CaravanError(f"{run_dir / name}: missing; {why if key else 'not a whole run'}")
+    scenario = scenario_module.load(run_dir / SCENARIO)
+    n_replicates = int(summary["replicates"])
+    shape = (n_replicates, scenario.n_steps)
+    place_ids = tuple(p.id for p in scenario.network.places)
+    road_ends = tuple((r.between[0], r.between[1]) for r in scenario.network.roads)
+
+    series = _read_table(run_dir / "timeseries.parquet", shape, ["replicate", "step"])
+    columns = [f"new_{f}" for f in FLOWS] + [f"n_{s}" for s in STOCKS]
+    counts = np.stack([_column(series, c, shape, run_dir) for c in columns], axis=-1)
+
+    places = _read_table(
+        run_dir / "places.parquet", (*shape, len(place_ids)), ["replicate", "step", "place"]
+    )
+    unknown = set(places.column("place").to_pylist()) - set(place_ids)
+    if unknown:
+        raise CaravanError(
+            f"{run_dir / 'places.parquet'}: places {sorted(unknown)} are not in {SCENARIO}"
+        )
+    # Rows sorted by place name; the arrays follow the network's order.
+    by_name = np.argsort(np.array(place_ids))
+    order = np.argsort(by_name)
+    at_place = _column(places, "n_at_place", (*shape, len(place_ids)), run_dir)[..., order]
+    held = _column(places, "n_held", (*shape, len(place_ids)), run_dir)[..., order]
+
+    roads = _read_table(
+        run_dir / "roads.parquet", (*shape, len(road_ends)), ["replicate", "step", "road"]
+    )
+    on_road = _column(roads, "n_on_road", (*shape, len(road_ends)), run_dir)
+
+    events = _events(pq.read_table(run_dir / "events.parquet"), n_replicates)
+    lat = np.array([p.lat for p in scenario.network.places])
+    lon = np.array([p.lon for p in scenario.network.places])
+    replicates = tuple(
+        Results(
+            scenario_name=scenario.name,
+            seed=int(summary["seeds"][k]),
+            version=str(summary["version"]),
+            start=scenario.time.start,
+            step_h=scenario.time.step_h,
+            place_ids=place_ids,
+            road_ends=road_ends,
+            counts=counts[k],
+            places=np.stack([at_place[k], held[k]], axis=-1),
+            roads=on_road[k],
+            events=events[k],
+            outcomes={key: int(v) for key, v in summary["per_replicate"][k].items()},
+            place_lat=lat,
+            place_lon=lon,
+        )
+        for k in range(n_replicates)
+    )
+    return SavedRun(run_dir, scenario, summary, replicates)
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CaravanError(f"{path}: cannot read the run summary: {e}") from e
+    keys = ("replicates", "seeds", "version", "per_replicate")
+    missing = [k for k in keys if not isinstance(summary, dict) or k not in summary]
+    if missing:
+        raise CaravanError(f"{path}: not a run summary (no {', '.join(missing)})")
+    assert isinstance(summary, dict)
+    return summary
+
+
+def _read_table(path: Path, shape: tuple[int, ...], keys: list[str]) -> pa.Table:
+    """A run table sorted by `keys`, checked to hold one row per cell of `shape`."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        raise CaravanError(f"{path}: cannot read this table: {e}") from e
+    missing = [k for k in keys if k not in table.column_names]
+    if missing:
+        raise CaravanError(f"{path}: no column {', '.join(missing)}; not written by caravan run")
+    expected = int(np.prod(shape))
+    if table.num_rows != expected:
+        raise CaravanError(
+            f"{path}: {table.num_rows} rows where {SCENARIO} and {SUMMARY} give {expected} "
+            f"({' x '.join(map(str, shape))}); the files are not of one run"
+        )
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def _column(
+    table: pa.Table, name: str, shape: tuple[int, ...], run_dir: Path
+) -> npt.NDArray[np.int64]:
+    if name not in table.column_names:
+        raise CaravanError(f"{run_dir}: a table lacks column {name}; not written by caravan run")
+    return np.asarray(table.column(name).to_numpy(), dtype=np.int64).reshape(shape)
+
+
+def _events(table: pa.Table, n_replicates: int) -> list[list[dict[str, Any]]]:
+    """Each replicate's events as the model logs them (see `sim.authorities.Event`)."""
+    out: list[list[dict[str, Any]]] = [[] for _ in range(n_replicates)]
+    for row in table.to_pylist():
+        out[row["replicate"]].append(
+            {
+                "t_h": row["hour"],
+                "authority": row["authority"],
+                "kind": row["event"],
+                "place": row["place"],
+                "count": row["count"],
+                "detail": row["detail"],
+            }
+        )
+    return out

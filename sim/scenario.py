@@ -11,7 +11,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -476,6 +476,31 @@ def derive(
     return _checked(doc)
 
 
+def without_authorities(base: Scenario, names: Iterable[str]) -> Scenario:
+    """`base` without the named authorities (for a counterfactual such as "no blockade"),
+    checked like a loaded scenario; a name `base` does not have is a ScenarioError."""
+    dropped = list(dict.fromkeys(names))
+    known = set(base.authorities)
+    unknown = [name for name in dropped if name not in known]
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise ScenarioError(
+            [
+                Problem(
+                    base.source_file,
+                    None,
+                    f"authorities.{name}",
+                    f"no such authority{did_you_mean(name, known)}; the scenario has: {listed}",
+                )
+                for name in unknown
+            ]
+        )
+    kept = {
+        name: spec.model_dump() for name, spec in base.authorities.items() if name not in dropped
+    }
+    return derive(base, {"authorities": kept})
+
+
 def _validate(doc: Document, path: Path) -> Scenario:
     doc.data["network"] = _resolve_network(doc, path)
     doc.data["source_file"] = str(path)
@@ -687,25 +712,23 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         check(("route_choice", "destinations", i), dest)
     for place in scenario.route_choice.place_preference:
         check(("route_choice", "place_preference", place), place)
-    holders: dict[str, list[tuple[str, Window]]] = {}
+    # Authorities of one slot write the same rule of a place, so two at once would overwrite
+    # each other: a border control or blockade holds people; checkpoints; health posts.
+    in_force: dict[tuple[str, str], list[tuple[str, Window]]] = {}
     for name, spec in scenario.authorities.items():
         if isinstance(spec, _AtOnePlace):
             check(("authorities", name, "place"), spec.place)
         else:
             for i, place in enumerate(spec.places):
                 check(("authorities", name, "places", i), place)
-        if not isinstance(spec, BorderControl | Blockade):
-            continue
-        for other, window in holders.get(spec.place, []):
-            if window.start < spec.active.end and spec.active.start < window.end:
-                problems.append(
-                    doc.problem(
-                        ("authorities", name, "active"),
-                        f"overlaps '{other}', which already holds people at {spec.place} then; "
-                        "one border control or blockade per place at a time",
+        slot = "hold" if isinstance(spec, BorderControl | Blockade) else spec.kind
+        for place in dict.fromkeys(spec.place_ids()):
+            for other, window in in_force.get((slot, place), []):
+                if window.start < spec.active.end and spec.active.start < window.end:
+                    problems.append(
+                        doc.problem(("authorities", name, "active"), _overlap(other, slot, place))
                     )
-                )
-        holders.setdefault(spec.place, []).append((name, spec.active))
+            in_force.setdefault((slot, place), []).append((name, spec.active))
     countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
     missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
     if missing:
@@ -743,6 +766,16 @@ def _reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _overlap(other: str, slot: str, place: str) -> str:
+    if slot == "hold":
+        return (
+            f"overlaps '{other}', which already holds people at {place} then; "
+            "one border control or blockade per place at a time"
+        )
+    what = slot.replace("_", " ")
+    return f"overlaps '{other}', which already has {what} at {place} then; one at a time"
 
 
 def did_you_mean(name: str, known: set[str]) -> str:

@@ -263,6 +263,15 @@ def _targets_dir() -> Path:
     return seeds_dir() / "targets"
 
 
+COMPARED_SETS = ("seed-article", "official")
+"""The shipped target sets a run is compared with, in the order tables and plots show them."""
+
+
+def load_compared_sets() -> list[TargetSet]:
+    """The target sets of COMPARED_SETS, loaded and checked."""
+    return [load_target_set(name) for name in COMPARED_SETS]
+
+
 def available_target_sets() -> list[str]:
     """Names of the target sets shipped in `seeds/targets/`, sorted."""
     return sorted(path.stem for path in _targets_dir().glob("*.yaml"))

@@ -12,6 +12,10 @@ file). In `changes`:
 The micro network is a line A - B - C (10 km + 20 km): A in Honduras (the origin, where
 people are returned to), B a crossing into Guatemala, C a crossing into Mexico (the destination).
 One person walking 5 km/h all day with no rides: at B after 2 h, at C after 6 h.
+
+For the plot, loader and CLI tests there are also small real runs of the January 2021 scenario,
+made once per session: `small_january` (400 people, seeds 0-2), `small_run_dir` (the same
+written as a run directory), and two small sweeps, `grid_sweep_dir` and `sobol_sweep_dir`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.model import run
+from sim.results import Results
+from sim.rundir import write_run
 from sim.scenario import Scenario, load
+from sim.sweep.executors import SerialExecutor
+from sim.sweep.plan import load_sweep_file
+from sim.sweep.runner import run_sweep
 
 START = datetime(2021, 1, 1, 0, 0)
 
@@ -174,3 +184,76 @@ def expected(ref: tuple[Path, Path]) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def january_path() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios" / "january-2021.yaml"
+
+
+# --------------------------------------------------------------------------------------------
+# Small real runs and sweeps of the January 2021 scenario, for the plot, loader and CLI tests
+# --------------------------------------------------------------------------------------------
+
+SMALL_JANUARY = ["population.size=400", "output.plots=false"]
+SMALL_SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="session")
+def small_january(january_path: Path) -> tuple[Scenario, list[Results]]:
+    """The January 2021 scenario with 400 people (the whole week), run with seeds 0, 1, 2."""
+    scenario = load(january_path, SMALL_JANUARY)
+    return scenario, [run(scenario, seed=seed, threads=False) for seed in SMALL_SEEDS]
+
+
+@pytest.fixture(scope="session")
+def small_run_dir(
+    small_january: tuple[Scenario, list[Results]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """`small_january` written as a run directory (without PNGs). Read-only: copy to change."""
+    scenario, runs = small_january
+    out = tmp_path_factory.mktemp("run") / "january-small"
+    write_run(out, scenario, runs)
+    return out
+
+
+def _small_sweep(directory: Path, january_path: Path, body: str) -> Path:
+    path = directory / "sweep.yaml"
+    path.write_text(
+        f"name: {directory.name}\nbase: {january_path}\n"
+        "set: {population.size: 400, output.plots: false}\n" + body,
+        encoding="utf-8",
+    )
+    out = directory / "out"
+    summary = run_sweep(load_sweep_file(path), out, SerialExecutor())
+    assert summary.status == "complete"
+    return out
+
+
+@pytest.fixture(scope="session")
+def grid_sweep_dir(tmp_path_factory: pytest.TempPathFactory, january_path: Path) -> Path:
+    """A grid sweep: 3 blockade slip chances x 2 durations x 2 replicates = 12 runs."""
+    return _small_sweep(
+        tmp_path_factory.mktemp("grid"),
+        january_path,
+        """parameters:
+  authorities.vado_hondo_blockade.slip_chance_per_h:
+    {values: [0.001, 0.01, 0.1], label: slip_chance_per_h}
+  authorities.vado_hondo_blockade.active.end:
+    {hours_after: 2021-01-16T19:00:00-06:00, values: [12, 72], label: blockade_duration_h}
+design: {kind: grid}
+replicates: 2
+seed: 0
+""",
+    )
+
+
+@pytest.fixture(scope="session")
+def sobol_sweep_dir(tmp_path_factory: pytest.TempPathFactory, january_path: Path) -> Path:
+    """A Sobol' sweep over walking speed and checkpoint interception: 8 x (2 + 2) = 32 runs."""
+    return _small_sweep(
+        tmp_path_factory.mktemp("sobol"),
+        january_path,
+        """parameters:
+  movement.walking_speed_kmh: {range: [2.5, 4.0], label: walking_speed_kmh}
+  authorities.highway_checkpoints.intercept_chance: {range: [0.03, 0.3], label: intercept_chance}
+design: {kind: sobol, base_points: 8}
+replicates: 1
+seed: 0
+""",
+    )

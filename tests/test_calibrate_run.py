@@ -26,7 +26,7 @@ from _sweep_helpers import background_caravan, caravan, run_parts, wait_until
 import sim
 from sim import plots
 from sim.calibrate.plan import plan_calibration
-from sim.calibrate.report import phase_rows
+from sim.calibrate.results import phase_rows
 from sim.calibrate.runner import CalibrationOutcome, run_calibration
 from sim.sweep.executors import SerialExecutor
 from sim.sweep.store import load_sweep
@@ -218,3 +218,16 @@ def test_posteriors_of_two_target_sets_on_the_prior_scale() -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["one", "two"]
     assert ax.get_xlabel().startswith("position in the prior range")
+
+
+def test_caravan_plot_draws_a_calibration_directory(
+    setup: Setup, tmp_path: Path, reference: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    out = tmp_path / "figures"
+    done = caravan("plot", setup.directory / "reference", "--out", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["pairs.png", "predictive.png"]
+    results = sim.load_calibration(setup.directory / "reference")
+    assert results.labels == ["intercept", "prevalence"]
+    assert len(results.predictive) == 20
+    assert set(results.posterior.columns) >= {"intercept", "prevalence", "weight"}

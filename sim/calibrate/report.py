@@ -15,11 +15,9 @@ same report. Files, in the calibration directory:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
-from sim import plots
+from sim import figures
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
+from sim.calibrate.results import phase_rows
 from sim.calibrate.runner import CalibrationOutcome, posterior_medians
-from sim.errors import CaravanError
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
@@ -66,7 +63,7 @@ def write_report(
     )
     if scenario_out is not None:
         _write_text(scenario_out, calibrated_scenario(plan, medians, summary, scenario_out, header))
-    _write_plots(plan, summary, sims, final, out_dir)
+    _write_plots(summary, sims, final, plan, out_dir)
     return summary
 
 
@@ -134,12 +131,6 @@ def _summary(
         "check_replicates": len(check),
         "predictive_draws": len(predictive),
     }
-
-
-def phase_rows(sims: pd.DataFrame, phase: str, generation: int) -> pd.DataFrame:
-    """The simulations of one phase for one generation (the predictive draws and checks of the
-    last generation, say)."""
-    return sims[(sims["phase"] == phase) & (sims["generation"] == generation)]
 
 
 def _interval(values: pd.Series) -> dict[str, float]:
@@ -331,51 +322,12 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write_plots(
-    plan: CalibrationPlan,
     summary: Mapping[str, Any],
     sims: pd.DataFrame,
     final: Generation,
+    plan: CalibrationPlan,
     out_dir: Path,
 ) -> None:
     posterior = _particles(plan, [final]).to_pandas()
-    fig = plots.posterior_pairs(posterior, plan.priors.labels, summary["parameters"])
-    fig.savefig(out_dir / "pairs.png", dpi=110)
     predictive = phase_rows(sims, "predictive", final.index)
-    fig = plots.predictive_check(summary["targets"], predictive)
-    fig.savefig(out_dir / "predictive.png", dpi=110)
-
-
-@dataclass(frozen=True)
-class CalibrationResults:
-    """A finished calibration, read back from its directory."""
-
-    summary: dict[str, Any]  # summary.json
-    posterior: pd.DataFrame  # the last generation's particles: values by label, weight
-    generations: pd.DataFrame  # every generation's particles
-    simulations: pd.DataFrame  # every simulation, one row each (phase abc/predictive/check)
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.summary["parameters"])
-
-    @property
-    def predictive(self) -> pd.DataFrame:
-        final = self.summary["generations"][-1]["generation"]
-        return phase_rows(self.simulations, "predictive", final)
-
-
-def load_calibration(path: str | Path) -> CalibrationResults:
-    """Read the calibration in `path` (the `--out` of `caravan calibrate`)."""
-    directory = Path(path)
-    summary_path = directory / "summary.json"
-    if not summary_path.is_file():
-        raise CaravanError(
-            f"{directory}: no summary.json: not a calibration directory, or a calibration that "
-            "has not finished (continue it with --resume)"
-        )
-    return CalibrationResults(
-        summary=json.loads(summary_path.read_text(encoding="utf-8")),
-        posterior=pq.read_table(directory / "posterior.parquet").to_pandas(),
-        generations=pq.read_table(directory / "generations.parquet").to_pandas(),
-        simulations=load_sweep(directory),
-    )
+    figures.save(figures.calibration_figures(summary, posterior, predictive), out_dir)

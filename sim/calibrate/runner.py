@@ -95,12 +95,17 @@ class _Simulations:
         self.store = store
         self.executor = executor
         self.batch_size = batch_size
+        # per run id, what the fit reads again (a whole row is ~60 values; budgets run to 10^5)
+        self.kept = ("phase", "generation", "seed", "distance", *plan.priors.labels)
         self.rows: dict[int, dict[str, Any]] = {}
         self.ran_now = 0
         recorded = load_sweep(store.dir)
         if len(recorded):
-            for row in recorded.to_dict(orient="records"):
-                self.rows[int(row["run_id"])] = {str(k): v for k, v in row.items()}
+            for row in recorded[["run_id", *self.kept]].to_dict(orient="records"):
+                self._keep(row)
+
+    def _keep(self, row: dict[Any, Any]) -> None:
+        self.rows[int(row["run_id"])] = {k: row[k] for k in self.kept}
 
     def count(self, phase: str, generation: int | None = None) -> int:
         """Recorded simulations of `phase` (and of `generation`, if given)."""
@@ -125,8 +130,8 @@ class _Simulations:
             for batch in results:
                 table = self._annotated(batch.runs, labels, phase, generation)
                 self.ran_now += self.store.write_batch(table)
-                for row in table.to_pylist():
-                    self.rows[int(row["run_id"])] = row
+                for row in table.select(["run_id", *self.kept]).to_pylist():
+                    self._keep(row)
                 bar.advance(table.num_rows)
 
     def _labelled(self, spec: RunSpec) -> dict[str, Any]:

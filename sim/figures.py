@@ -1,0 +1,278 @@
+"""The standard figures of a run, a sweep and a calibration: which plots, laid out how, under
+which file names. `caravan run` draws a run's set as it writes the run, `caravan calibrate` a
+calibration's; `caravan plot DIR` draws the set of any directory it knows.
+
+`caravan plot` tells what DIR is with `directory_kind`: a run directory has a summary.json;
+other kinds have a manifest.json whose "kind" names them (a sweep's is "caravan-sweep", a
+calibration's "caravan-calibration"). Each
+kind maps to a function in FIGURE_SETS that reads the directory and draws its figures; a new
+kind of directory is one more entry there.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim import plots
+from sim.calibrate.results import load_calibration
+from sim.errors import CaravanError
+from sim.results import MAIN_OUTCOMES, Results
+from sim.rundir import is_run_dir, load_run
+from sim.scenario import Scenario
+from sim.sweep.sensitivity import FIRST_ORDER_FILE, sobol_indices
+from sim.sweep.store import MANIFEST, load_sweep, read_manifest
+from sim.targets import TargetSet, load_compared_sets
+
+DPI = 120
+RUN_KIND = "run"
+SWEEP_KIND = "caravan-sweep"
+CALIBRATION_KIND = "caravan-calibration"
+PANEL_COLUMNS = 3  # small multiples per row
+MAP_HOUR = 12  # maps by day show each day at noon, local time
+
+
+@dataclass
+class FigureSet:
+    """Figures by file name, and notes on what could not be drawn and why."""
+
+    figures: dict[str, Figure] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# A run
+# --------------------------------------------------------------------------------------------
+
+
+def run_figures(
+    scenario: Scenario, runs: Sequence[Results], target_sets: Sequence[TargetSet] | None = None
+) -> dict[str, Figure]:
+    """A run's figures (all replicates; maps of the first):
+
+    - timeseries.png: people by state, cumulative flows and COVID-19 testing over time, with
+      the reported figures of the target sets (default: both shipped sets) overlaid;
+    - map.png: the network at the hour when most people were held;
+    - maps-by-day.png: the network at noon of each day of the run;
+    - outcomes.png: outcomes beside each target set.
+    """
+    sets = load_compared_sets() if target_sets is None else list(target_sets)
+    return {
+        "timeseries.png": _timeseries_panels(runs, sets),
+        "map.png": plots.network_map(runs[0], scenario),
+        "maps-by-day.png": _maps_by_day(runs[0], scenario),
+        "outcomes.png": plots.outcomes_vs_targets(runs, sets),
+    }
+
+
+def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]) -> Figure:
+    fig = Figure(figsize=(11, 12), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    panels = (
+        (plots.PEOPLE_BY_STATE, "where the people who left are"),
+        (plots.CUMULATIVE, "how many have done each, so far"),
+        (plots.HEALTH, "COVID-19 tests, so far"),
+    )
+    for ax, (curves, title) in zip(axes, panels, strict=True):
+        plots.timeseries(runs, curves, target_sets, ax=ax)
+        ax.set_title(title)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    first = runs[0]
+    spread = f"median and 90% band of {len(runs)} replicates" if len(runs) > 1 else "one run"
+    fig.suptitle(f"{first.scenario_name}: {spread} (first seed {first.seed})")
+    return fig
+
+
+def _maps_by_day(results: Results, scenario: Scenario) -> Figure:
+    steps = []
+    day = results.start.date()
+    while True:
+        noon = datetime.combine(day, time(MAP_HOUR), tzinfo=results.start.tzinfo)
+        if noon > results.times[-1]:
+            break
+        if noon >= results.times[0]:
+            steps.append(results.step_at(noon))
+        day += timedelta(days=1)
+    if not steps:  # a run shorter than a day: its last hour
+        steps = [results.n_steps - 1]
+    rows = math.ceil(len(steps) / 4)
+    fig = Figure(figsize=(18, 3.9 * rows + 0.9), layout="constrained")
+    axes = fig.subplots(rows, min(4, len(steps)), squeeze=False).ravel()
+    for ax, step in zip(axes, steps, strict=False):
+        drawn = plots.NetworkMap(results, scenario, ax, labels=False, legend=False)
+        drawn.show(step)
+        ax.set_title(f"{results.times[step]:%a %d %b %H:%M}")
+    for ax in axes[len(steps) :]:
+        ax.set_visible(False)
+    handles = drawn.legend_handles()
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+    fig.suptitle(f"{results.scenario_name} (seed {results.seed}): each day at {MAP_HOUR}:00")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# A sweep
+# --------------------------------------------------------------------------------------------
+
+
+def sweep_figures(runs: pd.DataFrame, indices: pd.DataFrame | None = None) -> dict[str, Figure]:
+    """A sweep's figures, from `sim.load_sweep` (and Sobol' indices, for a Sobol' design):
+
+    - heatmaps.png: the main outcomes over the first two parameters;
+    - line-<parameter>.png: the main outcomes against each parameter;
+    - sobol.png: the Sobol' indices of the main outcomes.
+    """
+    manifest = runs.attrs["manifest"]
+    parameters = [p["label"] for p in manifest["design"]["parameters"]]
+    present = [o for o in MAIN_OUTCOMES if o in runs.columns]
+    outcomes = [o for o in present if runs[o].nunique() > 1] or present
+    out: dict[str, Figure] = {}
+    if len(parameters) >= 2:
+        fig, axes = _panels(len(outcomes), (6, 4.6))
+        for ax, outcome in zip(axes, outcomes, strict=False):
+            plots.sweep_heatmap(runs, parameters[0], parameters[1], outcome, ax=ax)
+        fig.suptitle(f"sweep '{manifest['name']}': median over runs")
+        out["heatmaps.png"] = fig
+    # On a grid of two parameters, lines of one parameter for each value of the other.
+    grid_of_two = manifest["design"]["kind"] == "grid" and len(parameters) == 2
+    for parameter in parameters:
+        by = next((p for p in parameters if p != parameter), None) if grid_of_two else None
+        fig, axes = _panels(len(outcomes), (6, 4.2))
+        for k, (ax, outcome) in enumerate(zip(axes, outcomes, strict=False)):
+            plots.sweep_line(runs, parameter, outcome, by=by, ax=ax)
+            legend = ax.get_legend()
+            if k > 0 and by is not None and legend is not None:
+                legend.remove()  # the same lines in every panel: one legend is enough
+        fig.suptitle(f"sweep '{manifest['name']}': outcomes by {parameter}")
+        out[f"line-{parameter}.png"] = fig
+    if indices is not None and not indices.empty:
+        shown = [o for o in outcomes if o in set(indices["outcome"])]
+        fig, axes = _panels(len(shown), (6, 4.2))
+        for ax, outcome in zip(axes, shown, strict=False):
+            plots.sobol_bars(indices, outcome, ax=ax)
+        fig.suptitle(f"sweep '{manifest['name']}': Sobol' indices with 95% intervals")
+        out["sobol.png"] = fig
+    return out
+
+
+def _panels(n: int, size: tuple[float, float]) -> tuple[Figure, list[Axes]]:
+    """A figure of n panels, PANEL_COLUMNS a row; panels beyond n hidden."""
+    columns = min(PANEL_COLUMNS, max(n, 1))
+    rows = math.ceil(max(n, 1) / columns)
+    fig = Figure(figsize=(size[0] * columns, size[1] * rows), layout="constrained")
+    axes = list(fig.subplots(rows, columns, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+# --------------------------------------------------------------------------------------------
+# A calibration
+# --------------------------------------------------------------------------------------------
+
+
+def calibration_figures(
+    summary: Mapping[str, Any], posterior: pd.DataFrame, predictive: pd.DataFrame
+) -> dict[str, Figure]:
+    """A calibration's figures, from its summary, last generation and predictive draws:
+
+    - pairs.png: the posterior as parameter pairs;
+    - predictive.png: each target's posterior predictive distribution against its figure.
+    """
+    labels = list(summary["parameters"])
+    return {
+        "pairs.png": plots.posterior_pairs(posterior, labels, summary["parameters"]),
+        "predictive.png": plots.predictive_check(summary["targets"], predictive),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Directories
+# --------------------------------------------------------------------------------------------
+
+
+def _run_directory(path: Path) -> FigureSet:
+    saved = load_run(path)
+    return FigureSet(run_figures(saved.scenario, saved.replicates))
+
+
+def _sweep_directory(path: Path) -> FigureSet:
+    runs = load_sweep(path)
+    manifest = runs.attrs["manifest"]
+    if runs.empty:
+        raise CaravanError(f"{path}: no run of this sweep is recorded yet; nothing to plot")
+    notes = []
+    if len(runs) < manifest["runs_total"]:
+        notes.append(f"{len(runs)} of {manifest['runs_total']} runs recorded: plotted those")
+    indices = None
+    if manifest["design"]["kind"] == "sobol":
+        if (path / FIRST_ORDER_FILE).is_file():
+            indices = pd.read_parquet(path / FIRST_ORDER_FILE)
+        elif len(runs) == manifest["runs_total"]:
+            indices = sobol_indices(path).first
+        else:
+            notes.append("no Sobol' indices until every run is recorded")
+    return FigureSet(sweep_figures(runs, indices), notes)
+
+
+def _calibration_directory(path: Path) -> FigureSet:
+    results = load_calibration(path)
+    return FigureSet(calibration_figures(results.summary, results.posterior, results.predictive))
+
+
+FIGURE_SETS: dict[str, Callable[[Path], FigureSet]] = {
+    RUN_KIND: _run_directory,
+    SWEEP_KIND: _sweep_directory,
+    CALIBRATION_KIND: _calibration_directory,
+}
+"""Directory kind -> what `caravan plot` draws for it."""
+
+
+def directory_kind(path: Path) -> str:
+    """RUN_KIND for a run directory, else the "kind" in its manifest.json (one of FIGURE_SETS);
+    CaravanError for anything else."""
+    if not path.is_dir():
+        raise CaravanError(f"{path}: no such directory")
+    if is_run_dir(path) and not (path / MANIFEST).is_file():  # calibrations have summaries too
+        return RUN_KIND
+    if not (path / MANIFEST).is_file():
+        raise CaravanError(
+            f"{path}: not a directory caravan writes (no summary.json of a run, no "
+            f"{MANIFEST} of a sweep or calibration)"
+        )
+    kind = read_manifest(path).get("kind")
+    if kind not in FIGURE_SETS:
+        raise CaravanError(
+            f"{path / MANIFEST}: kind {kind!r} is not one caravan plot draws; it draws "
+            f"{', '.join(FIGURE_SETS)}"
+        )
+    return str(kind)
+
+
+def directory_figures(path: Path) -> FigureSet:
+    """The standard figures of the run, sweep or other directory at `path`."""
+    return FIGURE_SETS[directory_kind(path)](path)
+
+
+def save(figures: Mapping[str, Figure], directory: Path, dpi: int = DPI) -> list[Path]:
+    """Write each figure as `directory/name` (the format from the name's suffix), each under a
+    temporary name first, so a file there is never half-written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in figures.items():
+        path = directory / name
+        partial = directory / f".partial-{name}"
+        fig.savefig(partial, dpi=dpi, format=path.suffix.lstrip(".") or None)
+        os.replace(partial, path)
+        written.append(path)
+    return written
