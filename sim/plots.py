@@ -28,6 +28,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
@@ -963,10 +964,17 @@ def posterior_pairs(
             ax.set_xlim(lo, hi)
             if log:
                 ax.set_xscale("log")
+            # tick labels on the outer edges only, and no minor labels on log axes
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
             if i == n - 1:
                 ax.set_xlabel(col_label, fontsize="small")
+            else:
+                ax.tick_params(labelbottom=False)
             if j == 0 and i != j:
                 ax.set_ylabel(row_label, fontsize="small")
+            elif i != j:
+                ax.tick_params(labelleft=False)
             ax.tick_params(labelsize="x-small")
     fig.suptitle("posterior: parameter pairs (orange band: 90% credible interval)")
     return fig
