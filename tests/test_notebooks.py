@@ -28,6 +28,7 @@ def test_there_are_notebooks() -> None:
         "01-quickstart.ipynb",
         "02-counterfactuals.ipynb",
         "03-sweeps.ipynb",
+        "04-calibration.ipynb",
     ]
 
 
