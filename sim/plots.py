@@ -1005,8 +1005,8 @@ def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.Da
             ax.axvline(target["observed"], color="tab:red", linewidth=2, label="observed")
         band = target.get("band")
         if band is not None:
-            lo, hi = band
-            right = hi if math.isfinite(hi) else ax.get_xlim()[1]
+            lo, hi = band  # hi None: no upper bound
+            right = ax.get_xlim()[1] if hi is None or math.isinf(hi) else hi
             ax.axvspan(
                 lo,
                 right,

@@ -71,6 +71,7 @@ def _summary(
     plan: CalibrationPlan, outcome: CalibrationOutcome, sims: pd.DataFrame
 ) -> dict[str, Any]:
     final = outcome.generations[-1]
+    medians = posterior_medians(plan, final)
     parameters: dict[str, Any] = {}
     for j, prior in enumerate(plan.priors.priors):
         values = np.array([prior.value(float(x)) for x in final.fit[:, j]], dtype=np.float64)
@@ -85,7 +86,7 @@ def _summary(
             "median": median,
             "p05": p05,
             "p95": p95,
-            "calibrated_value": posterior_medians(plan, final)[prior.label],
+            "calibrated_value": medians[prior.label],
         }
     predictive = phase_rows(sims, "predictive", final.index)
     check = phase_rows(sims, "check", final.index)
@@ -97,11 +98,11 @@ def _summary(
             "outcome": list(t.outcome),
             "observed": t.observed,
             "tolerance": describe_tolerance(t),
-            "band": t.band(),
+            "band": _json_band(t.band()),
             "source": t.source,
             "predictive": _interval(predictive[column]),
             "calibrated_scenario": _interval(check[column]),
-            "discrepancy_of_median": float(
+            "median_discrepancy": float(
                 np.median(check[f"discrepancy.{t.id}"]) if len(check) else math.nan
             ),
         }
@@ -131,6 +132,14 @@ def _summary(
         "check_replicates": len(check),
         "predictive_draws": len(predictive),
     }
+
+
+def _json_band(band: tuple[float, float] | None) -> list[float | None] | None:
+    """A tolerance band for JSON: an open upper end is null (JSON has no infinity)."""
+    if band is None:
+        return None
+    lo, hi = band
+    return [lo, hi if math.isfinite(hi) else None]
 
 
 def _interval(values: pd.Series) -> dict[str, float]:
