@@ -52,12 +52,7 @@ def write_run(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write summary, tables, resolved scenario and plots of one or more replicates."""
-    check_writable(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    staging = new_staging(out_dir, overwrite)
     summary = summary_of(scenario, runs)
     write_json(summary, staging / "summary.json")
     (staging / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
@@ -74,7 +69,7 @@ def write_run(
 
         plots.timeseries(runs[0]).savefig(staging / "timeseries.png", dpi=120)
         plots.network_map(runs[0]).savefig(staging / "map.png", dpi=120)
-    _swap_into_place(staging, out_dir)
+    swap_into_place(staging, out_dir)
     return summary
 
 
@@ -102,7 +97,22 @@ def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:
     }
 
 
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
+def new_staging(out_dir: Path, overwrite: bool) -> Path:
+    """An empty staging directory beside `out_dir`, after checking `out_dir` may be written.
+
+    Fill it, then call `swap_into_place`: readers never see a half-written `out_dir`.
+    """
+    check_writable(out_dir, overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    return staging
+
+
+def swap_into_place(staging: Path, out_dir: Path) -> None:
+    """Rename a filled staging directory to `out_dir`, replacing what `new_staging` allowed."""
     if out_dir.exists():
         # Only reached with overwrite=True: the old results go only once the new ones are whole.
         old = out_dir.with_name(f"{out_dir.name}.replaced-{os.getpid()}")
