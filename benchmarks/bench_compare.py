@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,8 @@ from _common import (
     machine_info,
     machine_line,
     markdown_table,
+    peak_rss_bytes,
+    rss_bytes,
 )
 
 FLEE_VENV = BENCH_DIR / ".venv-flee"
@@ -108,12 +109,6 @@ def _scenario(n: int, daily: bool, authorities: bool, duration_h: float | None) 
 # --------------------------------------------------------------------------------------------
 
 
-def _rss_bytes() -> int:
-    """Resident memory now (Linux /proc), to subtract what the imports took."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
 def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np  # noqa: PLC0415
 
@@ -126,7 +121,7 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     scenario = _scenario(args.migrants, daily, authorities=daily, duration_h=duration_h)
     small = sim.load(JANUARY_2021, ["population.size=1000"])
     sim.run(small, seed=0, threads=False)  # load the compiled code before timing
-    rss0 = _rss_bytes()
+    rss0 = rss_bytes()
     t0 = time.perf_counter()
     model = CaravanModel(scenario, seed=args.seed, threads=False)
     t1 = time.perf_counter()
@@ -147,7 +142,7 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
         "setup_s": t1 - t0,
         "loop_s": t2 - t1,
         "rss_before_setup_bytes": rss0,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss_bytes": peak_rss_bytes(),
     }
 
 
@@ -156,7 +151,7 @@ def _mesa_worker(args: argparse.Namespace) -> dict[str, Any]:
     from mesa_baseline import MesaCaravan  # noqa: PLC0415
 
     scenario = _scenario(args.migrants, daily=False, authorities=False, duration_h=None)
-    rss0 = _rss_bytes()
+    rss0 = rss_bytes()
     t0 = time.perf_counter()
     model = MesaCaravan(scenario, seed=args.seed)
     t1 = time.perf_counter()
@@ -171,7 +166,7 @@ def _mesa_worker(args: argparse.Namespace) -> dict[str, Any]:
         "setup_s": t1 - t0,
         "loop_s": t2 - t1,
         "rss_before_setup_bytes": rss0,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss_bytes": peak_rss_bytes(),
     }
 
 

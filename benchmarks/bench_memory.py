@@ -5,7 +5,7 @@ Target (issue): under 2 GB.
 The run is a fresh process: it loads January 2021 with `population.size=--migrants`,
 `time.duration_h=--days x 24`, no time series, place counts or plots, loads the compiled code
 with a small run, then calls `sim.run(scenario, seed)` (both numba threads). Its peak resident
-memory (`getrusage` ru_maxrss, which covers the interpreter, numpy, numba and Mesa too) is
+memory (VmHWM, which covers the interpreter, numpy, numba and Mesa too) is
 reported, with the resident memory just before the model was built, the wall time and the
 outcomes (so the run is seen to have simulated everyone).
 
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import JANUARY_2021, machine_info, machine_line, markdown_table
+from _common import (
+    JANUARY_2021,
+    machine_info,
+    machine_line,
+    markdown_table,
+    peak_rss_bytes,
+    rss_bytes,
+)
 
 TARGET_BYTES = 2 * 1024**3
 
@@ -45,7 +50,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             "output.plots=false",
         ],
     )
-    rss0 = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    rss0 = rss_bytes()
     t0 = time.perf_counter()
     results = sim.run(scenario, seed=0)
     wall = time.perf_counter() - t0
@@ -55,7 +60,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         "steps": scenario.n_steps,
         "wall_s": wall,
         "rss_before_model_bytes": rss0,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss_bytes": peak_rss_bytes(),
         "outcomes": results.outcomes,
     }
 

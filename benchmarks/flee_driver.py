@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import random
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_bytes, rss_bytes
 from flee import InputGeography, flee, spawning
 from flee.datamanager import handle_refugee_data, read_period
 from flee.SimulationSettings import SimulationSettings
@@ -39,7 +39,7 @@ def main() -> None:
     random.seed(args.seed)
     np.random.seed(args.seed)  # noqa: NPY002 - Flee draws from numpy's global generator
     os.chdir(args.export_dir)  # Flee looks for optional demographics files in ./input_csv
-    rss0 = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    rss0 = rss_bytes()
     t0 = time.perf_counter()
     start_date, days = read_period.read_conflict_period("input_csv/conflict_period.csv")
     days = min(days, args.days or days)
@@ -90,7 +90,7 @@ def main() -> None:
         "loop_s": t2 - t1,
         "evolve_s": evolve_s,
         "rss_before_setup_bytes": rss0,
-        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss_bytes": peak_rss_bytes(),
         "python": sys.version.split()[0],
     }
     args.out.write_text(json.dumps(result))
