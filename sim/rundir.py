@@ -2,6 +2,7 @@
 
 Everything is written into a staging directory beside the target and renamed into place at the
 end; a run that dies leaves only `*.partial-*` directories, never a target that looks complete.
+`new_staging` and `swap_into_place` do the same for other outputs (`caravan export`).
 """
 
 from __future__ import annotations
