@@ -275,6 +275,9 @@ def _step_chunk(  # type: ignore[no-untyped-def]
     specificity = p.specificity
     quarantine_steps = p.quarantine_steps
     last_route = route_cdf.shape[0] - 1
+    # A group's members are consecutive rows and share the step's ride draw: draw it once.
+    ride_group = -1
+    ride_u = 0.0
     for i in range(lo, hi):
         status = status_a[i]
         if status < FIRST_FINAL:
@@ -367,7 +370,10 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                 leg = leg_a[i]
                 speed_kmh = p.walking_speed_kmh
                 heading_to = route_place[r, leg + 1]
-                if rng.uniform(key, rng.RIDE, group, step, 0) < p.ride_chance[heading_to]:
+                if group != ride_group:
+                    ride_group = group
+                    ride_u = rng.uniform(key, rng.RIDE, group, step, 0)
+                if ride_u < p.ride_chance[heading_to]:
                     speed_kmh = p.ride_speed_kmh
                 if flags_a[i] & DISPERSED:
                     speed_kmh *= p.dispersed_speed_factor
