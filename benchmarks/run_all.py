@@ -141,6 +141,15 @@ def _seconds(run: dict[str, Any]) -> float:
     return float(run["setup_s"] + run["loop_s"])
 
 
+def _color(label: str) -> str:
+    """One colour per tool, so both panels read alike."""
+    if label.startswith("Flee"):
+        return "tab:green"
+    if label.startswith("Mesa"):
+        return "tab:purple"
+    return "tab:blue" if "1 thread" in label or "serial" in label else "tab:cyan"
+
+
 def plot(data: dict[str, Any], path: Path) -> None:
     """Throughput and memory per agent against the number of agents, log-log."""
     import matplotlib  # noqa: PLC0415
@@ -148,12 +157,12 @@ def plot(data: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    fig, (ax, mem) = plt.subplots(1, 2, figsize=(12, 4.8))
-    series: dict[str, list[tuple[int, float]]] = {}
+    fig, (ax, mem) = plt.subplots(1, 2, figsize=(12, 5))
+    kernel: dict[str, list[tuple[int, float]]] = {}
     for result in data["kernels"]:
         for r in result["kernel"]:
-            label = f"caravan-sim kernel, {r['kernel']} x{r['threads']} (hourly)"
-            series.setdefault(label, []).append((r["migrants"], r["rate_all"]))
+            label = f"caravan-sim kernel, {r['kernel']} x{r['threads']} (1 h steps)"
+            kernel.setdefault(label, []).append((r["migrants"], r["rate_all"]))
     whole: dict[str, list[tuple[int, float]]] = {}
     memory: dict[str, list[tuple[int, float]]] = {}
     for kind in ("flee", "mesa"):
@@ -161,22 +170,22 @@ def plot(data: dict[str, Any], path: Path) -> None:
             for side in ("ours", "other"):
                 runs = res[side]
                 r0 = runs[0]
-                step = f"{r0['step_h']:g} h steps"
                 name = r0["side"] if side == "other" else "caravan-sim, whole run, 1 thread"
+                label = f"{name} ({r0['step_h']:g} h steps)"
                 rate = statistics.median(r["agent_steps"] / _seconds(r) for r in runs)
-                whole.setdefault(f"{name} ({step})", []).append((res["migrants"], rate))
+                whole.setdefault(label, []).append((res["migrants"], rate))
                 per = statistics.median(
                     (r["max_rss_bytes"] - r["rss_before_setup_bytes"]) / r["agents"] for r in runs
                 )
-                memory.setdefault(f"{name} ({step})", []).append((res["migrants"], per))
-    for label, points in series.items():
-        xs, ys = zip(*sorted(points), strict=True)
-        ax.plot(xs, ys, "o-", label=label)
-    for label, points in whole.items():
-        xs, ys = zip(*sorted(points), strict=True)
-        ax.plot(xs, ys, "s--", label=label)
+                memory.setdefault(label, []).append((res["migrants"], per))
+    for style, group in (("o-", kernel), ("s--", whole)):
+        for label, points in group.items():
+            xs, ys = zip(*sorted(points), strict=True)
+            marker = "^" if "24 h" in label else style[0]
+            ax.plot(xs, ys, marker + style[1:], color=_color(label), label=label)
     ax.set(xscale="log", yscale="log", xlabel="agents (migrants)",
-           ylabel="agent-steps per second", title="Throughput")  # fmt: skip
+           ylabel="agent-steps per second (setup included for whole runs)",
+           title="Throughput, January 2021")  # fmt: skip
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     kernel_mem = [
@@ -184,10 +193,16 @@ def plot(data: dict[str, Any], path: Path) -> None:
     ]
     if kernel_mem:
         xs, ys = zip(*sorted(kernel_mem), strict=True)
-        mem.plot(xs, ys, "o-", label="caravan-sim model arrays")
+        mem.plot(xs, ys, "o-", color="tab:blue", label="caravan-sim model arrays")
     for label, points in memory.items():
         xs, ys = zip(*sorted(points), strict=True)
-        mem.plot(xs, ys, "s--", label=f"{label}: peak RSS growth")
+        marker = "^" if "24 h" in label else "s"
+        mem.plot(xs, ys, marker + "--", color=_color(label), label=f"{label}: peak RSS growth")
+    big = data.get("memory")
+    if big:
+        per = (big["max_rss_bytes"] - big["rss_before_model_bytes"]) / big["migrants"]
+        mem.plot([big["migrants"]], [per], "D", color="tab:blue",
+                 label=f"caravan-sim, {big['days']} days: peak RSS growth")  # fmt: skip
     mem.set(xscale="log", yscale="log", xlabel="agents (migrants)", ylabel="bytes per agent",
             title="Memory per agent")  # fmt: skip
     mem.grid(True, which="both", alpha=0.3)
