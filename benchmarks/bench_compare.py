@@ -25,7 +25,7 @@ The Flee environment is `benchmarks/.venv-flee` (git-ignored), made with `python
 
 Usage:
     python benchmarks/bench_compare.py [--migrants 80000 800000] [--pairs 2]
-        [--days D] [--days-at 800000=3] [--mesa-steps-at 800000=58] [--no-flee] [--no-mesa]
+        [--days D] [--days-at 800000=4] [--mesa-steps-at 800000=58] [--no-flee] [--no-mesa]
         [--json OUT.json]
 """
 
