@@ -110,3 +110,21 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
 
 def python() -> str:
     return sys.executable
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process now (Linux)."""
+    return _proc_status_kib("VmRSS") * 1024
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process (Linux VmHWM). Not getrusage's ru_maxrss: that one
+    survives exec, so a child started from a large parent would report the parent's size."""
+    return _proc_status_kib("VmHWM") * 1024

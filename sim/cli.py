@@ -1,7 +1,7 @@
 """The `caravan` command: `run` or `check` a scenario, `sweep` over parameters, compute
 `sensitivity` indices, `calibrate` to a target set, `plot` a run, sweep or calibration
-directory and `animate` a run. Input errors exit with status 2; an interrupted sweep or
-calibration with 130."""
+directory, `animate` a run and `export` a scenario for other tools. Input errors exit with
+status 2; an interrupted sweep or calibration with 130."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from sim.calibrate.plan import plan_calibration, section_problems
 from sim.calibrate.report import write_report
 from sim.calibrate.runner import run_calibration
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
+from sim.export import flee as flee_export
 from sim.model import package_version, run
 from sim.results import MAIN_OUTCOMES, PARTITION, Results, interval
 from sim.rundir import check_writable, default_out_dir, load_run, write_run
@@ -231,6 +232,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     animate_p.set_defaults(handler=_animate)
 
+    export_p = sub.add_parser("export", help="write a scenario in another tool's input format")
+    export_sub = export_p.add_subparsers(required=True, metavar="FORMAT")
+    flee_p = export_sub.add_parser(
+        "flee",
+        help="Flee 3 input files (locations, routes, closures, settings)",
+        description="Write the scenario's network, departures and closures as Flee 3 input "
+        "files, and list what Flee cannot express (also in DIR/notes.md).",
+    )
+    flee_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    flee_p.add_argument("--out", type=Path, required=True, help="directory for the Flee files")
+    flee_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    flee_p.add_argument(
+        "--overwrite", action="store_true", help="replace the files already in --out"
+    )
+    flee_p.set_defaults(handler=_export_flee)
+
     check_p = sub.add_parser("check", help="validate a scenario without running it")
     check_p.add_argument("scenario", type=Path)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -269,6 +286,29 @@ def _check(args: argparse.Namespace) -> int:
             f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
             f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
             f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
+        ),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _export_flee(args: argparse.Namespace) -> int:
+    sc = scenario_module.load(args.scenario, args.set)
+    check_writable(args.out, args.overwrite)  # fail before building, like run
+    export = flee_export.build(sc)
+    flee_export.write(export, args.out, overwrite=args.overwrite)
+    console = _console()
+    table = Table(title=f"What Flee {flee_export.FLEE_VERSION} cannot express (also in notes.md)")
+    for column in ("scenario key", "treatment", "how"):
+        table.add_column(column)
+    for note in export.notes:
+        table.add_row(note.feature, note.treatment, note.detail)
+    console.print(table)
+    console.print(
+        Text(
+            f"wrote {args.out}: {len(sc.network.places)} locations, {len(sc.network.roads)} "
+            f"routes, {len(export.closures)} closures, {export.n_days} days, "
+            f"{sum(export.departures_by_day):,} people departing"
         ),
         soft_wrap=True,
     )

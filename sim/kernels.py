@@ -260,12 +260,24 @@ def _step_chunk(  # type: ignore[no-untyped-def]
     return_point = places.return_point
     hold = policy.hold
     release = policy.release
+    intercept_chance = policy.intercept_chance
+    dispersed_intercept_factor = policy.dispersed_intercept_factor
+    test_chance_arrival = policy.test_chance_arrival
     clearance = policy.clearance
     test_chance_held = policy.test_chance_held
     key = p.key
     step = p.step
     step_h = p.step_h
+    # The helpers below get arrays and numbers, not the NamedTuples: an inlined helper that
+    # binds a tuple still increfs and decrefs each of its arrays (finding 3 in
+    # benchmarks/README.md).
+    sensitivity = p.sensitivity
+    specificity = p.specificity
+    quarantine_steps = p.quarantine_steps
     last_route = route_cdf.shape[0] - 1
+    # A group's members are consecutive rows and share the step's ride draw: draw it once.
+    ride_group = -1
+    ride_u = 0.0
     for i in range(lo, hi):
         status = status_a[i]
         if status < FIRST_FINAL:
@@ -312,7 +324,10 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                     if test_chance_held[here] > 0.0 and not (flags_a[i] & TESTED):
                         u = rng.uniform(key, rng.TEST_HELD, i, step, 0)
                         if u < test_chance_held[here]:
-                            tested_positive = _test(i, status_a, flags_a, timer_a, p, counts, here)
+                            tested_positive = _test(
+                                i, status_a, flags_a, timer_a, key, step, sensitivity,
+                                specificity, quarantine_steps, counts, here,
+                            )  # fmt: skip
                     if not tested_positive:
                         # Held during step timer_step, so at the start of the next step the
                         # wait is about to enter its first step: the hazard is applied over
@@ -345,7 +360,9 @@ def _step_chunk(  # type: ignore[no-untyped-def]
             if past_hold:
                 move = _after_hold(
                     i, place_a[i], group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
-                    n_legs, entry_index, policy, p, counts,
+                    n_legs, entry_index, intercept_chance, dispersed_intercept_factor,
+                    test_chance_arrival, key, step, sensitivity, specificity, quarantine_steps,
+                    counts,
                 )  # fmt: skip
             if move and p.daylight:
                 # Walk or ride along the route for one step, handling each place reached.
@@ -353,7 +370,10 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                 leg = leg_a[i]
                 speed_kmh = p.walking_speed_kmh
                 heading_to = route_place[r, leg + 1]
-                if rng.uniform(key, rng.RIDE, group, step, 0) < p.ride_chance[heading_to]:
+                if group != ride_group:
+                    ride_group = group
+                    ride_u = rng.uniform(key, rng.RIDE, group, step, 0)
+                if ride_u < p.ride_chance[heading_to]:
                     speed_kmh = p.ride_speed_kmh
                 if flags_a[i] & DISPERSED:
                     speed_kmh *= p.dispersed_speed_factor
@@ -375,7 +395,9 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                         break
                     move = _after_hold(
                         i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
-                        n_legs, entry_index, policy, p, counts,
+                        n_legs, entry_index, intercept_chance, dispersed_intercept_factor,
+                        test_chance_arrival, key, step, sensitivity, specificity,
+                        quarantine_steps, counts,
                     )  # fmt: skip
                     if not move:
                         break
@@ -426,7 +448,8 @@ def _hold_outcome(  # type: ignore[no-untyped-def]
 @njit(cache=True, inline="always")
 def _after_hold(  # type: ignore[no-untyped-def]
     i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a, n_legs, entry_index,
-    policy, p, counts
+    intercept_chance, dispersed_intercept_factor, test_chance_arrival, key, step, sensitivity,
+    specificity, quarantine_steps, counts
 ):  # fmt: skip
     """What happens at a place once past any hold. True if the migrant goes on."""
     flags = flags_a[i]
@@ -435,18 +458,21 @@ def _after_hold(  # type: ignore[no-untyped-def]
         flags_a[i] = flags | ENTERED
         entry_a[i] = entry
         counts[NEW_ENTERED] += 1
-    chance = policy.intercept_chance[here]
+    chance = intercept_chance[here]
     if chance > 0.0:
         if flags & DISPERSED:
-            chance *= policy.dispersed_intercept_factor[here]
-        if rng.uniform(p.key, rng.CHECKPOINT, group, p.step, here) < chance:
+            chance *= dispersed_intercept_factor[here]
+        if rng.uniform(key, rng.CHECKPOINT, group, step, here) < chance:
             status_a[i] = REMITTED
             counts[NEW_REMITTED] += 1
             return False
-    test_chance = policy.test_chance_arrival[here]
+    test_chance = test_chance_arrival[here]
     if test_chance > 0.0 and not (flags & TESTED):
-        if rng.uniform(p.key, rng.TEST, i, p.step, here) < test_chance:
-            if _test(i, status_a, flags_a, timer_a, p, counts, here):
+        if rng.uniform(key, rng.TEST, i, step, here) < test_chance:
+            if _test(
+                i, status_a, flags_a, timer_a, key, step, sensitivity, specificity,
+                quarantine_steps, counts, here,
+            ):  # fmt: skip
                 return False
     if leg_a[i] >= n_legs[route_a[i]]:
         status_a[i] = ARRIVED
@@ -456,18 +482,21 @@ def _after_hold(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _test(i, status_a, flags_a, timer_a, p, counts, here):  # type: ignore[no-untyped-def]
+def _test(  # type: ignore[no-untyped-def]
+    i, status_a, flags_a, timer_a, key, step, sensitivity, specificity, quarantine_steps, counts,
+    here
+):  # fmt: skip
     """Test one person. A positive result starts a quarantine; True if positive."""
     flags_a[i] |= TESTED
     counts[NEW_TESTED] += 1
-    u = rng.uniform(p.key, rng.TEST_RESULT, i, p.step, here)
+    u = rng.uniform(key, rng.TEST_RESULT, i, step, here)
     if flags_a[i] & INFECTED:
-        positive = u < p.sensitivity
+        positive = u < sensitivity
     else:
-        positive = u >= p.specificity
+        positive = u >= specificity
     if positive:
         status_a[i] = QUARANTINED
-        timer_a[i] = p.step + p.quarantine_steps
+        timer_a[i] = step + quarantine_steps
         counts[NEW_POSITIVE] += 1
         counts[NEW_QUARANTINED] += 1
     return positive

@@ -3,6 +3,7 @@ read, and reading it back (`load_run`).
 
 Everything is written into a staging directory beside the target and renamed into place at the
 end; a run that dies leaves only `*.partial-*` directories, never a target that looks complete.
+`new_staging` and `swap_into_place` do the same for other outputs (`caravan export`).
 """
 
 from __future__ import annotations
@@ -65,12 +66,7 @@ def write_run(
     overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write summary, tables, resolved scenario and plots of one or more replicates."""
-    check_writable(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
+    staging = new_staging(out_dir, overwrite)
     summary = summary_of(scenario, runs)
     write_json(summary, staging / SUMMARY)
     (staging / SCENARIO).write_text(scenario.to_yaml(), encoding="utf-8")
@@ -86,7 +82,7 @@ def write_run(
         from sim import figures  # noqa: PLC0415 - matplotlib only when plotting; sweep workers never do
 
         figures.save(figures.run_figures(scenario, runs), staging)
-    _swap_into_place(staging, out_dir)
+    swap_into_place(staging, out_dir)
     return summary
 
 
@@ -114,7 +110,22 @@ def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:
     }
 
 
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
+def new_staging(out_dir: Path, overwrite: bool) -> Path:
+    """An empty staging directory beside `out_dir`, after checking `out_dir` may be written.
+
+    Fill it, then call `swap_into_place`: readers never see a half-written `out_dir`.
+    """
+    check_writable(out_dir, overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    return staging
+
+
+def swap_into_place(staging: Path, out_dir: Path) -> None:
+    """Rename a filled staging directory to `out_dir`, replacing what `new_staging` allowed."""
     if out_dir.exists():
         # Only reached with overwrite=True: the old results go only once the new ones are whole.
         old = out_dir.with_name(f"{out_dir.name}.replaced-{os.getpid()}")

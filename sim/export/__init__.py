@@ -1,0 +1,1 @@
+"""Scenarios written in other tools' input formats (`caravan export`)."""
