@@ -225,16 +225,16 @@ def _cumulative_columns(target: Target) -> frozenset[str] | None:
 def reported_span(target: Target, target_set: TargetSet) -> tuple[float, float]:
     """The range a reported figure stands for: its tolerance, as people.
 
-    `relative`: observed x (1 -/+ r); `range`: as given (the upper end may be inf); a binomial
-    count: the 90% interval of a binomial with the observed number of trials and rate (how much
-    a count as small as 21 of 104 varies by chance).
+    What the tolerance accepts (`Target.band`: observed x (1 -/+ r) for `relative`, the range
+    as given, whose upper end may be inf, or a Poisson count's 90% band); for a binomial count,
+    the 90% interval of a binomial with the observed number of trials and rate (how much a
+    count as small as 21 of 104 varies by chance).
     """
+    band = target.band()
+    if band is not None:
+        return band
     tol = target.tolerance
-    if tol.range is not None:
-        return tol.range
     assert target.observed is not None  # the schema requires it without a range
-    if tol.relative is not None:
-        return target.observed * (1 - tol.relative), target.observed * (1 + tol.relative)
     trials = next(t.observed for t in target_set.targets if t.outcome == [tol.binomial_of])
     assert trials is not None  # load_target_set checks the trials are observed
     from scipy.stats import binom  # noqa: PLC0415 - only for sets with a binomial target

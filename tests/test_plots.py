@@ -308,13 +308,16 @@ def test_reported_span_by_kind_of_tolerance() -> None:
             target("b", ["remitted"], tolerance={"range": [0, 200]}),
             target("tested", ["tested"], observed=104, tolerance={"relative": 0.1}),
             target("pos", ["tested_positive"], observed=21, tolerance={"binomial_of": "tested"}),
+            target("count", ["tested_positive"], observed=25, tolerance={"poisson": True}),
         ],
     )
-    a, b, _, pos = hand.targets
+    a, b, _, pos, count = hand.targets
     assert plots.reported_span(a, hand) == pytest.approx((90.0, 110.0))
     assert plots.reported_span(b, hand) == (0.0, 200.0)
     # 21 of 104: mean 21, sd sqrt(104 p (1 - p)) = 4.1, so about 21 -/+ 1.645 sd = 14.3 to 27.7
     assert plots.reported_span(pos, hand) == (14.0, 28.0)
+    # a Poisson count of 25: 25 -/+ 1.645 x 5
+    assert plots.reported_span(count, hand) == pytest.approx((25 - 8.224, 25 + 8.224), abs=1e-3)
 
 
 def test_paired_differences_are_seed_by_seed(small_january: Run) -> None:
