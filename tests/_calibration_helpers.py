@@ -62,6 +62,8 @@ SCENARIO = {
         "generations": 8,
         "budget": 4000,
         "predictive_draws": 20,
+        "point_candidates": 5,
+        "point_replicates": 4,
         "check_replicates": 5,
     },
 }

@@ -71,6 +71,7 @@ def test_every_simulation_is_recorded_once_and_counted(
     assert by_phase == {
         "abc": sum(g.simulations for g in outcome.generations),
         "predictive": 20,
+        "candidate": 6 * 4,  # the medians and the 5 closest particles, 4 seeds each
         "check": 5,
     }
     assert summary["simulations"] == {**by_phase, "total": len(sims)}
@@ -84,11 +85,11 @@ def test_every_simulation_is_recorded_once_and_counted(
 def test_the_calibrated_scenario_reproduces_its_check_runs(
     setup: Setup, reference: tuple[CalibrationOutcome, dict[str, Any]]
 ) -> None:
-    """calibrated.yaml extends the scenario with the posterior medians; running it with seeds
-    0-4 gives exactly the rows the report summarises as "calibrated scenario"."""
+    """calibrated.yaml extends the scenario with the chosen point; running it with seeds 0-4
+    gives exactly the rows the report summarises as "calibrated scenario"."""
     out = setup.directory / "reference"
     text = (out / "calibrated.yaml").read_text()
-    assert "# calibrated: posterior median, 90% interval [" in text
+    assert "# calibrated (truth): posterior median " in text
     calibrated = sim.load(out / "calibrated.yaml")
     _, summary = reference
     assert (
@@ -231,3 +232,24 @@ def test_caravan_plot_draws_a_calibration_directory(
     assert results.labels == ["intercept", "prevalence"]
     assert len(results.predictive) == 20
     assert set(results.posterior.columns) >= {"intercept", "prevalence", "weight"}
+
+
+def test_the_calibrated_point_is_the_candidate_closest_to_the_figures(
+    setup: Setup, reference: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    """Every candidate ran with the same seeds 0-3; the chosen one has the smallest median
+    distance, and the calibrated scenario sets its values."""
+    outcome, summary = reference
+    sims = load_sweep(setup.directory / "reference")
+    final = summary["generations"][-1]["generation"]
+    candidates = phase_rows(sims, "candidate", final)
+    by_candidate = candidates.groupby(candidates["index"] // 1000)
+    assert by_candidate["seed"].apply(sorted).tolist() == [[0, 1, 2, 3]] * 6
+    medians = by_candidate["distance"].median().tolist()
+    assert medians == pytest.approx(summary["point"]["median_distances"])
+    assert summary["point"]["candidate"] == medians.index(min(medians))
+    chosen = by_candidate.get_group(summary["point"]["candidate"]).iloc[0]
+    assert outcome.point.values == {
+        "intercept": chosen["intercept"],
+        "prevalence": chosen["prevalence"],
+    }

@@ -131,7 +131,10 @@ def test_calibrated_values_name_their_calibration(path: Path) -> None:
         return
     text = path.read_text(encoding="utf-8")
     assert "# Calibrated by `caravan calibrate` to the target set '" in text
-    assert all("posterior median, 90% interval [" in comment for *_, comment in calibrated)
+    assert all(
+        re.match(r"calibrated \([\w-]+\): posterior median \S+, 90% interval \[", comment)
+        for *_, comment in calibrated
+    )
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)

@@ -39,6 +39,11 @@ _RESERVED_COLUMNS = frozenset(
 )
 _DERIVED_PREFIXES = ("target.", "discrepancy.")
 
+POST_FIT_SETTINGS = frozenset(
+    {"predictive_draws", "point_candidates", "point_replicates", "check_replicates"}
+)
+"""Settings of what is done with the posterior, which leave the fit itself alone."""
+
 
 @dataclass(frozen=True)
 class TargetReading:
@@ -89,13 +94,17 @@ class CalibrationPlan:
         return pa.Table.from_pylist(rows)
 
     def fingerprints(self) -> dict[str, str]:
-        """What determines the result; a calibration resumes only if these match. The budget
-        is not among them: a stopped calibration may be resumed with a larger one."""
-        settings = self.settings.model_dump(mode="json", exclude={"budget"})
+        """What determines the fit; a calibration resumes only if these match. Not among them:
+        the budget (a stopped calibration may be resumed with a larger one) and the checks made
+        after the fit (predictive draws, candidate points, replicates), whose simulations are
+        each checked against what is recorded."""
+        fit = self.settings.model_dump(mode="json", exclude={*POST_FIT_SETTINGS, "budget"})
         return {
-            "scenario": _hash(self.scenario.model_dump(mode="json", exclude={"source_file"})),
+            "scenario": _hash(
+                self.scenario.model_dump(mode="json", exclude={"source_file", "calibration"})
+            ),
             "targets": _hash(self.targets.model_dump(mode="json")),
-            "settings": _hash({**settings, "seed": self.seed}),
+            "settings": _hash({**fit, "seed": self.seed}),
         }
 
 

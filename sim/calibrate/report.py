@@ -9,7 +9,8 @@ same report. Files, in the calibration directory:
 - `posterior.parquet`: the last generation's particles (parameter values, weight, distance);
 - `generations.parquet`: every generation's particles, with its tolerance;
 - `report.md`: the same as a short Markdown report;
-- `calibrated.yaml`: a scenario that extends the calibrated one and sets the posterior medians;
+- `calibrated.yaml`: a scenario that extends the calibrated one and sets the chosen point (the
+  posterior medians, or the particle that reproduces the figures best; see `runner`);
 - `pairs.png`, `predictive.png`: parameter pairs; the predictive check against the targets.
 """
 
@@ -31,7 +32,7 @@ from sim import figures
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.results import phase_rows
-from sim.calibrate.runner import CalibrationOutcome, posterior_medians
+from sim.calibrate.runner import CalibrationOutcome, ChosenPoint
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
@@ -55,14 +56,14 @@ def write_report(
     _write_text(out_dir / "report.md", markdown_report(summary))
     write_parquet_atomic(out_dir / "posterior.parquet", _particles(plan, [final]))
     write_parquet_atomic(out_dir / "generations.parquet", _particles(plan, outcome.generations))
-    medians = posterior_medians(plan, final)
+    point = outcome.point.values
     header = _provenance(plan, outcome, summary)
     _write_text(
         out_dir / CALIBRATED_SCENARIO,
-        calibrated_scenario(plan, medians, summary, out_dir / CALIBRATED_SCENARIO, header),
+        calibrated_scenario(plan, point, summary, out_dir / CALIBRATED_SCENARIO, header),
     )
     if scenario_out is not None:
-        _write_text(scenario_out, calibrated_scenario(plan, medians, summary, scenario_out, header))
+        _write_text(scenario_out, calibrated_scenario(plan, point, summary, scenario_out, header))
     _write_plots(summary, sims, final, plan, out_dir)
     return summary
 
@@ -71,7 +72,7 @@ def _summary(
     plan: CalibrationPlan, outcome: CalibrationOutcome, sims: pd.DataFrame
 ) -> dict[str, Any]:
     final = outcome.generations[-1]
-    medians = posterior_medians(plan, final)
+    point = outcome.point
     parameters: dict[str, Any] = {}
     for j, prior in enumerate(plan.priors.priors):
         values = np.array([prior.value(float(x)) for x in final.fit[:, j]], dtype=np.float64)
@@ -86,7 +87,7 @@ def _summary(
             "median": median,
             "p05": p05,
             "p95": p95,
-            "calibrated_value": medians[prior.label],
+            "calibrated_value": point.values[prior.label],
         }
     predictive = phase_rows(sims, "predictive", final.index)
     check = phase_rows(sims, "check", final.index)
@@ -131,7 +132,30 @@ def _summary(
         "targets": targets,
         "check_replicates": len(check),
         "predictive_draws": len(predictive),
+        "point": _point_summary(point, plan.settings.point_replicates),
     }
+
+
+def _point_summary(point: ChosenPoint, replicates: int) -> dict[str, Any]:
+    return {
+        "chosen": describe_point(point),
+        "candidate": point.candidate,
+        "particle_run_id": point.run_id,
+        "candidates": len(point.median_distances) or 1,
+        "replicates_per_candidate": replicates if point.median_distances else 0,
+        "median_distances": point.median_distances,
+    }
+
+
+def describe_point(point: ChosenPoint) -> str:
+    if point.candidate == 0:
+        return "the posterior medians"
+    return f"posterior particle {point.run_id} (the {_ordinal(point.candidate)} closest)"
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def _json_band(band: tuple[float, float] | None) -> list[float | None] | None:
@@ -184,19 +208,24 @@ def _provenance(
         f"{datetime.now(UTC).date().isoformat()}):",
         f"{len(outcome.generations)} ABC-SMC generations, {sims['abc']} simulations, final "
         f"tolerance {_fmt(last['tolerance'])}.",
-        "Each value is the posterior median; the comment gives the 90% credible interval.",
+        f"The values are {describe_point(outcome.point)}: of the posterior medians and the",
+        f"{plan.settings.point_candidates} particles closest to the figures, the point whose "
+        f"{plan.settings.point_replicates} runs",
+        "came closest (median distance). Each comment gives the posterior median and 90% "
+        "credible interval.",
     ]
 
 
 def calibrated_scenario(
     plan: CalibrationPlan,
-    medians: Mapping[str, float | int],
+    point: Mapping[str, float | int],
     summary: Mapping[str, Any],
     path: Path,
     header: Sequence[str],
 ) -> str:
     """A scenario file at `path` that extends the calibrated scenario and sets each free key
-    to its posterior median, with a comment giving the interval and the calibration run."""
+    to the chosen point's value (by label in `point`), with a comment giving the posterior
+    median and interval, and the calibration run in the header."""
     base = plan.scenario_path.resolve()
     extends = os.path.relpath(base, path.resolve().parent)
     nested: dict[str, Any] = {}
@@ -206,11 +235,11 @@ def calibrated_scenario(
     for prior in plan.priors.priors:
         stats = summary["parameters"][prior.label]
         comment = (
-            f"calibrated: posterior median, 90% interval [{_fmt(stats['p05'])}, "
-            f"{_fmt(stats['p95'])}] ({plan.targets.name})"
+            f"calibrated ({plan.targets.name}): posterior median {_fmt(stats['median'])}, "
+            f"90% interval [{_fmt(stats['p05'])}, {_fmt(stats['p95'])}]"
         )
         for key in prior.keys:
-            _put(nested, key, medians[prior.label], comment)
+            _put(nested, key, point[prior.label], comment)
     name = path.stem if path.stem != Path(CALIBRATED_SCENARIO).stem else _default_name(plan)
     lines = [f"# {line}" for line in header]
     lines += [f"name: {name}", f"extends: {extends}"]
@@ -287,7 +316,10 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
         "",
         f"Posterior predictive: {summary['predictive_draws']} draws, each a particle of the "
         "last generation drawn by weight and simulated with a new seed. Calibrated scenario: "
-        f"the posterior medians, {summary['check_replicates']} replicates (seeds 0 and up).",
+        f"{summary['point']['chosen']}, {summary['check_replicates']} replicates (seeds 0 and "
+        "up).",
+        "",
+        _point_sentence(summary["point"]),
         "",
         "| target | observed | tolerance | predictive median [90%] | calibrated scenario "
         "median [90%] |",
@@ -318,6 +350,18 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _point_sentence(point: Mapping[str, Any]) -> str:
+    distances = point["median_distances"]
+    if not distances:
+        return "The calibrated scenario sets the posterior medians."
+    return (
+        f"The calibrated scenario sets {point['chosen']}: of {point['candidates']} candidate "
+        f"points (the posterior medians and the particles closest to the figures), each run "
+        f"with seeds 0-{point['replicates_per_candidate'] - 1}, the one with the smallest "
+        f"median distance ({min(distances):.3g}; the posterior medians: {distances[0]:.3g})."
+    )
 
 
 def _band(stats: Mapping[str, float]) -> str:

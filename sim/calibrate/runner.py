@@ -12,10 +12,14 @@ Phases (the `phase` column), each with its own run ids:
 - "abc": generation t's proposal i (`generation` t, `index` i);
 - "predictive": posterior predictive draws: a particle of the last generation drawn by weight,
   simulated anew (`generation`: the one drawn from);
-- "check": the calibrated scenario (posterior medians) run with seeds 0, 1, ..., as
-  `caravan run --replicates R` would (`generation`: the one the medians come from).
-A resumed calibration that gets further (a larger budget) checks its new last generation under
-new run ids, so checks of an earlier last generation are never taken for its own.
+- "candidate": the points the calibrated scenario may take, each run with seeds 0, 1, ...: the
+  posterior medians, and the last generation's particles that came closest to the figures (a
+  particle's joint values keep the correlations that separate medians lose);
+- "check": the candidate with the smallest median distance (the calibrated scenario) run with
+  seeds 0, 1, ..., as `caravan run --replicates R` would.
+`generation` is, for the last three, the generation they come from: a resumed calibration that
+gets further (a larger budget) checks its new last generation under new run ids. Every recorded
+simulation a phase would run again is checked to be the same (seed and parameters).
 """
 
 from __future__ import annotations
@@ -43,15 +47,18 @@ from sim.sweep.runner import execute_runs, library_versions, settled_sessions, u
 from sim.sweep.store import SweepStore, load_sweep, open_to_resume
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
-PREDICTIVE = 98  # in place of the generation in the run ids of posterior predictive draws
+CANDIDATE = 97  # in place of the generation in the run ids of candidate points
+PREDICTIVE = 98  # ... of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
-PER_GENERATION = 10**6  # predictive draws and check runs of one last generation, at most
+PER_GENERATION = 10**6  # simulations of one of those phases for one last generation, at most
+PER_CANDIDATE = 1000  # replicates of one candidate point, at most
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
 ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is needed
 # A round is at most this many proposals per particle: a guess that is too low costs another
 # round, one too high costs simulations that are never kept.
 MAX_ROUND_PER_PARTICLE = 2
 
+PHASES = ("abc", "predictive", "candidate", "check")
 SCENARIO_FILE = "scenario.yaml"
 TARGETS_FILE = "targets.yaml"
 
@@ -66,6 +73,17 @@ class CalibrationOutcome:
     simulations: dict[str, int]  # by phase
     simulations_now: int  # run by this session
     status: str  # "complete" or "interrupted"
+    point: ChosenPoint
+
+
+@dataclass(frozen=True)
+class ChosenPoint:
+    """The calibrated scenario's values, and how they were chosen."""
+
+    values: dict[str, float | int]  # by label, as written (rounded)
+    candidate: int  # 0: the posterior medians; k > 0: the k-th closest particle
+    run_id: int | None  # the particle's simulation; None for the medians
+    median_distances: list[float]  # of every candidate, over its replicates
 
 
 def run_id(generation: int, index: int) -> int:
@@ -118,7 +136,21 @@ class _Simulations:
     def ensure(
         self, specs: Sequence[RunSpec], phase: str, generation: int, bar: ProgressReporter
     ) -> None:
-        """Run the specs not yet recorded, recording each batch as it finishes."""
+        """Run the specs not yet recorded, recording each batch as it finishes. A spec already
+        recorded must be the same simulation (seed and parameters); otherwise the calibration
+        directory holds another calibration's, or the libraries that draw proposals changed."""
+        for spec in specs:
+            row = self.rows.get(spec.run_id)
+            if row is not None and (
+                row["seed"] != spec.seed
+                or row["phase"] != phase
+                or any(row[k] != v for k, v in self._labelled(spec).items())
+            ):
+                raise CaravanError(
+                    f"{self.store.dir}: the recorded simulation {spec.run_id} differs from the "
+                    f"one this calibration makes now ({phase}); were numpy or scipy upgraded? "
+                    "Start a new calibration with another --out"
+                )
         todo = [s for s in specs if s.run_id not in self.rows]
         if not todo:
             return
@@ -203,11 +235,17 @@ def run_calibration(
             if not generations:
                 raise CaravanError("the budget ran out before the first generation was complete")
             final = generations[-1]
-            checks = plan.settings.predictive_draws + plan.settings.check_replicates
-            done = sims.count("predictive", final.index) + sims.count("check", final.index)
-            with make_progress("posterior checks", checks, done, unit="simulations") as bar:
+            candidates = candidate_points(plan, final, sims)
+            settings = plan.settings
+            checks = settings.predictive_draws + settings.check_replicates
+            checks += settings.point_replicates * len(candidates) if len(candidates) > 1 else 0
+            done = sum(sims.count(p, final.index) for p in ("predictive", "candidate", "check"))
+            with make_progress(
+                "posterior checks", checks, min(done, checks), unit="simulations"
+            ) as bar:
                 sims.ensure(predictive_specs(plan, final), "predictive", final.index, bar)
-                sims.ensure(check_specs(plan, final), "check", final.index, bar)
+                point = _choose_point(plan, final, candidates, sims, bar)
+                sims.ensure(check_specs(plan, final, point), "check", final.index, bar)
             status = "complete"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -215,7 +253,7 @@ def run_calibration(
         finally:
             ran_now = sims.ran_now
             session.update(ended=utc_now(), status=status, runs=ran_now)
-            counts = {p: sims.count(p) for p in ("abc", "predictive", "check")}
+            counts = {p: sims.count(p) for p in PHASES}
             store.update_manifest(
                 status=status,
                 sessions=sessions,
@@ -227,7 +265,9 @@ def run_calibration(
             stop_reason=stop_reason,
             generations=[_generation_summary(g) for g in generations],
         )
-    return CalibrationOutcome(out_dir, tuple(generations), stop_reason, counts, ran_now, status)
+    return CalibrationOutcome(
+        out_dir, tuple(generations), stop_reason, counts, ran_now, status, point
+    )
 
 
 def _fit(
@@ -314,7 +354,6 @@ def _generation(
             )
             for i in indices
         ]
-        _check_recorded(plan, sims, specs)
         sims.ensure(specs, "abc", g, bar)
         for i in indices:
             if sims.rows[run_id(g, i)]["distance"] <= tolerance:
@@ -354,21 +393,6 @@ def _round_size(g: int, n: int, accepted: int, tried: int, expected_rate: float)
     return max(MIN_ROUND, math.ceil((n - accepted) / rate * ROUND_MARGIN))
 
 
-def _check_recorded(plan: CalibrationPlan, sims: _Simulations, specs: Sequence[RunSpec]) -> None:
-    """A recorded simulation must be the one this proposal makes now (same parameters, same
-    seed); otherwise the libraries that draw proposals changed since it was recorded."""
-    for spec in specs:
-        row = sims.rows.get(spec.run_id)
-        if row is None:
-            continue
-        labelled = {p.label: spec.values[p.key] for p in plan.priors.priors}
-        if row["seed"] != spec.seed or any(row[k] != v for k, v in labelled.items()):
-            raise CaravanError(
-                f"{sims.store.dir}: the recorded simulation {spec.run_id} differs from the one "
-                "proposed now (were numpy or scipy upgraded?); start a new calibration"
-            )
-
-
 def posterior_medians(plan: CalibrationPlan, final: Generation) -> dict[str, float | int]:
     """Each parameter's weighted median, rounded to 4 significant digits as the calibrated
     scenario writes it, by label."""
@@ -397,12 +421,68 @@ def predictive_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
     ]
 
 
-def check_specs(plan: CalibrationPlan, final: Generation) -> list[RunSpec]:
+def candidate_points(
+    plan: CalibrationPlan, final: Generation, sims: _Simulations
+) -> list[tuple[dict[str, float | int], int | None]]:
+    """Points the calibrated scenario may take, as (values by label, rounded as written; the
+    particle's run id or None): the posterior medians first, then the last generation's
+    `point_candidates` particles whose own simulation came closest to the figures."""
+    points: list[tuple[dict[str, float | int], int | None]] = [
+        (posterior_medians(plan, final), None)
+    ]
+    distances = np.array([sims.rows[int(r)]["distance"] for r in final.run_ids])
+    closest = np.argsort(distances, kind="stable")[: plan.settings.point_candidates]
+    for k in closest:
+        values = {
+            p.label: p.value_rounded(p.value(float(x)))
+            for p, x in zip(plan.priors.priors, final.fit[k], strict=True)
+        }
+        points.append((values, int(final.run_ids[k])))
+    return points
+
+
+def _point_specs(
+    plan: CalibrationPlan,
+    values: dict[str, float | int],
+    phase: int,
+    first: int,
+    replicates: int,
+) -> list[RunSpec]:
+    """A point run with seeds 0 .. replicates-1 (as `caravan run --replicates` would)."""
+    scenario_values = {k: values[p.label] for p in plan.priors.priors for k in p.keys}
+    ids = [run_id(phase, first + r) for r in range(replicates)]
+    return [RunSpec(ids[r], ids[0], r, r, scenario_values) for r in range(replicates)]
+
+
+def _choose_point(
+    plan: CalibrationPlan,
+    final: Generation,
+    candidates: list[tuple[dict[str, float | int], int | None]],
+    sims: _Simulations,
+    bar: ProgressReporter,
+) -> ChosenPoint:
+    """The candidate with the smallest median distance over `point_replicates` seeds (the same
+    seeds for every candidate, so the comparison is the points', not the seeds'); the first
+    on a tie, which is the medians if they tie."""
+    if len(candidates) == 1:
+        values, particle = candidates[0]
+        return ChosenPoint(values, 0, particle, [])
+    replicates = plan.settings.point_replicates
+    medians: list[float] = []
+    for c, (values, _) in enumerate(candidates):
+        first = final.index * PER_GENERATION + c * PER_CANDIDATE
+        specs = _point_specs(plan, values, CANDIDATE, first, replicates)
+        sims.ensure(specs, "candidate", final.index, bar)
+        medians.append(float(np.median([sims.rows[s.run_id]["distance"] for s in specs])))
+    best = int(np.argmin(medians))
+    values, particle = candidates[best]
+    return ChosenPoint(values, best, particle, medians)
+
+
+def check_specs(plan: CalibrationPlan, final: Generation, point: ChosenPoint) -> list[RunSpec]:
     """The calibrated scenario with seeds 0 .. R-1, as `caravan run --replicates R` runs it."""
-    medians = posterior_medians(plan, final)
-    values = {k: medians[p.label] for p in plan.priors.priors for k in p.keys}
-    first = run_id(CHECK, final.index * PER_GENERATION)
-    return [RunSpec(first + r, first, r, r, values) for r in range(plan.settings.check_replicates)]
+    first = final.index * PER_GENERATION + point.candidate * PER_CANDIDATE
+    return _point_specs(plan, point.values, CHECK, first, plan.settings.check_replicates)
 
 
 def _generation_summary(g: Generation) -> dict[str, Any]:

@@ -14,6 +14,8 @@ calibration:
   particles: 200          # accepted parameter sets per generation
   generations: 8          # at most this many generations
   budget: 20000           # at most this many simulations for the fit
+  point_candidates: 20    # the calibrated scenario: the best of the posterior medians and the
+  point_replicates: 10    #   20 closest particles, each run with 10 seeds
 ```
 
 The model never reads this section; `caravan calibrate` does. Only the schema lives here (it is
@@ -81,8 +83,10 @@ class CalibrationSection(StrictModel):
     quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     min_tolerance: Annotated[float, Field(ge=0.0)] = 0.0
     min_acceptance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
-    predictive_draws: Annotated[int, Field(ge=0)] = 200
-    check_replicates: Annotated[int, Field(ge=0)] = 50
+    predictive_draws: Annotated[int, Field(ge=0, le=100_000)] = 200
+    point_candidates: Annotated[int, Field(ge=0, le=999)] = 20
+    point_replicates: Annotated[int, Field(ge=1, le=999)] = 10
+    check_replicates: Annotated[int, Field(ge=0, le=999)] = 50
 
     @model_validator(mode="after")
     def _unique(self) -> CalibrationSection:
