@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from sim import figures
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.results import phase_rows
-from sim.calibrate.runner import CalibrationOutcome, ChosenPoint
+from sim.calibrate.runner import PER_CANDIDATE, CalibrationOutcome, ChosenPoint
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
@@ -91,6 +92,7 @@ def _summary(
         }
     predictive = phase_rows(sims, "predictive", final.index)
     check = phase_rows(sims, "check", final.index)
+    check = check[check["index"] // PER_CANDIDATE == point.candidate]  # the chosen point's
     targets: dict[str, Any] = {}
     for reading in plan.readings:
         t = reading.target
@@ -202,18 +204,18 @@ def _provenance(
 ) -> list[str]:
     sims = summary["simulations"]
     last = summary["generations"][-1]
-    return [
-        f"Calibrated by `caravan calibrate` to the target set '{plan.targets.name}'",
-        f"(run directory {outcome.out_dir}, seed {plan.seed}, written "
-        f"{datetime.now(UTC).date().isoformat()}):",
-        f"{len(outcome.generations)} ABC-SMC generations, {sims['abc']} simulations, final "
-        f"tolerance {_fmt(last['tolerance'])}.",
-        f"The values are {describe_point(outcome.point)}: of the posterior medians and the",
-        f"{plan.settings.point_candidates} particles closest to the figures, the point whose "
-        f"{plan.settings.point_replicates} runs",
-        "came closest (median distance). Each comment gives the posterior median and 90% "
-        "credible interval.",
-    ]
+    settings = plan.settings
+    text = (
+        f"Calibrated by `caravan calibrate` to the target set '{plan.targets.name}' (run "
+        f"directory {outcome.out_dir}, seed {plan.seed}, written "
+        f"{datetime.now(UTC).date().isoformat()}): {len(outcome.generations)} ABC-SMC "
+        f"generations, {sims['abc']} simulations, final tolerance {_fmt(last['tolerance'])}. "
+        f"The values are {describe_point(outcome.point)}: of the posterior medians and the "
+        f"{settings.point_candidates} particles closest to the figures, the point whose runs "
+        f"with seeds 0-{settings.point_replicates - 1} came closest (median distance). Each "
+        "comment gives the posterior median and 90% credible interval."
+    )
+    return textwrap.wrap(text, width=94)
 
 
 def calibrated_scenario(
