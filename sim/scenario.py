@@ -378,8 +378,8 @@ def _rebase_network_file(doc: Document, from_dir: Path, to_dir: Path) -> None:
 
 
 # Sections a child scenario replaces rather than merges: a network file and an inline network
-# cannot be combined.
-_REPLACED_WHOLE: set[KeyPath] = {("network",)}
+# cannot be combined, and a child that names its free parameters means those alone.
+_REPLACED_WHOLE: set[KeyPath] = {("network",), ("calibration", "parameters")}
 
 
 def _merge(base: Document, child: Document, path: KeyPath) -> None:

@@ -224,6 +224,28 @@ def test_extends_changes_one_value_and_keeps_the_rest(tmp_path: Path) -> None:
     )
 
 
+def test_a_child_naming_free_parameters_calibrates_those_alone(tmp_path: Path) -> None:
+    """calibration.parameters is replaced whole, the rest of calibration merges key by key."""
+    base_path = _copy_base(tmp_path)
+    child_path = base_path.parent / "fewer.yaml"
+    child_path.write_text(
+        "extends: january-2021-base.yaml\n"
+        "calibration:\n"
+        "  particles: 50\n"
+        "  parameters:\n"
+        "    health.prevalence: {prior: uniform, range: [0.1, 0.3]}\n",
+        encoding="utf-8",
+    )
+    base = load(base_path)
+    child = load(child_path)
+    assert base.calibration is not None and child.calibration is not None
+    assert len(base.calibration.parameters) > 1
+    assert list(child.calibration.parameters) == ["health.prevalence"]
+    assert child.calibration.parameters["health.prevalence"].range == [0.1, 0.3]
+    assert child.calibration.particles == 50
+    assert child.calibration.generations == base.calibration.generations
+
+
 def test_extends_in_the_same_directory_and_chained(tmp_path: Path) -> None:
     base_path = _copy_base(tmp_path)
     child = base_path.parent / "child.yaml"
