@@ -30,6 +30,7 @@ from sim.sweep.store import load_sweep
 TRUTH = {"authorities.stops.intercept_chance": 0.2, "health.prevalence": 0.3}
 TRUTH_SEED = 123
 TRUTH_RUNS = 21
+SHORT_PARTICLES, SHORT_GENERATIONS = 30, 3
 
 SCENARIO = {
     "population": {"size": 2000},
@@ -117,11 +118,25 @@ class Setup:
         self.targets = directory / "truth.yaml"
         self.targets.write_text(targets_text(self.observed), encoding="utf-8")
 
-    def plan(self) -> CalibrationPlan:
-        return plan_calibration(self.scenario, self.targets, seed=5)
+    def plan(self, short: bool = False) -> CalibrationPlan:
+        """The calibration; `short`, a few generations of a few particles, for the tests of
+        how it runs (interrupted, resumed, on workers) rather than of what it finds."""
+        if not short:
+            return plan_calibration(self.scenario, self.targets, seed=5)
+        return plan_calibration(
+            self.scenario,
+            self.targets,
+            seed=5,
+            particles=SHORT_PARTICLES,
+            generations=SHORT_GENERATIONS,
+        )
 
-    def cli_args(self, out: Path) -> list[str | Path]:
-        return ["calibrate", self.scenario, "--targets", self.targets, "--out", out, "--seed", "5"]
+    def cli_args(self, out: Path, short: bool = False) -> list[str | Path]:
+        args: list[str | Path] = ["calibrate", self.scenario, "--targets", self.targets]
+        args += ["--out", out, "--seed", "5"]
+        if short:
+            args += ["--particles", str(SHORT_PARTICLES), "--generations", str(SHORT_GENERATIONS)]
+        return args
 
 
 def quiet(*args: Any, **kwargs: Any) -> ProgressReporter:

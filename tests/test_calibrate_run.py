@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from _calibration_helpers import (
+    SHORT_GENERATIONS,
+    SHORT_PARTICLES,
     TRUTH,
     Interrupt,
     Setup,
@@ -41,6 +43,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
 def reference(setup: Setup) -> tuple[CalibrationOutcome, dict[str, Any]]:
     """The calibration run serially and uninterrupted."""
     return calibrate(setup.plan(), setup.directory / "reference")
+
+
+@pytest.fixture(scope="module")
+def short_reference(setup: Setup) -> Path:
+    """The short calibration run serially and uninterrupted: its directory."""
+    out = setup.directory / "short"
+    calibrate(setup.plan(short=True), out)
+    return out
 
 
 def test_calibration_recovers_the_values_that_made_the_figures(
@@ -108,35 +118,43 @@ def test_the_calibrated_scenario_reproduces_its_check_runs(
 
 
 def test_an_interrupted_calibration_resumes_to_the_same_result(
-    setup: Setup, tmp_path: Path, reference: tuple[CalibrationOutcome, dict[str, Any]]
+    setup: Setup, tmp_path: Path, short_reference: Path
 ) -> None:
     out = tmp_path / "out"
-    plan = setup.plan()
+    plan = setup.plan(short=True)
     with pytest.raises(KeyboardInterrupt):
-        calibrate(plan, out, progress=Interrupt(after=250))  # in generation 1 or 2
+        calibrate(plan, out, progress=Interrupt(after=SHORT_PARTICLES + 10))  # in generation 1
     manifest = yaml.safe_load((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     recorded = len(load_sweep(out))
-    assert 250 <= recorded < len(load_sweep(setup.directory / "reference"))
+    assert SHORT_PARTICLES + 10 <= recorded < len(load_sweep(short_reference))
     with pytest.raises(Exception, match="cannot resume: the calibration settings or the seed"):
         run_calibration(
-            plan_calibration(setup.scenario, setup.targets, seed=6),
+            plan_calibration(
+                setup.scenario,
+                setup.targets,
+                seed=6,
+                particles=SHORT_PARTICLES,
+                generations=SHORT_GENERATIONS,
+            ),
             out,
             SerialExecutor(),
             resume=True,
         )
     outcome, _ = calibrate(plan, out, resume=True)
     assert outcome.simulations_now == len(load_sweep(out)) - recorded  # nothing run twice
-    assert_same(comparable(out), comparable(setup.directory / "reference"))
+    assert_same(comparable(out), comparable(short_reference))
     sessions = yaml.safe_load((out / "manifest.json").read_text())["sessions"]
     assert [s["status"] for s in sessions] == ["interrupted", "complete"]
 
 
-def test_the_command_interrupted_on_two_workers_and_resumed(setup: Setup, tmp_path: Path) -> None:
+def test_the_command_interrupted_on_two_workers_and_resumed(
+    setup: Setup, tmp_path: Path, short_reference: Path
+) -> None:
     """`caravan calibrate --workers 2`, stopped by Ctrl-C once simulations are recorded, then
     resumed: the same result as the serial, uninterrupted reference."""
     out = tmp_path / "out"
-    args = [*setup.cli_args(out), "--workers", "2"]
+    args = [*setup.cli_args(out, short=True), "--workers", "2"]
     with background_caravan(tmp_path / "log", *args) as job:
         wait_until(lambda: len(run_parts(out)) >= 3, "simulations are recorded", proc=job.proc)
         job.signal_group(signal.SIGINT)
@@ -146,7 +164,7 @@ def test_the_command_interrupted_on_two_workers_and_resumed(setup: Setup, tmp_pa
     done = caravan(*args, "--resume")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "calibrated to truth" in done.stdout
-    assert_same(comparable(out), comparable(setup.directory / "reference"))
+    assert_same(comparable(out), comparable(short_reference))
 
 
 def test_the_calibrated_scenario_is_not_written_over(setup: Setup, tmp_path: Path) -> None:

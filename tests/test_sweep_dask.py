@@ -181,9 +181,9 @@ def test_a_calibration_on_the_cluster_is_the_serial_one(
     in this process."""
     setup = Setup(tmp_path_factory.mktemp("calibration"))
     reference = setup.directory / "serial"
-    calibrate(setup.plan(), reference)
+    calibrate(setup.plan(short=True), reference)
     out = setup.directory / "dask"
-    done = caravan(*setup.cli_args(out), "--scheduler", cluster.scheduler_file)
+    done = caravan(*setup.cli_args(out, short=True), "--scheduler", cluster.scheduler_file)
     assert done.returncode == 0, done.stdout + done.stderr + cluster.log_tails()
     assert_same(comparable(out), comparable(reference))
     [session] = read_manifest(out)["sessions"]
