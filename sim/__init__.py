@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.calibrate.results import CalibrationResults, load_calibration
-    from sim.model import CaravanModel, package_version, run
+    from sim.model import CaravanModel, run
     from sim.results import Results
     from sim.rundir import SavedRun, load_run
     from sim.scenario import Scenario, derive, load, without_authorities
@@ -20,7 +22,6 @@ _HOME = {
     "CalibrationResults": "sim.calibrate.results",
     "load_calibration": "sim.calibrate.results",
     "CaravanModel": "sim.model",
-    "package_version": "sim.model",
     "run": "sim.model",
     "Results": "sim.results",
     "SavedRun": "sim.rundir",
@@ -35,7 +36,33 @@ _HOME = {
     "load_target_set": "sim.targets",
 }
 
-__all__ = sorted(_HOME)
+__all__ = [
+    "CalibrationResults",
+    "CaravanModel",
+    "Results",
+    "SavedRun",
+    "Scenario",
+    "derive",
+    "load",
+    "load_calibration",
+    "load_compared_sets",
+    "load_run",
+    "load_sweep",
+    "load_sweep_timeseries",
+    "load_target_set",
+    "package_version",
+    "run",
+    "without_authorities",
+]
+
+
+@cache  # read once: sweeps build many results
+def package_version() -> str:
+    """The installed caravan-sim version, recorded in every output; "unknown" if not installed."""
+    try:
+        return version("caravan-sim")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def __getattr__(name: str) -> Any:

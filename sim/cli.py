@@ -19,22 +19,14 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from sim import package_version
 from sim import scenario as scenario_module
-from sim.calibrate.plan import plan_calibration, section_problems
-from sim.calibrate.report import write_report
-from sim.calibrate.runner import run_calibration
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
-from sim.export import flee as flee_export
-from sim.model import package_version, run
-from sim.results import MAIN_OUTCOMES, PARTITION, Results, interval
-from sim.rundir import check_writable, default_out_dir, load_run, write_run
 from sim.scenario import did_you_mean
-from sim.sweep.executors import default_workers, make_executor
-from sim.sweep.plan import load_sweep_file
-from sim.sweep.runner import SweepFailedError, run_sweep
-from sim.sweep.sensitivity import sobol_indices, write_indices
-from sim.sweep.store import read_manifest
-from sim.targets import COMPARED_SETS, load_compared_sets
+from sim.targets import COMPARED_SETS
+
+# Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask) when it
+# runs, so `caravan check` and `caravan --help` answer at once.
 
 EXIT_INPUT_ERROR = 2
 
@@ -277,6 +269,8 @@ def _console() -> Console:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from sim.calibrate.plan import section_problems
+
     sc, doc = scenario_module.load_located(args.scenario, args.set)
     problems = section_problems(sc, doc)
     if problems:
@@ -293,6 +287,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export_flee(args: argparse.Namespace) -> int:
+    from sim.export import flee as flee_export
+    from sim.rundir import check_writable
+
     sc = scenario_module.load(args.scenario, args.set)
     check_writable(args.out, args.overwrite)  # fail before building, like run
     export = flee_export.build(sc)
@@ -316,6 +313,10 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim.model import run
+    from sim.results import Results
+    from sim.rundir import check_writable, default_out_dir, write_run
+
     sc = scenario_module.load(args.scenario, args.set)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
@@ -335,6 +336,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from sim.sweep.executors import default_workers, make_executor
+    from sim.sweep.plan import load_sweep_file
+    from sim.sweep.runner import SweepFailedError, run_sweep
+    from sim.sweep.store import read_manifest
+
     sweep = load_sweep_file(args.sweep)
     console = _console()
     design = sweep.design
@@ -389,6 +395,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate.plan import plan_calibration
+    from sim.calibrate.report import write_report
+    from sim.calibrate.runner import run_calibration
+    from sim.sweep.executors import default_workers, make_executor
+    from sim.sweep.runner import SweepFailedError
+
     plan = plan_calibration(
         args.scenario,
         args.targets,
@@ -489,7 +501,8 @@ def _band_cell(stats: dict[str, float]) -> str:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from sim import figures  # noqa: PLC0415 - matplotlib only for the commands that draw
+    from sim import figures
+    from sim.rundir import check_writable
 
     out_dir = args.out or args.dir / "plots"
     check_writable(out_dir, args.overwrite)  # before drawing, which takes seconds
@@ -503,7 +516,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _animate(args: argparse.Namespace) -> int:
-    from sim import animation, figures  # noqa: PLC0415 - matplotlib only when drawing
+    from sim import animation, figures
+    from sim.rundir import load_run
 
     kind = figures.directory_kind(args.dir)
     if kind != figures.RUN_KIND:
@@ -560,6 +574,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
+    from sim.results import MAIN_OUTCOMES
+    from sim.sweep.sensitivity import sobol_indices, write_indices
+
     indices = sobol_indices(sweep_dir)
     files = write_indices(sweep_dir, indices)
     first = indices.first
@@ -591,6 +608,9 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
 
 def _outcome_table(summary: dict[str, Any]) -> Table:
     """Model outcomes beside the reported figures of both target sets."""
+    from sim.results import PARTITION
+    from sim.targets import load_compared_sets
+
     n = summary["replicates"]
     title = f"{summary['scenario']}: seed {summary['seeds'][0]}"
     if n > 1:
@@ -621,6 +641,8 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
 
 def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
     """One outcome (or a sum of outcomes): the value, or median [90% interval] over replicates."""
+    from sim.results import interval
+
     values = [sum(r[k] for k in keys) for r in summary["per_replicate"]]
     if len(values) == 1:
         return f"{values[0]:,.0f}"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 
 import mesa
 import numpy as np
 import numpy.typing as npt
 
-from sim import kernels, network, population, rng
+from sim import kernels, network, package_version, population, rng
 from sim.authorities import KINDS, Authority, Event, StepContext
 from sim.authorities import Blockade as BlockadeAuthority
 from sim.authorities import BorderControl as BorderControlAuthority
@@ -20,14 +18,6 @@ from sim.locations import Location
 from sim.results import Recorder, Results, compute_outcomes
 from sim.scenario import AuthoritySpec, Scenario
 from sim.schedule import RuleSchedule
-
-
-@cache  # read once: sweeps build many results
-def package_version() -> str:
-    try:
-        return version("caravan-sim")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class CaravanModel(mesa.Model):  # type: ignore[misc]
@@ -251,4 +241,4 @@ def release(model: mesa.Model) -> None:
         ids.pop(model, None)
 
 
-__all__ = ["CaravanModel", "package_version", "release", "run"]
+__all__ = ["CaravanModel", "release", "run"]

@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sim import package_version
 from sim.calibrate import abc
 from sim.calibrate.abc import Generation
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.spec import CalibrationSection
 from sim.errors import CaravanError
-from sim.model import package_version
 from sim.progress import ProgressReporter
 from sim.sweep.executors import Executor
 from sim.sweep.plan import RunSpec

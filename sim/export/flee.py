@@ -37,7 +37,7 @@ from typing import Literal
 import networkx as nx
 
 from sim import network as network_module
-from sim.model import package_version
+from sim import package_version
 from sim.rundir import new_staging, swap_into_place
 from sim.scenario import Blockade, BorderControl, Checkpoints, HealthPosts, Scenario, Wave
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sim.model import package_version
+from sim import package_version
 from sim.progress import ProgressReporter
 from sim.scenario import Scenario
 from sim.sweep.executors import Executor, Handle
