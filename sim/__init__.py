@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -66,10 +67,14 @@ def package_version() -> str:
 
 
 def __getattr__(name: str) -> Any:
+    """A public name, or a submodule (`sim.plots`, `sim.scenario`), imported on first use."""
     home = _HOME.get(name)
-    if home is None:
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"sim.{name}") is not None:
+        value = importlib.import_module(f"sim.{name}")
+    else:
         raise AttributeError(f"module 'sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 
