@@ -22,7 +22,9 @@ What is measured, all in this process (the sweep's parent) unless said otherwise
        - `DaskExecutor(address)` on a `distributed.LocalCluster` of `--workers` processes with
          one thread each, started and warmed up (`client.run`: import sim, one run) beforehand,
          once with the default (guided) batch sizes and once with `batch_size=1`.
-     Ideal = single x runs / workers; efficiency = ideal / wall. "busy" is the sum of the runs'
+     Ideal = single x runs / workers; efficiency = ideal / wall. Single runs vary over the
+     design's points, so efficiency is also given against the serial sweep of the same runs:
+     serial wall / workers / wall. "busy" is the sum of the runs'
      `elapsed_s` column (the `sim.run` call only, timed by the worker) / (wall x workers): how
      much of the workers' time went into runs. Overhead per run = (wall x workers - single x
      runs) / runs. Every sweep must record exactly `--runs` runs, each run id once.
@@ -386,10 +388,18 @@ def _single(result: dict[str, Any]) -> float:
 def sweep_rows(result: dict[str, Any]) -> list[list[str]]:
     """One row per sweep: wall, ideal, efficiency, and the target where it applies."""
     runs, single = result["runs"], _single(result)
+    # The same 1,000 runs done one after another in this process: a second ideal that does not
+    # rest on a sample of single runs, whose times vary over the design's points.
+    serial_wall_s = next(
+        (s["wall_s"] for s in result["sweeps"] if s["label"].startswith("serial")), None
+    )
     rows = []
     for s in result["sweeps"]:
         ideal = single * runs / s["workers"]
         efficiency = ideal / s["wall_s"]
+        by_serial = "-"
+        if serial_wall_s is not None:
+            by_serial = f"{serial_wall_s / s['workers'] / s['wall_s']:.1%}"
         is_target = (
             s["label"] == f"local x{result['workers']}" and s["workers"] > 1 and runs >= 1000
         )
@@ -403,6 +413,7 @@ def sweep_rows(result: dict[str, Any]) -> list[list[str]]:
                 fmt_s(s["wall_s"]),
                 fmt_s(ideal),
                 f"**{efficiency:.1%}**" if is_target else f"{efficiency:.1%}",
+                by_serial,
                 f"{target} {verdict}".strip(),
             ]
         )
@@ -477,7 +488,15 @@ def single_rows(result: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-SWEEP_HEADER = ["sweep", "runs", "wall", "ideal", "efficiency", "target"]
+SWEEP_HEADER = [
+    "sweep",
+    "runs",
+    "wall",
+    "ideal",
+    "efficiency",
+    "serial wall / workers / wall",
+    "target",
+]
 WHERE_HEADER = [
     "sweep",
     "busy",
@@ -498,7 +517,8 @@ def report(result: dict[str, Any], nproc: int) -> str:
     where = _markdown_table(WHERE_HEADER, where_rows(result, nproc))
     notes = (
         f"ideal = single run x {runs:,} / workers ({workers} for local and Dask, 1 for serial); "
-        "efficiency = ideal / wall. busy = sum of the runs' `elapsed_s` (the `sim.run` call, "
+        "efficiency = ideal / wall; the next column takes the serial sweep's wall as runs x "
+        "single run instead. busy = sum of the runs' `elapsed_s` (the `sim.run` call, "
         "timed in the worker) / (wall x workers). overhead / run = (wall x workers - single run "
         "x runs) / runs; outside runs / run = (wall x workers - sum of `elapsed_s`) / runs. "
         f"CPU: shares of wall x {nproc} CPUs: this process (for Dask: with the scheduler), the "
