@@ -19,6 +19,8 @@ of a pair see the same load on a shared machine, and the ratio is taken per pair
             the movement rules only) at the scenario's hourly steps for `--mesa-steps` steps
             (default: all 174): `MesaCaravan(...)` (creating the agents) then its steps, against
             `CaravanModel(..., threads=False)` then its steps.
+  --threads N  caravan-sim's side runs numba's parallel kernel on N threads instead (as
+            `caravan run` does by default); the other tools run on one thread either way.
 
 The Flee environment is `benchmarks/.venv-flee` (git-ignored), made with `python -m venv` and
 `pip install flee==3.1` when missing.
@@ -26,7 +28,7 @@ The Flee environment is `benchmarks/.venv-flee` (git-ignored), made with `python
 Usage:
     python benchmarks/bench_compare.py [--migrants 80000 800000] [--pairs 2]
         [--days D] [--days-at 800000=4] [--mesa-steps-at 800000=58] [--no-flee] [--no-mesa]
-        [--json OUT.json]
+        [--threads N] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def _scenario(n: int, daily: bool, authorities: bool, duration_h: float | None) 
 
 
 def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
+    import numba  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
 
     import sim  # noqa: PLC0415
@@ -119,11 +122,14 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     daily = args.worker == "ours-daily"
     duration_h = args.steps * (24.0 if daily else 1.0) if args.steps else None
     scenario = _scenario(args.migrants, daily, authorities=daily, duration_h=duration_h)
+    parallel = args.threads > 1
+    if parallel:
+        numba.set_num_threads(args.threads)
     small = sim.load(JANUARY_2021, ["population.size=1000"])
-    sim.run(small, seed=0, threads=False)  # load the compiled code before timing
+    sim.run(small, seed=0, threads=parallel)  # load the compiled code before timing
     rss0 = rss_bytes()
     t0 = time.perf_counter()
-    model = CaravanModel(scenario, seed=args.seed, threads=False)
+    model = CaravanModel(scenario, seed=args.seed, threads=parallel)
     t1 = time.perf_counter()
     while model.running:
         model.step()
@@ -132,6 +138,7 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     arrived = np.bincount(m.place[m.status == ARRIVED], minlength=model.network.n_places)
     return {
         "side": "caravan-sim",
+        "threads": args.threads,
         "agents": m.n,
         "departed": int((m.status != WAITING).sum()),
         "steps": model.n_steps,
@@ -209,10 +216,10 @@ def _run_worker(cmd: list[str], out: Path) -> dict[str, Any]:
     return data
 
 
-def _ours_cmd(kind: str, n: int, steps: int | None, out: Path) -> list[str]:
+def _ours_cmd(kind: str, n: int, steps: int | None, out: Path, threads: int = 1) -> list[str]:
     cmd = [sys.executable, str(Path(__file__)), "--worker", kind, "--migrants", str(n)]
-    cmd += ["--out", str(out)] + (["--steps", str(steps)] if steps else [])
-    return cmd
+    cmd += ["--out", str(out), "--threads", str(threads)]
+    return cmd + (["--steps", str(steps)] if steps else [])
 
 
 def _total(r: dict[str, Any]) -> float:
@@ -267,7 +274,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 flee_cmd = [str(python), str(BENCH_DIR / "flee_driver.py"), str(export_dir)]
                 res = compare(
                     f"flee-{n}",
-                    lambda out, n=n, days=days: _ours_cmd("ours-daily", n, days, out),
+                    lambda out, n=n, days=days: _ours_cmd("ours-daily", n, days, out, args.threads),
                     lambda out, c=flee_cmd, days=days: [*c, str(out), "--days", str(days)],
                     args.pairs,
                     tmp,
@@ -279,7 +286,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"vs Mesa, {n:,} migrants, {steps or 'all'} hourly steps", flush=True)
                 res = compare(
                     f"mesa-{n}",
-                    lambda out, n=n, s=steps: _ours_cmd("ours-hourly", n, s, out),
+                    lambda out, n=n, s=steps: _ours_cmd("ours-hourly", n, s, out, args.threads),
                     lambda out, n=n, s=steps: _ours_cmd("mesa", n, s, out),
                     args.pairs,
                     tmp,
@@ -340,6 +347,11 @@ WORK_HEADER = [
 ]
 
 
+def _threads(res: dict[str, Any]) -> str:
+    n = res["ours"][0].get("threads", 1)  # measurements saved before --threads ran on one
+    return "1 thread" if n == 1 else f"{n} threads"
+
+
 def ratio_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for kind, target in (("flee", TARGET_FLEE), ("mesa", TARGET_MESA)):
@@ -349,7 +361,7 @@ def ratio_rows(results: dict[str, Any]) -> list[list[str]]:
             ratios = res["ratio"]
             rows.append(
                 [
-                    f"{res['other'][0]['side']} vs caravan-sim (1 thread)",
+                    f"{res['other'][0]['side']} vs caravan-sim ({_threads(res)})",
                     f"{res['migrants']:,}",
                     f"{res['ours'][0]['steps']} x {res['ours'][0]['step_h']:g} h",
                     f"{other:.2f} s",
@@ -399,6 +411,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-flee", dest="flee", action="store_false")
     parser.add_argument("--no-mesa", dest="mesa", action="store_false")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="caravan-sim's numba threads (default 1)"
+    )
     # worker mode (internal)
     parser.add_argument("--worker", choices=["ours-daily", "ours-hourly", "mesa"])
     parser.add_argument("--steps", type=int)
