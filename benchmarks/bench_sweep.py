@@ -34,6 +34,10 @@ What is measured, all in this process (the sweep's parent) unless said otherwise
   3. local worker start-up, in a fresh `LocalExecutor`: time from process creation to the
      first task (spawn, and `import sim` by the pool's initializer), `import sim.sweep.worker`
      (what unpickling `run_batch` imports), and the first run (loading the numba cache).
+  4. `--pairs K`: the serial sweep and the local one alternated K times, each local sweep
+     against the serial sweep just before it (serial wall / workers / local wall). This
+     machine's speed drifts by tens of percent over minutes, so an ideal measured minutes
+     apart from the sweep it judges can be far off either way.
 
 Usage:
     python benchmarks/bench_sweep.py [--runs 1000] [--workers 2] [--repeats 30]
@@ -339,6 +343,31 @@ def dask_sweeps(sweep: Any, tmp: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def alternated_pairs(sweep: Any, tmp: Path, workers: int, pairs: int) -> list[dict[str, float]]:
+    """The serial sweep and the local one, alternated S L S L: this machine's speed drifts by
+    tens of percent over minutes, so each local sweep is compared with the serial sweep of the
+    same runs just before it (the ideal's "single run x runs", measured then)."""
+    from sim.sweep.executors import LocalExecutor, SerialExecutor  # noqa: PLC0415
+
+    rows = []
+    for k in range(pairs):
+        serial = timed_sweep(sweep, tmp / f"pair{k}-serial", SerialExecutor)
+        local = timed_sweep(sweep, tmp / f"pair{k}-local", lambda: LocalExecutor(workers))
+        rows.append(
+            {
+                "serial_wall_s": serial["wall_s"],
+                "local_wall_s": local["wall_s"],
+                "efficiency": serial["wall_s"] / workers / local["wall_s"],
+            }
+        )
+        print(
+            f"pair {k + 1}: serial {serial['wall_s']:.1f} s, local x{workers} "
+            f"{local['wall_s']:.1f} s -> {rows[-1]['efficiency']:.1%}",
+            flush=True,
+        )
+    return rows
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     from sim.sweep.executors import LocalExecutor, SerialExecutor  # noqa: PLC0415
 
@@ -369,6 +398,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 label = f"Dask x{args.workers}, {how}"
                 sweeps.append({"label": label, "workers": args.workers, **dask[key]})
         out["startup"] = worker_startup(args.workers)
+        out["pairs"] = alternated_pairs(sweep, tmp, args.workers, args.pairs)
     return out
 
 
@@ -525,7 +555,21 @@ def report(result: dict[str, Any], nproc: int) -> str:
         "worker processes (for Dask: with the nannies), everything else (from /proc/stat), idle, "
         "and steal (the hypervisor gave the CPU to another guest)."
     )
-    return f"{head}\n\n{table}\n\n{where}\n\n{notes}"
+    text = f"{head}\n\n{table}\n\n{where}\n\n{notes}"
+    if result.get("pairs"):
+        rows = [
+            [
+                str(k + 1),
+                fmt_s(r["serial_wall_s"]),
+                fmt_s(r["local_wall_s"]),
+                f"{r['efficiency']:.1%}",
+            ]
+            for k, r in enumerate(result["pairs"])
+        ]
+        header = ["pair", "serial sweep", f"local x{workers}", "serial / workers / local"]
+        text += "\n\nSerial and local sweeps alternated (`--pairs`):\n\n"
+        text += _markdown_table(header, rows)
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -540,6 +584,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--cli", action="store_true", help="also `caravan sweep --workers N` as a whole process"
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="then K serial and local sweeps alternated, each local one against the serial one "
+        "just before it",
     )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
