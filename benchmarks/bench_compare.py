@@ -352,6 +352,13 @@ def _threads(res: dict[str, Any]) -> str:
     return "1 thread" if n == 1 else f"{n} threads"
 
 
+def _verdict(res: dict[str, Any], target: float) -> str:
+    """The targets are for caravan-sim on one thread; a run on more says nothing of them."""
+    if res["ours"][0].get("threads", 1) != 1:
+        return "- (target is for 1 thread)"
+    return "PASS" if res["ratio_median"] >= target else "FAIL"
+
+
 def ratio_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for kind, target in (("flee", TARGET_FLEE), ("mesa", TARGET_MESA)):
@@ -370,7 +377,7 @@ def ratio_rows(results: dict[str, Any]) -> list[list[str]]:
                     + ", ".join(f"{x:.0f}" for x in ratios)
                     + f"; loops only {statistics.median(res['loop_ratio']):.0f}x)",
                     f">= {target:g}x",
-                    "PASS" if res["ratio_median"] >= target else "FAIL",
+                    _verdict(res, target),
                 ]
             )
     return rows
