@@ -10,9 +10,10 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -24,6 +25,9 @@ from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
 from sim.scenario import did_you_mean
 from sim.targets import COMPARED_SETS
+
+if TYPE_CHECKING:
+    from sim.sweep.executors import Executor
 
 # Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask) when it
 # runs, so `caravan check` and `caravan --help` answer at once.
@@ -336,7 +340,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.sweep.executors import default_workers, make_executor
     from sim.sweep.plan import load_sweep_file
     from sim.sweep.runner import SweepFailedError, run_sweep
     from sim.sweep.store import read_manifest
@@ -354,12 +357,11 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return 0
-    executor = make_executor(args.workers or default_workers(), args.scheduler)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop: as Ctrl-C
     try:
-        summary = run_sweep(
-            sweep, args.out, executor, resume=args.resume, batch_size=args.batch_size
-        )
+        with _executor(args) as executor:
+            summary = run_sweep(
+                sweep, args.out, executor, resume=args.resume, batch_size=args.batch_size
+            )
     except KeyboardInterrupt:
         manifest = read_manifest(args.out)
         console.print(
@@ -372,15 +374,7 @@ def _sweep(args: argparse.Namespace) -> int:
         )
         return 130
     except SweepFailedError as exc:
-        Console(stderr=True, highlight=False).print(
-            Text("error: ", style="bold red")
-            + Text(f"{exc}; finished runs are kept in {args.out}"),
-            soft_wrap=True,
-        )
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        executor.close()
+        return _failed(f"{exc}; finished runs are kept in {args.out}")
     console.print(
         Text(
             f"{summary.status}: {summary.done_before + summary.done_now} of {summary.total_runs} "
@@ -398,7 +392,6 @@ def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate.plan import plan_calibration
     from sim.calibrate.report import write_report
     from sim.calibrate.runner import run_calibration
-    from sim.sweep.executors import default_workers, make_executor
     from sim.sweep.runner import SweepFailedError
 
     plan = plan_calibration(
@@ -425,11 +418,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         ),
         soft_wrap=True,
     )
-    executor = make_executor(args.workers or default_workers(), args.scheduler)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     started_s = time.monotonic()
     try:
-        outcome = run_calibration(plan, args.out, executor, resume=args.resume)
+        with _executor(args) as executor:
+            outcome = run_calibration(plan, args.out, executor, resume=args.resume)
     except KeyboardInterrupt:
         again = args.argv if args.resume else [*args.argv, "--resume"]
         console.print(
@@ -441,15 +433,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
         return 130
     except SweepFailedError as exc:
-        Console(stderr=True, highlight=False).print(
-            Text("error: ", style="bold red")
-            + Text(f"{exc}; finished simulations are kept in {args.out}"),
-            soft_wrap=True,
-        )
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        executor.close()
+        return _failed(f"{exc}; finished simulations are kept in {args.out}")
     summary = write_report(plan, outcome, args.write_scenario)
     elapsed_s = time.monotonic() - started_s
     console.print(_calibration_table(summary))
@@ -564,8 +548,31 @@ def _refuse_to_replace(paths: list[Path], overwrite: bool) -> None:
         )
 
 
+@contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor]:
+    """The executor `--workers` and `--scheduler` ask for, closed on the way out; meanwhile a
+    batch system's stop (SIGTERM) interrupts as Ctrl-C does, so finished work is kept."""
+    from sim.sweep.executors import default_workers, make_executor
+
+    executor = make_executor(args.workers or default_workers(), args.scheduler)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield executor
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        executor.close()
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _failed(message: str) -> int:
+    """A simulation raised: say so on stderr; exit status 1 (not an input error)."""
+    Console(stderr=True, highlight=False).print(
+        Text("error: ", style="bold red") + Text(message), soft_wrap=True
+    )
+    return 1
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
