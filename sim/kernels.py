@@ -235,9 +235,9 @@ def step_migrants_serial(m, routes, places, route_cdf, policy, p, tallies):  # t
 
 
 # Performance: the loop over migrants is one function, with every array taken out of its
-# NamedTuple once per chunk. A call per migrant to a compiled function that takes the
-# NamedTuples (10 + 12 + ... arrays) is not inlined by LLVM and costs an atomic incref and decref
-# of every array it receives, about 0.7 us per migrant-step; see benchmarks/README.md.
+# NamedTuple once per chunk, and its helpers take numbers only. numba counts references to
+# arrays: a helper that receives arrays costs an atomic incref and decref of each at every call,
+# even inlined (findings 1, 3 and 9 in benchmarks/README.md).
 @njit(cache=True)
 def _step_chunk(  # type: ignore[no-untyped-def]
     lo, hi, m, routes, places, route_cdf, policy, p, counts, at_places, on_roads, picks
@@ -265,12 +265,15 @@ def _step_chunk(  # type: ignore[no-untyped-def]
     test_chance_arrival = policy.test_chance_arrival
     clearance = policy.clearance
     test_chance_held = policy.test_chance_held
+    clearance_return_share = policy.clearance_return_share
+    give_up_scale_h = policy.give_up_scale_h
+    give_up_shape = policy.give_up_shape
+    give_up_return_share = policy.give_up_return_share
+    slip_chance = policy.slip_chance
+    ride_chance = p.ride_chance
     key = p.key
     step = p.step
     step_h = p.step_h
-    # The helpers below get arrays and numbers, not the NamedTuples: an inlined helper that
-    # binds a tuple still increfs and decrefs each of its arrays (finding 3 in
-    # benchmarks/README.md).
     sensitivity = p.sensitivity
     specificity = p.specificity
     quarantine_steps = p.quarantine_steps
@@ -307,9 +310,7 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                 outcome = HOLD_STAYS
                 if clearance[here]:
                     u = rng.uniform(key, rng.CLEARANCE, group, step, 0)
-                    outcome = (
-                        HOLD_RETURNS if u < policy.clearance_return_share[here] else HOLD_DISPERSES
-                    )
+                    outcome = HOLD_RETURNS if u < clearance_return_share[here] else HOLD_DISPERSES
                 elif release[here] or hold[here] == NO_HOLD:
                     status_a[i] = MOVING
                     counts[NEW_RELEASED] += 1
@@ -324,10 +325,16 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                     if test_chance_held[here] > 0.0 and not (flags_a[i] & TESTED):
                         u = rng.uniform(key, rng.TEST_HELD, i, step, 0)
                         if u < test_chance_held[here]:
-                            tested_positive = _test(
-                                i, status_a, flags_a, timer_a, key, step, sensitivity,
-                                specificity, quarantine_steps, counts, here,
-                            )  # fmt: skip
+                            flags_a[i] |= TESTED
+                            counts[NEW_TESTED] += 1
+                            tested_positive = _tests_positive(
+                                flags_a[i], key, i, step, here, sensitivity, specificity
+                            )
+                            if tested_positive:
+                                status_a[i] = QUARANTINED
+                                timer_a[i] = step + quarantine_steps
+                                counts[NEW_POSITIVE] += 1
+                                counts[NEW_QUARANTINED] += 1
                     if not tested_positive:
                         # Held during step timer_step, so at the start of the next step the
                         # wait is about to enter its first step: the hazard is applied over
@@ -338,10 +345,10 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                             step,
                             (step - timer_a[i] - 1) * step_h,
                             step_h,
-                            policy.give_up_scale_h[here],
-                            policy.give_up_shape[here],
-                            policy.give_up_return_share[here],
-                            policy.slip_chance[here],
+                            give_up_scale_h[here],
+                            give_up_shape[here],
+                            give_up_return_share[here],
+                            slip_chance[here],
                         )
                 if outcome == HOLD_RETURNS:
                     status_a[i] = RETURNED
@@ -357,51 +364,85 @@ def _step_chunk(  # type: ignore[no-untyped-def]
                     flags_a[i] |= SLIPPED
                     counts[NEW_SLIPPED] += 1
                     past_hold = True
-            if past_hold:
-                move = _after_hold(
-                    i, place_a[i], group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
-                    n_legs, entry_index, intercept_chance, dispersed_intercept_factor,
-                    test_chance_arrival, key, step, sensitivity, specificity, quarantine_steps,
-                    counts,
-                )  # fmt: skip
-            if move and p.daylight:
-                # Walk or ride along the route for one step, handling each place reached.
+            # Let go at a place (past_hold): what the place does comes first. Then, in daylight,
+            # walk or ride along the route for one step, handling each place reached. The place
+            # code is written once, in this loop rather than in a helper (see above).
+            walking = (move or past_hold) and p.daylight
+            if past_hold or walking:
                 r = route_a[i]
                 leg = leg_a[i]
-                speed_kmh = p.walking_speed_kmh
-                heading_to = route_place[r, leg + 1]
-                if group != ride_group:
-                    ride_group = group
-                    ride_u = rng.uniform(key, rng.RIDE, group, step, 0)
-                if ride_u < p.ride_chance[heading_to]:
-                    speed_kmh = p.ride_speed_kmh
-                if flags_a[i] & DISPERSED:
-                    speed_kmh *= p.dispersed_speed_factor
-                km = km_a[i] + speed_kmh * step_h
-                while km >= leg_km[r, leg]:
-                    km -= leg_km[r, leg]
-                    leg += 1
-                    leg_a[i] = leg
-                    km_a[i] = 0.0
-                    here = route_place[r, leg]
-                    place_a[i] = here
-                    # Reaching a place: held by a force or blockade, or past it.
-                    kind = hold[here]
-                    if kind != NO_HOLD and not (flags_a[i] & DISPERSED) and not release[here]:
-                        status_a[i] = HELD_BORDER if kind == BORDER_FORCE else HELD_BLOCKADE
-                        timer_a[i] = step
-                        counts[NEW_HELD] += 1
-                        move = False
+                here = place_a[i]
+                km = 0.0
+                # (Let go at the route's last place, there is no next leg: it arrives there.)
+                if walking and leg < n_legs[r]:
+                    # The step's km: one ride draw per group and step, shared by its members
+                    # (consecutive rows).
+                    if group != ride_group:
+                        ride_group = group
+                        ride_u = rng.uniform(key, rng.RIDE, group, step, 0)
+                    speed_kmh = p.walking_speed_kmh
+                    if ride_u < ride_chance[route_place[r, leg + 1]]:
+                        speed_kmh = p.ride_speed_kmh
+                    if flags_a[i] & DISPERSED:
+                        speed_kmh *= p.dispersed_speed_factor
+                    km = km_a[i] + speed_kmh * step_h
+                at_place = past_hold
+                goes_on = True
+                while at_place or (walking and km >= leg_km[r, leg]):
+                    if not at_place:
+                        # Reaching the leg's end: held by a force or blockade, or at the place.
+                        km -= leg_km[r, leg]
+                        leg += 1
+                        leg_a[i] = leg
+                        km_a[i] = 0.0
+                        here = route_place[r, leg]
+                        place_a[i] = here
+                        kind = hold[here]
+                        if kind != NO_HOLD and not (flags_a[i] & DISPERSED) and not release[here]:
+                            status_a[i] = HELD_BORDER if kind == BORDER_FORCE else HELD_BLOCKADE
+                            timer_a[i] = step
+                            counts[NEW_HELD] += 1
+                            goes_on = False
+                            break
+                    at_place = False
+                    # Past any hold: entry into Guatemala, checkpoint, health post, destination.
+                    # Each but the entry ends the step's movement.
+                    flags = flags_a[i]
+                    entry = entry_index[here]
+                    if entry >= 0 and not (flags & ENTERED):
+                        flags_a[i] = flags | ENTERED
+                        entry_a[i] = entry
+                        counts[NEW_ENTERED] += 1
+                    chance = intercept_chance[here]
+                    if chance > 0.0:
+                        if flags & DISPERSED:
+                            chance *= dispersed_intercept_factor[here]
+                        if rng.uniform(key, rng.CHECKPOINT, group, step, here) < chance:
+                            status_a[i] = REMITTED
+                            counts[NEW_REMITTED] += 1
+                            goes_on = False
+                            break
+                    test_chance = test_chance_arrival[here]
+                    if (
+                        test_chance > 0.0
+                        and not (flags & TESTED)
+                        and rng.uniform(key, rng.TEST, i, step, here) < test_chance
+                    ):
+                        flags_a[i] |= TESTED
+                        counts[NEW_TESTED] += 1
+                        if _tests_positive(flags, key, i, step, here, sensitivity, specificity):
+                            status_a[i] = QUARANTINED
+                            timer_a[i] = step + quarantine_steps
+                            counts[NEW_POSITIVE] += 1
+                            counts[NEW_QUARANTINED] += 1
+                            goes_on = False
+                            break
+                    if leg >= n_legs[r]:
+                        status_a[i] = ARRIVED
+                        counts[NEW_ARRIVED] += 1
+                        goes_on = False
                         break
-                    move = _after_hold(
-                        i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a,
-                        n_legs, entry_index, intercept_chance, dispersed_intercept_factor,
-                        test_chance_arrival, key, step, sensitivity, specificity,
-                        quarantine_steps, counts,
-                    )  # fmt: skip
-                    if not move:
-                        break
-                if move:
+                if walking and goes_on:
                     km_a[i] = km
         # Add migrant i to the stocks at the end of its step.
         status = status_a[i]
@@ -446,60 +487,12 @@ def _hold_outcome(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _after_hold(  # type: ignore[no-untyped-def]
-    i, here, group, status_a, flags_a, timer_a, entry_a, leg_a, route_a, n_legs, entry_index,
-    intercept_chance, dispersed_intercept_factor, test_chance_arrival, key, step, sensitivity,
-    specificity, quarantine_steps, counts
-):  # fmt: skip
-    """What happens at a place once past any hold. True if the migrant goes on."""
-    flags = flags_a[i]
-    entry = entry_index[here]
-    if entry >= 0 and not (flags & ENTERED):
-        flags_a[i] = flags | ENTERED
-        entry_a[i] = entry
-        counts[NEW_ENTERED] += 1
-    chance = intercept_chance[here]
-    if chance > 0.0:
-        if flags & DISPERSED:
-            chance *= dispersed_intercept_factor[here]
-        if rng.uniform(key, rng.CHECKPOINT, group, step, here) < chance:
-            status_a[i] = REMITTED
-            counts[NEW_REMITTED] += 1
-            return False
-    test_chance = test_chance_arrival[here]
-    if test_chance > 0.0 and not (flags & TESTED):
-        if rng.uniform(key, rng.TEST, i, step, here) < test_chance:
-            if _test(
-                i, status_a, flags_a, timer_a, key, step, sensitivity, specificity,
-                quarantine_steps, counts, here,
-            ):  # fmt: skip
-                return False
-    if leg_a[i] >= n_legs[route_a[i]]:
-        status_a[i] = ARRIVED
-        counts[NEW_ARRIVED] += 1
-        return False
-    return True
-
-
-@njit(cache=True, inline="always")
-def _test(  # type: ignore[no-untyped-def]
-    i, status_a, flags_a, timer_a, key, step, sensitivity, specificity, quarantine_steps, counts,
-    here
-):  # fmt: skip
-    """Test one person. A positive result starts a quarantine; True if positive."""
-    flags_a[i] |= TESTED
-    counts[NEW_TESTED] += 1
+def _tests_positive(flags, key, i, step, here, sensitivity, specificity):  # type: ignore[no-untyped-def]
+    """The result of testing migrant i (with these flags) at a place this step."""
     u = rng.uniform(key, rng.TEST_RESULT, i, step, here)
-    if flags_a[i] & INFECTED:
-        positive = u < sensitivity
-    else:
-        positive = u >= specificity
-    if positive:
-        status_a[i] = QUARANTINED
-        timer_a[i] = step + quarantine_steps
-        counts[NEW_POSITIVE] += 1
-        counts[NEW_QUARANTINED] += 1
-    return positive
+    if flags & INFECTED:
+        return u < sensitivity
+    return u >= specificity
 
 
 def infect(m: Migrants, key: np.uint64, prevalence: float) -> None:
