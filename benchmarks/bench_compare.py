@@ -21,6 +21,9 @@ of a pair see the same load on a shared machine, and the ratio is taken per pair
             `CaravanModel(..., threads=False)` then its steps.
   --threads N  caravan-sim's side runs numba's parallel kernel on N threads instead (as
             `caravan run` does by default); the other tools run on one thread either way.
+  --every-step  caravan-sim runs its kernel on every step. By default it skips night steps in
+            which nobody can change (nobody due to leave, held or in quarantine: see
+            `CaravanModel._nobody_changes`); the work table says on how many steps it ran.
 
 The Flee environment is `benchmarks/.venv-flee` (git-ignored), made with `python -m venv` and
 `pip install flee==3.1` when missing.
@@ -28,7 +31,7 @@ The Flee environment is `benchmarks/.venv-flee` (git-ignored), made with `python
 Usage:
     python benchmarks/bench_compare.py [--migrants 80000 800000] [--pairs 2]
         [--days D] [--days-at 800000=4] [--mesa-steps-at 800000=58] [--no-flee] [--no-mesa]
-        [--threads N] [--json OUT.json]
+        [--threads N] [--every-step] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -127,9 +130,19 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
         numba.set_num_threads(args.threads)
     small = sim.load(JANUARY_2021, ["population.size=1000"])
     sim.run(small, seed=0, threads=parallel)  # load the compiled code before timing
+    CaravanModel.skip_idle_steps = not args.every_step
+    kernel_steps = 0  # a night step in which nobody can change skips the kernel
+
+    def counting_kernel(*kernel_args: Any) -> None:
+        nonlocal kernel_steps
+        kernel_steps += 1
+        kernel(*kernel_args)
+
     rss0 = rss_bytes()
     t0 = time.perf_counter()
     model = CaravanModel(scenario, seed=args.seed, threads=parallel)
+    kernel = model._kernel
+    model._kernel = counting_kernel  # under a microsecond per step
     t1 = time.perf_counter()
     while model.running:
         model.step()
@@ -142,6 +155,7 @@ def _ours_worker(args: argparse.Namespace) -> dict[str, Any]:
         "agents": m.n,
         "departed": int((m.status != WAITING).sum()),
         "steps": model.n_steps,
+        "kernel_steps": kernel_steps,
         "step_h": model.step_h,
         "days": model.n_steps * model.step_h / 24.0,
         "agent_steps": m.n * model.n_steps,
@@ -216,9 +230,12 @@ def _run_worker(cmd: list[str], out: Path) -> dict[str, Any]:
     return data
 
 
-def _ours_cmd(kind: str, n: int, steps: int | None, out: Path, threads: int = 1) -> list[str]:
+def _ours_cmd(
+    kind: str, n: int, steps: int | None, out: Path, threads: int = 1, every_step: bool = False
+) -> list[str]:
     cmd = [sys.executable, str(Path(__file__)), "--worker", kind, "--migrants", str(n)]
     cmd += ["--out", str(out), "--threads", str(threads)]
+    cmd += ["--every-step"] if every_step else []
     return cmd + (["--steps", str(steps)] if steps else [])
 
 
@@ -274,7 +291,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 flee_cmd = [str(python), str(BENCH_DIR / "flee_driver.py"), str(export_dir)]
                 res = compare(
                     f"flee-{n}",
-                    lambda out, n=n, days=days: _ours_cmd("ours-daily", n, days, out, args.threads),
+                    lambda out, n=n, days=days: _ours_cmd(
+                        "ours-daily", n, days, out, args.threads, args.every_step
+                    ),
                     lambda out, c=flee_cmd, days=days: [*c, str(out), "--days", str(days)],
                     args.pairs,
                     tmp,
@@ -286,7 +305,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"vs Mesa, {n:,} migrants, {steps or 'all'} hourly steps", flush=True)
                 res = compare(
                     f"mesa-{n}",
-                    lambda out, n=n, s=steps: _ours_cmd("ours-hourly", n, s, out, args.threads),
+                    lambda out, n=n, s=steps: _ours_cmd(
+                        "ours-hourly", n, s, out, args.threads, args.every_step
+                    ),
                     lambda out, n=n, s=steps: _ours_cmd("mesa", n, s, out),
                     args.pairs,
                     tmp,
@@ -312,6 +333,12 @@ def _bytes_per_agent(r: dict[str, Any]) -> float:
     return float(r["max_rss_bytes"] - r["rss_before_setup_bytes"]) / r["agents"]
 
 
+def _kernel_steps(r: dict[str, Any]) -> str:
+    """caravan-sim's steps that ran its kernel, when some were skipped as idle nights."""
+    ran = r.get("kernel_steps")  # not in measurements saved before the skip existed
+    return f" (kernel on {ran})" if ran is not None and ran != r["steps"] else ""
+
+
 def work_rows(results: dict[str, Any]) -> list[list[str]]:
     """What each side simulated in its first run: a reader can check both did the same work."""
     rows = []
@@ -324,7 +351,7 @@ def work_rows(results: dict[str, Any]) -> list[list[str]]:
                         r["side"],
                         f"{r['agents']:,}",
                         f"{r['days']:.3g}",
-                        f"{r['steps']} x {r['step_h']:g} h",
+                        f"{r['steps']} x {r['step_h']:g} h" + _kernel_steps(r),
                         f"{r['agent_steps']:,}",
                         _arrivals(r),
                         f"{_total(r):.3f}",
@@ -420,6 +447,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--threads", type=int, default=1, help="caravan-sim's numba threads (default 1)"
+    )
+    parser.add_argument(
+        "--every-step",
+        action="store_true",
+        help="caravan-sim runs its kernel on every step, idle nights included",
     )
     # worker mode (internal)
     parser.add_argument("--worker", choices=["ours-daily", "ours-hourly", "mesa"])

@@ -16,7 +16,8 @@ parallel kernel with each of `--threads`. The compiled code is loaded (or compil
 timing. `--scan` adds a lower bound: a loop that only reads each migrant's status.
 
 The kernel is chosen explicitly for each configuration: `CaravanModel` itself runs the serial
-kernel when the population fits in one chunk, whatever `threads` says.
+kernel when the population fits in one chunk, whatever `threads` says. It runs on every step:
+the model's skipping of idle night steps is turned off here.
 
 Usage:
     python benchmarks/bench_kernel.py [--migrants 1000000 ...] [--repeats 3] [--threads 1 2]
@@ -65,9 +66,11 @@ def _scenario(path: Path, n: int) -> Any:
 
 
 def _model(scenario: Any, seed: int, parallel: bool) -> CaravanModel:
-    """A model that runs the parallel (or serial) kernel, whatever its population size."""
+    """A model that runs the parallel (or serial) kernel on every step (idle nights included),
+    whatever its population size."""
     model = CaravanModel(scenario, seed=seed)
     model._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
+    model.skip_idle_steps = False
     return model
 
 

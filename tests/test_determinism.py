@@ -198,3 +198,19 @@ def test_seeds_can_run_in_any_order_in_one_process(january_path: Path) -> None:
     # Used to fail with OverflowError (int too big to convert) in kernels._infect.
     done = outcomes_in_fresh_process(january_path, [3, 0], SMALL)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("sets", [[], ["authorities={}"]], ids=["january-2021", "no-authorities"])
+def test_skipping_idle_night_steps_changes_no_result(january_path: Path, sets: list[str]) -> None:
+    """The kernel skipped on nights when nobody can change (`CaravanModel._nobody_changes`)
+    leaves every migrant, count, place and road series as stepping everyone would."""
+    scenario = load(january_path, ["population.size=3000", *sets])
+    skipping = CaravanModel(scenario, seed=4, threads=False)
+    stepping = CaravanModel(scenario, seed=4, threads=False)
+    stepping.skip_idle_steps = False
+    a, b = skipping.run(), stepping.run()
+    for name in ("counts", "places", "roads"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.events == b.events
+    for x, y in zip(skipping.migrants, stepping.migrants, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -106,6 +106,40 @@ def test_day_window_shifts_arrival_by_the_night_hours(
     assert first_hour(windowed, "cum_reached_mexican_border", 1) == expected_h
 
 
+def test_idle_night_steps_skip_the_kernel_and_change_nothing(make_scenario: Any) -> None:
+    # Start 15:00, day 06-18, 30 steps of 1 h, everyone leaves at hour 0 and nobody is ever
+    # held: the steps starting 18:00-05:00 (steps 3-14) and, after arriving at hour 18, those
+    # starting 18:00-20:00 of the next evening (steps 27-29) change nobody: 15 skipped.
+    from datetime import datetime
+
+    scenario = make_scenario(
+        {
+            "time": {"start": datetime.fromisoformat("2021-01-01T15:00:00"), "duration_h": 30},
+            "population": {"waves": {"only": {"at": 0}}},
+            "movement": {"day_starts_h": 6, "day_ends_h": 18},
+        }
+    )
+    model = CaravanModel(scenario, seed=0)
+    skipped = []
+    decide = model._nobody_changes
+
+    def recording(step: int, daylight: bool) -> bool:
+        idle = decide(step, daylight)
+        if idle:
+            skipped.append(step)
+        return idle
+
+    model._nobody_changes = recording  # type: ignore[method-assign]
+    results = model.run()
+    assert skipped == [*range(3, 15), 27, 28, 29]
+    every_step = CaravanModel(scenario, seed=0)
+    every_step.skip_idle_steps = False
+    stepped = every_step.run()
+    for name in ("counts", "places", "roads"):
+        np.testing.assert_array_equal(getattr(results, name), getattr(stepped, name))
+    assert first_hour(results, "cum_reached_mexican_border", 1) == 18.0
+
+
 # --------------------------------------------------------------------------------------------
 # Blockade, border force, checkpoints, health posts
 # --------------------------------------------------------------------------------------------
