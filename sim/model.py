@@ -73,8 +73,10 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             scenario.population, waves_h, net.origin, self.step_h, self.rng
         )
         kernels.infect(self.migrants, self.key, scenario.health.prevalence)
-        # Departure steps in order: the k-th entry is when the k-th person to leave leaves.
-        self._departure_steps = np.sort(self.migrants.depart_step)
+        # The steps in which someone leaves, and how many have left by the end of each (a few
+        # numbers, not one per migrant).
+        self._departure_steps, leaving = np.unique(self.migrants.depart_step, return_counts=True)
+        self._departed_by = np.cumsum(leaving)
         self._ride_chance_per_step = self._ride_chances()
         self._quarantine_steps = math.ceil(
             scenario.health.quarantine_days * 24.0 / self.step_h - 1e-9
@@ -181,7 +183,9 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         if last[N_HELD_BORDER] or last[N_HELD_BLOCKADE] or last[N_QUARANTINED]:
             return False
         departed = self.migrants.n - int(last[N_WAITING])
-        return bool(departed == self.migrants.n or self._departure_steps[departed] > step)
+        due_steps = int(np.searchsorted(self._departure_steps, step, side="right"))
+        due = int(self._departed_by[due_steps - 1]) if due_steps else 0
+        return due == departed
 
     def _ride_chances(self) -> npt.NDArray[np.float64]:
         """Per place: chance per step of a ride on a road leading there (by its country)."""
