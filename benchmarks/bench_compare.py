@@ -325,7 +325,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def _arrivals(r: dict[str, Any]) -> str:
     arrived = r["arrived"]
     total = sum(arrived.values())
-    parts = ", ".join(f"{k} {v:,}" for k, v in sorted(arrived.items(), key=lambda kv: -kv[1]))
+    by_count = sorted(((k, v) for k, v in arrived.items() if v), key=lambda kv: -kv[1])
+    parts = ", ".join(f"{k} {v:,}" for k, v in by_count)
     return f"{total:,} ({parts})" if parts else "0"
 
 
