@@ -133,7 +133,8 @@ def sweep_rows(sweep: dict[str, Any]) -> list[list[str]]:
             [
                 "sweep",
                 f"{runs:,} runs, local x{workers} against the serial sweep just before it "
-                f"({len(pairs)} alternated pairs): serial wall / workers / local wall",
+                f"({len(pairs)} alternated pair{'s' if len(pairs) > 1 else ''}): "
+                "serial wall / workers / local wall",
                 f"median {median:.0%} (" + ", ".join(f"{e:.0%}" for e in each) + ")",
                 f">= {TARGET_EFFICIENCY:.0%}",
                 "PASS" if median >= TARGET_EFFICIENCY else "FAIL",
