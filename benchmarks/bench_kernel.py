@@ -4,8 +4,9 @@ Target (issue): the migrant kernel sustains at least 30 million agent-steps per 
 core with 1 million migrants; memory per migrant under 64 bytes.
 
 For each number of migrants the model is built from the January 2021 scenario with
-`population.size=N` and run through all its steps (or `--steps`). Every call of the kernel
-(`model._kernel`, wrapped) and every `model.step()` is timed. Throughput counts agent-steps as
+`population.size=N` and run through all its steps (or `--steps`). The kernel's phase of every
+step (`CaravanModel(profile=True)`: the "migrants" phase, the kernel call and the few
+microseconds that prepare it) and every `model.step()` is timed. Throughput counts agent-steps as
 (migrants) x (steps), including migrants in final statuses, over:
   all    every step of the run,
   day    the daylight steps (groups travel, the busy steps),
@@ -15,9 +16,9 @@ Configurations: the serial kernel with numba threads set to 1 (the "one core" ta
 parallel kernel with each of `--threads`. The compiled code is loaded (or compiled) before
 timing. `--scan` adds a lower bound: a loop that only reads each migrant's status.
 
-The kernel is chosen explicitly for each configuration: `CaravanModel` itself runs the serial
-kernel when the population fits in one chunk, whatever `threads` says. It runs on every step:
-the model's skipping of idle night steps is turned off here.
+The kernel is chosen explicitly for each configuration (`CaravanModel(kernel=...)`): the model
+itself runs the serial kernel when the population fits in one chunk, whatever `threads` says.
+It runs on every step: the model's skipping of idle night steps is turned off here.
 
 Usage:
     python benchmarks/bench_kernel.py [--migrants 1000000 ...] [--repeats 3] [--threads 1 2]
@@ -43,7 +44,6 @@ from _common import JANUARY_2021, machine_info, machine_line, markdown_table
 from numba import njit
 
 import sim
-from sim import kernels
 from sim.model import CaravanModel
 from sim.population import FIRST_FINAL
 
@@ -68,8 +68,8 @@ def _scenario(path: Path, n: int) -> Any:
 def _model(scenario: Any, seed: int, parallel: bool) -> CaravanModel:
     """A model that runs the parallel (or serial) kernel on every step (idle nights included),
     whatever its population size."""
-    model = CaravanModel(scenario, seed=seed)
-    model._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
+    kernel = "parallel" if parallel else "serial"
+    model = CaravanModel(scenario, seed=seed, kernel=kernel, profile=True)
     model.skip_idle_steps = False
     return model
 
@@ -87,31 +87,22 @@ def one_run(
     scenario: Any, seed: int, parallel: bool, steps: int | None, scan: bool
 ) -> dict[str, Any]:
     model = _model(scenario, seed, parallel)
-    kernel = model._kernel
-    kernel_s: list[float] = []
-    daylight: list[bool] = []
     scan_s: list[float] = []
     active: list[int] = []
-
-    def timed_kernel(*args: Any) -> None:
-        if scan:
-            s0 = time.perf_counter()
-            active.append(_scan_status(args[0].status))
-            scan_s.append(time.perf_counter() - s0)
-        k0 = time.perf_counter()
-        kernel(*args)
-        kernel_s.append(time.perf_counter() - k0)
-        daylight.append(bool(args[5].daylight))
-
-    model._kernel = timed_kernel
     n_steps = model.n_steps if steps is None else min(steps, model.n_steps)
     step_s = []
     for _ in range(n_steps):
+        if scan:
+            s0 = time.perf_counter()
+            active.append(_scan_status(model.migrants.status))
+            scan_s.append(time.perf_counter() - s0)
         t0 = time.perf_counter()
         model.step()
         step_s.append(time.perf_counter() - t0)
-    k = np.array(kernel_s)
-    day = np.array(daylight)
+    # The migrants phase of each step is the kernel call (the kernel runs on every step here).
+    assert model.profile_rows is not None
+    k = np.array([row["seconds"]["migrants"] for row in model.profile_rows])
+    day = np.array([row["daylight"] for row in model.profile_rows])
     n = model.migrants.n
     out = {
         "migrants": n,

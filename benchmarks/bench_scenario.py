@@ -67,25 +67,17 @@ def _timed_model_run(scenario: Any, seed: int, threads: bool) -> dict[str, float
     from sim.model import CaravanModel  # noqa: PLC0415
 
     t0 = time.perf_counter()
-    model = CaravanModel(scenario, seed=seed, threads=threads)
+    model = CaravanModel(scenario, seed=seed, threads=threads, profile=True)
     t1 = time.perf_counter()
-    kernel_s = 0.0
-    kernel_steps = 0  # idle night steps skip the kernel
-    kernel = model._kernel
-
-    def timed_kernel(*args: Any) -> None:
-        nonlocal kernel_s, kernel_steps
-        k0 = time.perf_counter()
-        kernel(*args)
-        kernel_s += time.perf_counter() - k0
-        kernel_steps += 1
-
-    model._kernel = timed_kernel
     while model.running:
         model.step()
     t2 = time.perf_counter()
     model.results()
     t3 = time.perf_counter()
+    assert model.profile_rows is not None
+    # idle night steps skip the kernel
+    kernel_s = sum(row["seconds"]["migrants"] for row in model.profile_rows if row["kernel"])
+    kernel_steps = sum(1 for row in model.profile_rows if row["kernel"])
     return {
         "init_s": t1 - t0,
         "loop_s": t2 - t1,

@@ -26,7 +26,6 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from sim.errors import CaravanError
-from sim.kernels import HELD_HERE
 from sim.plots import NetworkMap
 from sim.results import Results
 from sim.scenario import Scenario
@@ -71,7 +70,7 @@ def write_animation(
             "install ffmpeg"
         )
     steps = frame_steps(results.n_steps, every)
-    busiest = int(np.argmax(results.places[:, :, HELD_HERE].sum(axis=1)))
+    busiest = int(np.argmax(results.at_places("n_held").sum(axis=1)))
     partial = path.with_name(f".partial-{path.name}")
     try:
         if suffix == ".gif":

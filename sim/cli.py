@@ -23,8 +23,8 @@ from rich.text import Text
 from sim import package_version
 from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
-from sim.scenario import did_you_mean
 from sim.targets import COMPARED_SETS
+from sim.validation import did_you_mean
 
 if TYPE_CHECKING:
     from sim.sweep.executors import Executor
@@ -333,6 +333,11 @@ def _run(args: argparse.Namespace) -> int:
             runs.append(run(sc, seed=seed, threads=args.threads))
             progress.advance(task)
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
+    if sc.output.plots:
+        from sim import figures
+
+        # Drawn from what was written, so the figures show what the files hold.
+        figures.save(figures.directory_figures(out_dir).figures, out_dir)
     if not args.quiet:
         console.print(_outcome_table(summary))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)

@@ -3,53 +3,115 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 import mesa
 import numpy as np
 import numpy.typing as npt
 
 from sim import kernels, network, package_version, population, rng
-from sim.authorities import KINDS, Authority, Event, StepContext
-from sim.authorities import Blockade as BlockadeAuthority
-from sim.authorities import BorderControl as BorderControlAuthority
-from sim.kernels import (
+from sim.kernels import StepInputs, StepParams
+from sim.results import Recorder, Results, layout_of
+from sim.results_schema import (
+    AT_PLACE,
+    AWAITING_HERE,
+    COUNTERS,
     HELD_HERE,
-    N_HELD_BLOCKADE,
-    N_HELD_BORDER,
-    N_PLACE_COUNTERS,
+    HOLD_CLASSES,
+    N_AWAITING_TRANSPORT,
+    N_FLOWS,
+    N_HELD_FIRST,
+    N_IN_TRANSPORT,
     N_QUARANTINED,
     N_WAITING,
-    StepParams,
 )
-from sim.locations import Location
-from sim.results import Recorder, Results, compute_outcomes
-from sim.scenario import AuthoritySpec, Scenario
+from sim.rules import KINDS, Effects, Event, Rule, RuleSpec, StepContext
+from sim.scenario import Scenario
 from sim.schedule import RuleSchedule
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a step: the model's method `_<name>` runs it."""
+
+    name: str
+    doc: str
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase(
+        "rule_changes",
+        "rule changes due by the start of the step are applied: each authority's window opens "
+        "or closes (sim.schedule); closing undoes what opening wrote, and a blockade's closing "
+        "clears whoever it still holds",
+    ),
+    Phase(
+        "authorities",
+        "every authority in force writes its requests for this step (a crowd breaks through, "
+        "return transport has seats)",
+    ),
+    Phase(
+        "route_weights",
+        "route weights follow the crowd: base weight x (1 + crowd_weight x share of people "
+        "who took the route so far)",
+    ),
+    Phase(
+        "migrants",
+        "the migrant kernel advances every migrant one step under the effects in force "
+        "(order in sim.kernels.passes), unless it is night and nobody is due to leave, held, "
+        "in quarantine, or waiting for or riding return transport: then nobody changes",
+    ),
+    Phase(
+        "record",
+        "the step's counts are summed over chunks and recorded; the DataCollector collects",
+    ),
+)
+"""The phases of `CaravanModel.step`, in order: the one description of a step."""
+
+
+def describe_step() -> str:
+    """The phases of a step as a numbered list."""
+    return "\n".join(f"{i}. {p.name}: {p.doc}" for i, p in enumerate(PHASES, start=1))
+
+
+# Stocks in which people can change on a night step (they decide by the hour, not by walking).
+_NIGHT_ACTIVE_STOCKS = (
+    *range(N_HELD_FIRST, N_HELD_FIRST + len(HOLD_CLASSES)),
+    N_QUARANTINED,
+    N_AWAITING_TRANSPORT,
+    N_IN_TRANSPORT,
+)
 
 
 class CaravanModel(mesa.Model):  # type: ignore[misc]
     """The caravan on the road network under the scenario's rules.
 
-    One step (`step()`), in this order:
-      1. rule changes due by the start of the step are applied (windows open and close;
-         a blockade's closing clears whoever it still holds);
-      2. every authority in force makes its requests for this step (a crowd breaks through);
-      3. route weights are updated from the choices made so far (following the crowd);
-      4. the migrant kernel advances every migrant one step (order in `sim.kernels`), unless
-         it is night and nobody is due to leave, held or in quarantine: then nobody changes;
-      5. the step's counts are summed over chunks and recorded; the DataCollector collects.
+    `step()` runs the phases of `PHASES` in order (`describe_step()` prints them).
 
     Randomness: the migrants' and authorities' draws come from the counter-based generator
     keyed by `seed` (`sim.rng`); group formation at set-up uses Mesa's `self.rng`, seeded with
     the same `seed`.
+
+    `kernel` chooses the compiled step: "auto" runs the chunks on numba's threads when there
+    are several and `threads` is true, "serial" or "parallel" always that one (benchmarks).
+    With `profile=True`, `profile_rows` gets one row per step: its daylight, whether the kernel
+    ran, and the seconds of each phase.
     """
 
     # Night steps in which nobody can change skip the kernel (see `_nobody_changes`). Results
     # are the same either way; False steps every migrant every step (tests, benchmarks).
     skip_idle_steps = True
 
-    def __init__(self, scenario: Scenario, seed: int = 0, threads: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int = 0,
+        threads: bool = True,
+        kernel: Literal["auto", "serial", "parallel"] = "auto",
+        profile: bool = False,
+    ) -> None:
         super().__init__(rng=seed)
         # Not `self.scenario`: Mesa 3.5 reserves that name for its own scenario objects.
         self.caravan_scenario = scenario
@@ -58,13 +120,15 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.step_h = scenario.time.step_h
         self.n_steps = scenario.n_steps
         self.network = network.build(scenario)
+        self.layout = layout_of(scenario)
         net = self.network
+        self.effects = Effects(net.n_places, net.n_roads)
         self.locations = [Location(self, i) for i in range(net.n_places)]
-        self.policy = kernels.empty_policy(net.n_places)
         self.authorities = [
-            self._make_authority(name, spec) for name, spec in scenario.authorities.items()
+            Authority(self, self._make_rule(name, spec))
+            for name, spec in scenario.authorities.items()
         ]
-        self.rule_schedule = RuleSchedule(self.authorities)
+        self.rule_schedule = RuleSchedule(a.rule for a in self.authorities)
 
         waves_h = {
             name: scenario.hours_since_start(w.at) for name, w in scenario.population.waves.items()
@@ -86,101 +150,150 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         )
         # One chunk gives threads nothing to share, and idle numba threads spin on a busy core.
         parallel = threads and self.tallies.counts.shape[0] > 1
+        if kernel != "auto":
+            parallel = kernel == "parallel"
         self._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
         self.route_picks = np.zeros(len(net.routes), dtype=np.int64)
-        self.place_counts = np.zeros((net.n_places, N_PLACE_COUNTERS), dtype=np.int64)
+        self.place_counts = np.zeros((net.n_places, self.tallies.places.shape[2]), dtype=np.int64)
         self.recorder = Recorder(self.n_steps, net.n_places, net.n_roads)
-        self.datacollector = StockCollector(self.recorder)
+        stocks = tuple(c for c in self.layout.columns if c.startswith("n_"))
+        self.datacollector = StockCollector(self.recorder, stocks)
+        self.idle_steps: list[int] = []  # steps in which nobody could change: kernel skipped
+        self.profile_rows: list[dict[str, Any]] | None = [] if profile else None
         self._route_cdf_at_picks = -1  # total of route_picks the cached cdf was computed for
         self._route_cdf_cached = np.zeros(0)
+        self._step_index = 0
+        self._t_h = 0.0
+        self._ctx: StepContext | None = None
         self.running = True
 
-    def _make_authority(self, name: str, spec: AuthoritySpec) -> Authority:
-        places = [self.network.index(p) for p in spec.place_ids()]
+    def _make_rule(self, name: str, spec: RuleSpec) -> Rule:
+        place_ids = spec.place_ids()
         window = spec.active
         window_h = (
             self.caravan_scenario.hours_since_start(window.start),
             self.caravan_scenario.hours_since_start(window.end),
         )
-        return KINDS[spec.kind](self, name, spec, places, window_h)
+        places = [self.network.index(p) for p in place_ids]
+        return KINDS[spec.kind](name, spec, places, place_ids, window_h)
 
     @property
     def held_by_place(self) -> npt.NDArray[np.int64]:
+        """People held at each place at the end of the last step."""
         return self.place_counts[:, HELD_HERE]
 
+    # ----------------------------------------------------------------------------------------
+    # One step: the phases of PHASES
+    # ----------------------------------------------------------------------------------------
+
     def step(self) -> None:
-        step = self.steps - 1  # Mesa has already counted this step
-        t_h = step * self.step_h
-        policy = self.policy
-        policy.release[:] = 0
-        policy.clearance[:] = 0
-        # 1. rule changes
-        for change in self.rule_schedule.due(t_h):
-            authority = change.authority
-            if change.action == "begin":
-                self._log(authority.begin(policy, t_h))
-            else:
-                self._log(authority.end(policy, t_h))
-        # 2. requests of the authorities in force
-        ctx = StepContext(self.key, step, t_h, self.step_h, self.held_by_place.copy())
-        for authority in self.authorities:
-            if authority.active:
-                self._log(authority.before_step(policy, ctx))
-        # 3. following the crowd
-        route_cdf = self._route_cdf()
-        # 4. migrants
-        params = self._params(step, t_h)
-        if self._nobody_changes(step, params.daylight):
-            # The last step's stocks stand (kept in the tallies); nothing flows.
-            self.tallies.counts[:, : len(kernels.FLOWS)] = 0
-            self.tallies.route_picks[:] = 0
+        self._step_index = self.steps - 1  # Mesa has already counted this step
+        self._t_h = self._step_index * self.step_h
+        self.effects.start_step()
+        self._ctx = StepContext(
+            self.key, self._step_index, self._t_h, self.step_h, self.place_counts.copy()
+        )
+        if self.profile_rows is None:
+            for phase in PHASES:
+                getattr(self, f"_{phase.name}")()
         else:
-            self._kernel(
-                self.migrants,
-                self.network.route_arrays,
-                self.network.places_arrays,
-                route_cdf,
-                policy,
-                params,
-                self.tallies,
+            seconds = {}
+            for phase in PHASES:
+                t0 = time.perf_counter()
+                getattr(self, f"_{phase.name}")()
+                seconds[phase.name] = time.perf_counter() - t0
+            self.profile_rows.append(
+                {
+                    "step": self._step_index,
+                    "daylight": self._daylight(),
+                    "kernel": not self.idle_steps or self.idle_steps[-1] != self._step_index,
+                    "seconds": seconds,
+                }
             )
-        # 5. record
-        counts = self.tallies.counts.sum(axis=0)
-        self.place_counts = self.tallies.places.sum(axis=0)
-        self.route_picks += self.tallies.route_picks.sum(axis=0)
-        self.recorder.record(step, counts, self.place_counts, self.tallies.roads.sum(axis=0))
-        self.datacollector.collect(self)
         if self.steps >= self.n_steps:
             self.running = False
 
-    def _params(self, step: int, t_h: float) -> StepParams:
+    def _rule_changes(self) -> None:
+        assert self._ctx is not None
+        for change in self.rule_schedule.due(self._t_h):
+            rule = change.rule
+            if change.action == "begin":
+                self._log(rule.begin(self.effects, self._ctx))
+            else:
+                self._log(rule.end(self.effects, self._ctx))
+
+    def _authorities(self) -> None:
+        assert self._ctx is not None
+        for authority in self.authorities:
+            if authority.rule.active:
+                self._log(authority.rule.before_step(self.effects, self._ctx))
+
+    def _route_weights(self) -> None:
+        self._route_cdf_now = self.route_cdf()
+
+    def _migrants(self) -> None:
+        params = self._params()
+        if self._nobody_changes(params.daylight):
+            # The last step's stocks stand (kept in the tallies); nothing flows.
+            self.idle_steps.append(self._step_index)
+            self.tallies.counts[:, :N_FLOWS] = 0
+            self.tallies.route_picks[:] = 0
+            return
+        fx = self.effects
+        ride_chance = self._ride_chance_per_step * fx.place["ride_factor"]
+        inputs = StepInputs(self._route_cdf_now, ride_chance, fx.place, fx.road)
+        self._kernel(
+            self.migrants,
+            self.network.route_arrays,
+            self.network.places_arrays,
+            inputs,
+            params,
+            self.tallies,
+        )
+
+    def _record(self) -> None:
+        counts = self.tallies.counts.sum(axis=0)
+        self.place_counts = self.tallies.places.sum(axis=0)
+        self.route_picks += self.tallies.route_picks.sum(axis=0)
+        self.recorder.record(
+            self._step_index, counts, self.place_counts, self.tallies.roads.sum(axis=0)
+        )
+        self.datacollector.collect(self)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _daylight(self) -> bool:
+        sc = self.caravan_scenario
+        clock_h = (sc.time.start.hour + sc.time.start.minute / 60 + self._t_h) % 24.0
+        return bool(sc.movement.day_starts_h <= clock_h < sc.movement.day_ends_h)
+
+    def _params(self) -> StepParams:
         sc = self.caravan_scenario
         mv = sc.movement
-        clock_h = (sc.time.start.hour + sc.time.start.minute / 60 + t_h) % 24.0
         return StepParams(
             key=self.key,
-            step=step,
+            step=self._step_index,
             step_h=self.step_h,
-            daylight=bool(mv.day_starts_h <= clock_h < mv.day_ends_h),
+            daylight=self._daylight(),
             walking_speed_kmh=mv.walking_speed_kmh,
-            ride_chance=self._ride_chance_per_step,
             ride_speed_kmh=mv.ride_speed_kmh,
             dispersed_speed_factor=mv.dispersed_speed_factor,
             sensitivity=sc.health.sensitivity,
             specificity=sc.health.specificity,
             quarantine_steps=self._quarantine_steps,
+            road_effects=self.effects.on_roads(),
         )
 
-    def _nobody_changes(self, step: int, daylight: bool) -> bool:
+    def _nobody_changes(self, daylight: bool) -> bool:
         """True for a night step in which the kernel would change no migrant: nobody's departure
-        is due, nobody is held (a hold can end, or be given up, at any hour) and nobody is in
-        quarantine. Travellers walk only in daylight, so everyone stays as they are. About
-        two steps in five of an hourly run without authorities; in January 2021, where people
-        are held or in quarantine on most nights, 13 of 174."""
+        is due, and nobody is held, in quarantine, or waiting for or riding return transport
+        (each of these can end at any hour). Travellers walk only in daylight, so everyone
+        stays as they are."""
+        step = self._step_index
         if daylight or step == 0 or not self.skip_idle_steps:
             return False
         last = self.recorder.counts[step - 1]
-        if last[N_HELD_BORDER] or last[N_HELD_BLOCKADE] or last[N_QUARANTINED]:
+        if any(last[column] for column in _NIGHT_ACTIVE_STOCKS):
             return False
         departed = self.migrants.n - int(last[N_WAITING])
         due_steps = int(np.searchsorted(self._departure_steps, step, side="right"))
@@ -194,8 +307,9 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         hourly = np.array([per_h.get(c.split("-")[0], 0.0) for c in countries])
         return np.asarray(1.0 - (1.0 - hourly) ** self.step_h, dtype=np.float64)
 
-    def _route_cdf(self) -> npt.NDArray[np.float64]:
-        """Route weights: base weight times (1 + crowd_weight * share who chose it so far).
+    def route_cdf(self) -> npt.NDArray[np.float64]:
+        """The cumulative route weights a group leaving now draws from: base weight times
+        (1 + crowd_weight * share who chose the route so far), normalised to end at 1.
 
         Picks only grow, so an unchanged total means unchanged picks: the cdf is reused (most
         steps, once everyone has left)."""
@@ -224,20 +338,17 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         rec = self.recorder
         done = rec.n_recorded
         net = self.network
+        layout = self.layout
         entries = np.bincount(
             self.migrants.entry[self.migrants.entry >= 0], minlength=len(net.entry_crossings)
         )
-        hold_places = [
-            (a.place_name(p), p)
-            for a in self.authorities
-            if isinstance(a, BlockadeAuthority | BorderControlAuthority)
-            for p in a.places
-        ]
-        outcomes = compute_outcomes(
-            rec.counts[:done],
-            rec.places[:done],
+        counts = rec.counts[:done][:, list(layout.counter_indices)]
+        places = rec.places[:done][:, :, list(layout.place_indices)]
+        outcomes = layout.compute(
+            counts,
+            places,
+            net.place_ids,
             dict(zip(net.entry_crossings, entries.tolist(), strict=True)),
-            hold_places,
         )
         return Results(
             scenario_name=self.caravan_scenario.name,
@@ -247,14 +358,71 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             step_h=self.step_h,
             place_ids=net.place_ids,
             road_ends=net.road_ends,
-            counts=rec.counts[:done],
-            places=rec.places[:done],
+            counts=counts,
+            places=places,
             roads=rec.roads[:done],
             events=list(rec.events),
             outcomes=outcomes,
+            layout=layout,
             place_lat=net.lat,
             place_lon=net.lon,
         )
+
+
+class Location(mesa.Agent):  # type: ignore[misc]
+    """A town, junction or crossing of the road network, and its state at the end of the last
+    step: who is there, who is held, and which rules are in force (for views of the model)."""
+
+    def __init__(self, model: CaravanModel, index: int) -> None:
+        super().__init__(model)
+        graph_node = model.network.graph.nodes[model.network.place_ids[index]]
+        self.index = index
+        self.place_id: str = model.network.place_ids[index]
+        self.country: str = graph_node["country"]
+        self.kinds: tuple[str, ...] = graph_node["kind"]
+        self.lat: float = graph_node["lat"]
+        self.lon: float = graph_node["lon"]
+
+    @property
+    def present(self) -> int:
+        """Travelling migrants at this place at the end of the last step (held included)."""
+        return int(self.model.place_counts[self.index, AT_PLACE])
+
+    @property
+    def held(self) -> int:
+        """Migrants held here by a border force or blockade at the end of the last step."""
+        return int(self.model.place_counts[self.index, HELD_HERE])
+
+    @property
+    def awaiting_transport(self) -> int:
+        """Migrants waiting here for return transport at the end of the last step."""
+        return int(self.model.place_counts[self.index, AWAITING_HERE])
+
+    @property
+    def rules_in_force(self) -> list[str]:
+        """The names of the authorities in force here now."""
+        return [
+            a.rule.name
+            for a in self.model.authorities
+            if a.rule.active and self.index in a.rule.places
+        ]
+
+
+class Authority(mesa.Agent):  # type: ignore[misc]
+    """An authority of the scenario as a Mesa agent; what it does is its `rule`
+    (`sim.rules`), which the model runs in the phases of a step."""
+
+    def __init__(self, model: CaravanModel, rule: Rule) -> None:
+        super().__init__(model)
+        self.rule = rule
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
 
 
 class StockCollector(mesa.DataCollector):  # type: ignore[misc]
@@ -264,9 +432,10 @@ class StockCollector(mesa.DataCollector):  # type: ignore[misc]
     variable and deep-copies each value, about a tenth of a January 2021 run; these values are
     plain ints, read straight into `model_vars`."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, stocks: tuple[str, ...]) -> None:
         self._recorder = recorder
-        self._columns = [(f"n_{s}", len(kernels.FLOWS) + j) for j, s in enumerate(kernels.STOCKS)]
+        wanted = set(stocks)
+        self._columns = [(c.column, j) for j, c in enumerate(COUNTERS) if c.column in wanted]
         super().__init__(model_reporters={name: name for name, _ in self._columns})
 
     def collect(self, model: mesa.Model) -> None:
@@ -295,4 +464,14 @@ def release(model: mesa.Model) -> None:
         ids.pop(model, None)
 
 
-__all__ = ["CaravanModel", "StockCollector", "release", "run"]
+__all__ = [
+    "PHASES",
+    "Authority",
+    "CaravanModel",
+    "Location",
+    "Phase",
+    "StockCollector",
+    "describe_step",
+    "release",
+    "run",
+]

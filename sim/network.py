@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import NamedTuple
@@ -19,9 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario import Place, Scenario
-
-ENTRY_COUNTRY_SUFFIX = "-GT"  # a crossing whose country reads "XX-GT" leads into Guatemala
+from sim.scenario import Scenario, entry_crossings_of
 
 
 class PlaceArrays(NamedTuple):
@@ -77,15 +74,6 @@ class RoadNetwork:
     @property
     def base_weights(self) -> npt.NDArray[np.float64]:
         return np.array([r.base_weight for r in self.routes])
-
-
-def entry_crossings_of(places: Sequence[Place]) -> tuple[str, ...]:
-    """Ids of the border crossings into Guatemala, in the network's order."""
-    return tuple(
-        p.id
-        for p in places
-        if "border_crossing" in p.kind and p.country.endswith(ENTRY_COUNTRY_SUFFIX)
-    )
 
 
 def build(scenario: Scenario) -> RoadNetwork:

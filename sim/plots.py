@@ -37,8 +37,9 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import ScaledTranslation
 
-from sim.kernels import AT_PLACE, FLOWS, HELD_HERE
 from sim.results import INTERVAL_PERCENTILES, Results
+from sim.results_schema import FLOWS
+from sim.rules import KINDS
 from sim.scenario import Scenario
 from sim.targets import Target, TargetSet
 
@@ -217,7 +218,7 @@ def _overlay_reported(
 
 def _cumulative_columns(target: Target) -> frozenset[str] | None:
     """The `cum_*` columns whose sum a target is, or None if it is not a sum of flows."""
-    if not all(key in FLOWS for key in target.outcome):
+    if not all(key in {f.name for f in FLOWS} for key in target.outcome):
         return None
     return frozenset(f"cum_{key}" for key in target.outcome)
 
@@ -268,13 +269,6 @@ MAX_ROAD_WIDTH_PT = 12.0  # line width of the most people ever on one road
 MIN_ROAD_WIDTH_PT = 1.0  # a road with anyone on it stays visible
 LABEL_SHARE = 0.02  # places holding at least this share of that most get a label
 
-# How each kind of authority is marked: matplotlib marker, colour, area (pt^2), legend label.
-AUTHORITY_MARKS: dict[str, tuple[str, str, float, str]] = {
-    "border_control": ("s", "navy", 150.0, "border force"),
-    "blockade": ("X", "red", 140.0, "blockade"),
-    "checkpoints": ("^", "saddlebrown", 30.0, "checkpoint"),
-    "health_posts": ("P", "green", 40.0, "health post"),
-}
 INACTIVE_ALPHA = 0.2  # an authority outside its window is drawn faintly
 STATUS_CAPTIONS = (
     "on the road",
@@ -332,14 +326,14 @@ class NetworkMap:
         )
         self._authorities = []
         for name, spec in scenario.authorities.items():
-            marker, color, area, _ = AUTHORITY_MARKS[spec.kind]
+            mark = KINDS[spec.kind].map_mark
             at = [index[p] for p in spec.place_ids()]
             artist = ax.scatter(
                 lon[at],
                 lat[at],
-                s=area,
-                marker=marker,
-                color=color,
+                s=mark.area_pt2,
+                marker=mark.marker,
+                color=mark.color,
                 edgecolor="white",
                 linewidth=0.5,
                 zorder=5,
@@ -365,7 +359,7 @@ class NetworkMap:
                     style="italic",
                     zorder=8,
                 )
-        most_at_place = int(np.max(results.places[:, :, AT_PLACE], initial=0))
+        most_at_place = int(np.max(results.at_places("n_at_place"), initial=0))
         self._area_per_person = MAX_PLACE_AREA_PT2 / max(most_at_place, 1)
         self._width_per_person = MAX_ROAD_WIDTH_PT / max(int(np.max(results.roads, initial=0)), 1)
         self._label_min = max(1, math.ceil(LABEL_SHARE * most_at_place))
@@ -434,17 +428,17 @@ class NetworkMap:
             ),
         ]
         for kind in self._kinds:
-            marker, color, area, what = AUTHORITY_MARKS[kind]
+            mark = KINDS[kind].map_mark
             handles.append(
                 Line2D(
                     [],
                     [],
                     linestyle="none",
-                    marker=marker,
-                    markersize=math.sqrt(area),
-                    color=color,
+                    marker=mark.marker,
+                    markersize=math.sqrt(mark.area_pt2),
+                    color=mark.color,
                     markeredgecolor="white",
-                    label=what,
+                    label=mark.label,
                 )
             )
         return handles
@@ -465,8 +459,8 @@ class NetworkMap:
     def show(self, step: int) -> None:
         """Draw the state at the end of `step` (0 is the first step)."""
         results = self.results
-        present = results.places[step, :, AT_PLACE]
-        held = results.places[step, :, HELD_HERE]
+        present = results.at_places("n_at_place")[step]
+        held = results.at_places("n_held")[step]
         self._people.set_sizes(present * self._area_per_person)
         self._held.set_sizes(held * self._area_per_person)
         on_road = results.roads[step]
@@ -568,7 +562,7 @@ def network_map(
     if when is not None:
         step = results.step_at(when)
     elif step is None:
-        step = int(np.argmax(results.places[:, :, HELD_HERE].sum(axis=1)))
+        step = int(np.argmax(results.at_places("n_held").sum(axis=1)))
     if not 0 <= step < results.n_steps:
         raise ValueError(f"step {step} is outside the run (0 to {results.n_steps - 1})")
     fig, ax = _figure_and_axes(ax, (9, 7.5))

@@ -12,31 +12,26 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from sim.results_schema import HOLD_CLASSES
 from sim.scenario import Population
 
-# status: where in its journey a migrant is. Statuses from RETURNED on are final.
-WAITING = 0  # not yet departed
-MOVING = 1  # at a place or on a road, travelling
-HELD_BORDER = 2  # held by a border force
-HELD_BLOCKADE = 3  # held at a blockade
-QUARANTINED = 4
-RETURNED = 5  # went back to Honduras of their own accord (incl. return buses)
-REMITTED = 6  # intercepted at a checkpoint and deported
-DEPORTED = 7  # deported at the end of a quarantine
-ARRIVED = 8  # reached a Mexican border crossing
-FIRST_FINAL = RETURNED
-
-STATUS_NAMES = (
-    "waiting",
-    "moving",
-    "held_border",
-    "held_blockade",
-    "quarantined",
-    "returned",
-    "remitted",
-    "deported",
-    "arrived",
-)
+# status: where in its journey a migrant is. Statuses from FIRST_FINAL on are final. Those
+# between MOVING and FIRST_FINAL change by the hour, not by walking (the kernel's first pass:
+# one range check tells them apart).
+MOVING = 0  # at a place or on a road, travelling
+WAITING = 1  # not yet departed
+QUARANTINED = 2
+AWAITING_TRANSPORT = 3  # gave up, waits at a place for return transport
+IN_TRANSPORT = 4  # on return transport, until it reaches its return point
+HELD_FIRST = 5  # held in hold class k (from 1): status HELD_FIRST + k - 1
+HELD_BORDER = HELD_FIRST + HOLD_CLASSES.index("border")
+HELD_BLOCKADE = HELD_FIRST + HOLD_CLASSES.index("blockade")
+FIRST_FINAL = 16  # room for hold classes below it
+RETURNED = 16  # went back to a return point of their own accord (on foot, by bus, by transport)
+REMITTED = 17  # intercepted at a checkpoint and deported
+DEPORTED = 18  # deported at the end of a quarantine
+ARRIVED = 19  # reached a destination (a Mexican border crossing)
+assert HELD_FIRST + len(HOLD_CLASSES) <= FIRST_FINAL
 
 # flags: facts that accumulate (bits of one byte)
 INFECTED = np.uint8(1)
@@ -44,6 +39,7 @@ DISPERSED = np.uint8(2)  # left the main road: slower, not held, less often inte
 ENTERED = np.uint8(4)  # has entered Guatemala
 TESTED = np.uint8(8)
 SLIPPED = np.uint8(16)  # got past a blockade while it held
+LET_GO = np.uint8(32)  # let go at a place this step (released, dispersed or slipped past)
 
 
 class Migrants(NamedTuple):
@@ -70,7 +66,7 @@ class Migrants(NamedTuple):
 def empty(n: int) -> Migrants:
     """n migrants waiting to depart, with no group, route or infection yet."""
     return Migrants(
-        status=np.zeros(n, dtype=np.uint8),
+        status=np.full(n, WAITING, dtype=np.uint8),
         flags=np.zeros(n, dtype=np.uint8),
         group=np.arange(n, dtype=np.int32),
         route=np.full(n, -1, dtype=np.int16),

@@ -24,11 +24,10 @@ import pyarrow.parquet as pq
 
 from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError
-from sim.kernels import FLOWS, STOCKS
 from sim.results import (
-    PARTITION,
     Results,
     events_table,
+    layout_of,
     places_table,
     roads_table,
     summarise,
@@ -65,7 +64,8 @@ def write_run(
     runs: Sequence[Results],
     overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Write summary, tables, resolved scenario and plots of one or more replicates."""
+    """Write summary, tables and resolved scenario of one or more replicates (the figures are
+    drawn from what was written: `sim.figures`)."""
     staging = new_staging(out_dir, overwrite)
     summary = summary_of(scenario, runs)
     write_json(summary, staging / SUMMARY)
@@ -78,10 +78,6 @@ def write_run(
         write_parquet([places_table(r, k) for k, r in enumerate(runs)], staging / "places.parquet")
         write_parquet([roads_table(r, k) for k, r in enumerate(runs)], staging / "roads.parquet")
     write_parquet([events_table(r, k) for k, r in enumerate(runs)], staging / "events.parquet")
-    if scenario.output.plots:
-        from sim import figures  # noqa: PLC0415 - matplotlib only when plotting; sweep workers never do
-
-        figures.save(figures.run_figures(scenario, runs), staging)
     swap_into_place(staging, out_dir)
     return summary
 
@@ -100,7 +96,7 @@ def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:
         "start": scenario.time.start.isoformat(),
         "duration_h": scenario.time.duration_h,
         "step_h": scenario.time.step_h,
-        "partition": list(PARTITION),
+        "partition": list(layout_of(scenario).partition),
         # one run: its counts; several: the median of each (which may end in .5)
         "outcomes": dict(per_replicate[0])
         if len(runs) == 1
@@ -190,9 +186,9 @@ def load_run(path: str | Path) -> SavedRun:
     place_ids = tuple(p.id for p in scenario.network.places)
     road_ends = tuple((r.between[0], r.between[1]) for r in scenario.network.roads)
 
+    layout = layout_of(scenario)
     series = _read_table(run_dir / "timeseries.parquet", shape, ["replicate", "step"])
-    columns = [f"new_{f}" for f in FLOWS] + [f"n_{s}" for s in STOCKS]
-    counts = np.stack([_column(series, c, shape, run_dir) for c in columns], axis=-1)
+    counts = np.stack([_column(series, c, shape, run_dir) for c in layout.columns], axis=-1)
 
     places = _read_table(
         run_dir / "places.parquet", (*shape, len(place_ids)), ["replicate", "step", "place"]
@@ -205,8 +201,13 @@ def load_run(path: str | Path) -> SavedRun:
     # Rows sorted by place name; the arrays follow the network's order.
     by_name = np.argsort(np.array(place_ids))
     order = np.argsort(by_name)
-    at_place = _column(places, "n_at_place", (*shape, len(place_ids)), run_dir)[..., order]
-    held = _column(places, "n_held", (*shape, len(place_ids)), run_dir)[..., order]
+    per_place = np.stack(
+        [
+            _column(places, c, (*shape, len(place_ids)), run_dir)[..., order]
+            for c in layout.place_columns
+        ],
+        axis=-1,
+    )
 
     roads = _read_table(
         run_dir / "roads.parquet", (*shape, len(road_ends)), ["replicate", "step", "road"]
@@ -226,10 +227,11 @@ def load_run(path: str | Path) -> SavedRun:
             place_ids=place_ids,
             road_ends=road_ends,
             counts=counts[k],
-            places=np.stack([at_place[k], held[k]], axis=-1),
+            places=per_place[k],
             roads=on_road[k],
             events=events[k],
             outcomes={key: int(v) for key, v in summary["per_replicate"][k].items()},
+            layout=layout,
             place_lat=lat,
             place_lon=lon,
         )
@@ -278,7 +280,7 @@ def _column(
 
 
 def _events(table: pa.Table, n_replicates: int) -> list[list[dict[str, Any]]]:
-    """Each replicate's events as the model logs them (see `sim.authorities.Event`)."""
+    """Each replicate's events as the model logs them (see `sim.rules.Event`)."""
     out: list[list[dict[str, Any]]] = [[] for _ in range(n_replicates)]
     for row in table.to_pylist():
         out[row["replicate"]].append(

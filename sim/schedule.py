@@ -1,4 +1,4 @@
-"""Rule changes on a timetable: when each authority's window opens and closes.
+"""Rule changes on a timetable: when each rule's window opens and closes.
 
 Kept here rather than in Mesa's event API (which moved between Mesa 3.3 and 3.5): the model
 asks the schedule at the start of each step which changes are due and applies them in order.
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sim.authorities import Authority
+from sim.rules import Rule
 
 _EPS_H = 1e-9
 
@@ -21,18 +21,18 @@ class RuleChange:
     action_order: int  # at the same hour a closing window is undone before another opens
     sequence: int
     action: Literal["begin", "end"] = field(compare=False)
-    authority: Authority = field(compare=False)
+    rule: Rule = field(compare=False)
 
 
 class RuleSchedule:
-    """Begin and end changes of every authority, sorted by time."""
+    """Begin and end changes of every rule, sorted by time."""
 
-    def __init__(self, authorities: Iterable[Authority]) -> None:
+    def __init__(self, rules: Iterable[Rule]) -> None:
         changes = []
-        for seq, authority in enumerate(authorities):
-            start_h, end_h = authority.window_h
-            changes.append(RuleChange(start_h, 1, seq, "begin", authority))
-            changes.append(RuleChange(end_h, 0, seq, "end", authority))
+        for seq, rule in enumerate(rules):
+            start_h, end_h = rule.window_h
+            changes.append(RuleChange(start_h, 1, seq, "begin", rule))
+            changes.append(RuleChange(end_h, 0, seq, "end", rule))
         # Windows end after they start (validated), so each rule begins before it ends even
         # when both fall within one step.
         self._pending = sorted(changes)

@@ -18,32 +18,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario import did_you_mean, validate_model
+from sim.results_schema import FAMILIES, FIXED_OUTCOME_KEYS, is_known_key
+from sim.validation import did_you_mean, validate_model
 from sim.yamlio import Document, KeyPath, load_yaml
 
 Z_90 = 1.6448536269514722
 """A standard normal's 95th percentile: half-width of a 90% band in standard deviations."""
-
-OUTCOME_KEYS: tuple[str, ...] = (
-    "departed",
-    "entered_guatemala",
-    "entered_guatemala_via_el_florido_border",
-    "entered_guatemala_via_corinto_hn",
-    "entered_guatemala_via_agua_caliente_border",
-    "returned_voluntarily",
-    "remitted",
-    "deported_after_quarantine",
-    "tested",
-    "tested_positive",
-    "quarantined",
-    "in_quarantine",
-    "reached_mexican_border",
-    "dispersed_in_guatemala",
-    "in_transit",
-    "moved_on_toward_mexico",  # = reached + dispersed in Guatemala + in transit in Guatemala
-    "held_at_vado_hondo_peak",  # the most people held at the Vado Hondo blockade at one time
-)
-"""Model outcome keys a target may name; any other key is a typo, reported with the file line."""
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ISO_DAY = r"\d{4}-\d{2}-\d{2}"
@@ -51,11 +31,14 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 
 
 def _known_outcome(key: str) -> str:
-    if key not in OUTCOME_KEYS:
+    """An outcome some run can report; which places a given scenario reports is checked where
+    a target set meets a scenario (calibration, `caravan run`'s table)."""
+    if not is_known_key(key):
         # The caller's error report adds "(got 'key')"; the hint and where to look are ours.
+        families = ", ".join(f"{f.prefix}<place>{f.suffix}" for f in FAMILIES)
         raise ValueError(
-            f"unknown outcome key{did_you_mean(key, set(OUTCOME_KEYS))}; "
-            "the keys are listed in sim.targets.OUTCOME_KEYS"
+            f"unknown outcome key{did_you_mean(key, set(FIXED_OUTCOME_KEYS))}; "
+            f"the keys are those of sim.results_schema.OUTCOMES, and per place {families}"
         )
     return key
 

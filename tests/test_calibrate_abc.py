@@ -13,7 +13,7 @@ from sim.calibrate import abc
 from sim.calibrate.abc import Generation
 from sim.calibrate.priors import PriorSet
 from sim.calibrate.runner import combined_distance
-from sim.calibrate.spec import CalibrationSection, FreeParameter
+from sim.scenario.calibration import CalibrationSection, FreeParameter
 from sim.targets import Z_90, Target, TargetSet, Tolerance
 
 

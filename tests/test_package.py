@@ -23,7 +23,7 @@ def test_each_public_name_is_its_modules_own(name: str) -> None:
 def test_submodules_are_attributes_as_after_an_import() -> None:
     code = "import sim\nprint(sim.scenario.load.__module__, sim.plots.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["sim.scenario", "sim.plots"]
+    assert done.stdout.split() == ["sim.scenario.loading", "sim.plots"]
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

@@ -1,6 +1,6 @@
 """The counter-based generator: uniform on [0, 1), neighbouring keys unrelated, a pure function.
 
-Bulk draws come from small njit loops that call `sim.rng.uniform` exactly as the kernels do,
+Bulk draws come from small njit loops that call `sim.kernels.rng.uniform` as the kernel does,
 with the key as `seed_key` returns it (np.uint64). A key handed over as a Python int is checked
 in a fresh process, so whatever code it makes numba compile cannot leak into other tests.
 """
@@ -19,6 +19,7 @@ from numba import njit
 from scipy import stats
 
 from sim import rng
+from sim.kernels import rng as jit_rng
 
 N = 100_000
 KEYS = {
@@ -39,7 +40,7 @@ def draws(
 ) -> npt.NDArray[np.float64]:
     out = np.empty(ident.shape[0])
     for k in range(ident.shape[0]):
-        out[k] = rng.uniform(key, stream[k], ident[k], step[k], draw[k])
+        out[k] = jit_rng.uniform(key, stream[k], ident[k], step[k], draw[k])
     return out
 
 
@@ -92,12 +93,29 @@ def test_neighbouring_keys_are_uncorrelated(key: np.uint64) -> None:
         assert stats.chisquare(cells.ravel()).pvalue > 0.001, name
 
 
+def test_python_copy_draws_the_kernels_numbers() -> None:
+    """`sim.rng.uniform` (plain Python, for rules) and the kernel's compiled copy agree on every
+    key, stream and counter, large ones included."""
+    rows = [
+        (key, stream, ident, step, draw)
+        for key in KEYS.values()
+        for stream in (rng.ROUTE, rng.BREACH, rng.BOARD)
+        for ident in (0, 1, 2**31 - 1, 2**40)
+        for step in (0, 7, 2**20)
+        for draw in (0, 3)
+    ]
+    compiled = [
+        draws(key, *(np.array([x], dtype=np.int64) for x in counters))[0] for key, *counters in rows
+    ]
+    assert [rng.uniform(*row) for row in rows] == compiled
+
+
 def test_same_inputs_same_number() -> None:
     key = KEYS["seed 0"]
     a = sample(key, ident=CONSECUTIVE, step=3, draw=2)
     b = sample(key, ident=CONSECUTIVE, step=3, draw=2)
     np.testing.assert_array_equal(a, b)
-    # Called from Python (as authorities do) the same numbers come back.
+    # The plain Python copy (which rules call) gives the same numbers.
     for i in (0, 1, 999, 54321):
         assert rng.uniform(key, rng.RIDE, i, 3, 2) == a[i]
         assert rng.uniform(key, rng.RIDE, i, 3, 2) == rng.uniform(key, rng.RIDE, i, 3, 2)
@@ -105,7 +123,7 @@ def test_same_inputs_same_number() -> None:
 
 @njit(cache=False)
 def splitmix_of(seed: np.uint64) -> np.uint64:
-    return rng.mix64(seed + rng._GOLDEN)
+    return jit_rng.mix64(seed + np.uint64(rng.GOLDEN))
 
 
 def test_seed_key_is_a_uint64_splitmix_of_the_seed() -> None:
@@ -141,6 +159,7 @@ def test_streams_are_distinct_numbers() -> None:
         rng.INFECTION,
         rng.BREACH,
         rng.TEST_HELD,
+        rng.BOARD,
     ]
     assert len(set(streams)) == len(streams)
 
@@ -151,12 +170,13 @@ PYTHON_INT_KEY = textwrap.dedent(
     import numpy as np
     from numba import njit
     from sim import rng
+    from sim.kernels import rng as jit_rng
 
     @njit
     def many(key, n):
         out = np.empty(n)
         for i in range(n):
-            out[i] = rng.uniform(key, rng.CHECKPOINT, i, 0, 0)
+            out[i] = jit_rng.uniform(key, rng.CHECKPOINT, i, 0, 0)
         return out
 
     key = rng.seed_key(3)  # below 2**63: as a Python int numba types it int64

@@ -117,5 +117,5 @@ def test_a_force_and_a_blockade_at_one_place_at_once_are_refused(make_scenario: 
     line = line_of(path, "active:", "stop:")
     assert str(caught.value) == (
         f"{path}:{line}: authorities.stop.active: overlaps 'force', which already holds people "
-        "at B then; one border control or blockade per place at a time"
+        "at B then; one blockade or border control per place at a time"
     )

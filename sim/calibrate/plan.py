@@ -21,11 +21,10 @@ import pyarrow as pa
 
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
-from sim.calibrate.spec import CalibrationSection
 from sim.errors import Problem, ScenarioError
-from sim.network import entry_crossings_of
-from sim.results import ENTRY_PREFIX, outcome_keys
-from sim.scenario import Blockade, BorderControl, Scenario, derive, key_path
+from sim.results import ENTRY_PREFIX, layout_of
+from sim.scenario import Scenario, derive, key_path
+from sim.scenario.calibration import CalibrationSection
 from sim.sweep.worker import ID_COLUMNS
 from sim.targets import Target, TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
@@ -275,11 +274,7 @@ def _readings(
 
 
 def _produced_outcomes(scenario: Scenario) -> set[str]:
-    holds = [
-        a.place for a in scenario.authorities.values() if isinstance(a, Blockade | BorderControl)
-    ]
-    places = scenario.network.places
-    return outcome_keys([p.id for p in places], entry_crossings_of(places), holds)
+    return set(layout_of(scenario).outcome_keys())
 
 
 def _step_of(scenario: Scenario, by: datetime | None) -> int | None:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from sim.calibrate.spec import FreeParameter
+from sim.scenario.calibration import FreeParameter
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -38,9 +38,9 @@ from sim import package_version
 from sim.calibrate import abc
 from sim.calibrate.abc import Generation
 from sim.calibrate.plan import CalibrationPlan
-from sim.calibrate.spec import CalibrationSection
 from sim.errors import CaravanError
 from sim.progress import ProgressReporter
+from sim.scenario.calibration import CalibrationSection
 from sim.sweep.executors import Executor
 from sim.sweep.plan import RunSpec
 from sim.sweep.runner import execute_runs, library_versions, settled_sessions, utc_now

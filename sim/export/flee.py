@@ -38,8 +38,9 @@ import networkx as nx
 
 from sim import network as network_module
 from sim import package_version
+from sim.rules import KINDS
 from sim.rundir import new_staging, swap_into_place
-from sim.scenario import Blockade, BorderControl, Checkpoints, HealthPosts, Scenario, Wave
+from sim.scenario import Scenario, Wave
 
 HOURS_PER_DAY = 24.0
 _EPS = 1e-9
@@ -278,12 +279,12 @@ def _routes_csv(scenario: Scenario, speeds: list[RoadSpeed]) -> str:
 def _closures(scenario: Scenario) -> list[tuple[str, str, int, int]]:
     """Border forces and blockades as closures of their place, sorted by start day (so that a
     window ending on the day the next one at the same place begins reopens it first)."""
-    out = []
+    out: list[tuple[str, str, int, int]] = []
     for name, spec in scenario.authorities.items():
-        if isinstance(spec, BorderControl | Blockade):
+        if KINDS[spec.kind].flee_closes:
             start = day_of(scenario.hours_since_start(spec.active.start))
             end = day_of(scenario.hours_since_start(spec.active.end))
-            out.append((name, spec.place, start, end))
+            out.extend((name, place, start, end) for place in spec.place_ids())
     return sorted(out, key=lambda c: (c[2], c[3], c[0]))
 
 
@@ -381,37 +382,14 @@ def _notes(
             window += " (no effect: the window begins and ends within one day)"
         elif start_day >= days:
             window += " (after the last simulated day)"
-        if isinstance(spec, BorderControl):
-            detail = (
-                f"{place} is {window}: nobody reaches or leaves it while the force stands; "
-                "crowds breaking through (force, push_rate_per_h) and giving up (give_up) "
-                "are dropped"
-            )
-        else:
-            detail = (
-                f"{place} is {window}: those reaching it are sent back to the place they came "
-                "from; holding, giving up and going home or leaving the road (give_up), "
-                "slipping past (slip_chance_per_h) and the clearance at the end are dropped"
-            )
-        notes.append(Note(f"authorities.{name}", "approximated", detail))
+        kind = KINDS[spec.kind]
+        note = kind.flee_note(spec, f"{place} is {window}")
+        notes.append(Note(f"authorities.{name}", note.treatment, note.detail))
     for name, spec in scenario.authorities.items():
-        if isinstance(spec, Checkpoints):
-            notes.append(
-                Note(
-                    f"authorities.{name}",
-                    "dropped",
-                    "Flee cannot intercept agents and send them back (remitted)",
-                )
-            )
-        elif isinstance(spec, HealthPosts):
-            notes.append(
-                Note(
-                    f"authorities.{name}",
-                    "dropped",
-                    "testing, quarantine and deportation after it (health.*) have no Flee "
-                    "counterpart",
-                )
-            )
+        kind = KINDS[spec.kind]
+        if not kind.flee_closes:
+            note = kind.flee_note(spec, "")
+            notes.append(Note(f"authorities.{name}", note.treatment, note.detail))
     return notes
 
 

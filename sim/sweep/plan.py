@@ -18,9 +18,10 @@ from typing import Any
 
 from sim import scenario as scenario_module
 from sim.errors import Problem, ScenarioError
-from sim.scenario import Scenario, derive, validate_model
+from sim.scenario import Scenario, derive
 from sim.sweep.design import Axis, Design, make_design
 from sim.sweep.spec import Grid, LatinHypercube, SweepFile
+from sim.validation import validate_model
 from sim.yamlio import Document, Where, load_yaml
 
 MAX_RUNS = 10_000_000  # a typo in a grid (100 steps instead of 10) should not plan for a year

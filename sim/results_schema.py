@@ -1,0 +1,504 @@
+"""The results schema: every count a run records and every outcome it reports, declared once,
+with a label for tables and plots and a unit, and the `Layout` of one scenario's runs.
+
+The migrant kernel's counter columns, the Parquet columns of a run directory, `compute_outcomes`,
+the outcome keys a target set may name, the command line's table and the plots' curves all
+derive from the declarations here. This module imports nothing heavier than the standard
+library, so that readers of results (plots, run directories, target sets) need no simulation
+library.
+
+Naming follows the stock/flow convention: a flow `x` is recorded per step as `new_x` (and summed
+from the start as `cum_x`), a stock `y` at the end of each step as `n_y`.
+
+A counter or outcome with an `effect` belongs to a mechanism that only some rules switch on (see
+`sim.rules.effects`): it is recorded, written and reported only for scenarios with a rule that
+writes that effect, so a scenario without one keeps exactly the columns and outcomes it had.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+PEOPLE = "people"
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One count the kernel keeps per step: a flow during the step or a stock at its end."""
+
+    name: str
+    kind: Literal["flow", "stock"]
+    label: str  # for tables and plots
+    doc: str
+    unit: str = PEOPLE
+    effect: str | None = None  # recorded only where a rule writes this effect
+
+    @property
+    def column(self) -> str:
+        """Its column in the time series: `new_<name>` for a flow, `n_<name>` for a stock."""
+        return f"{'new' if self.kind == 'flow' else 'n'}_{self.name}"
+
+
+def _flow(name: str, label: str, doc: str, effect: str | None = None) -> Counter:
+    return Counter(name, "flow", label, doc, effect=effect)
+
+
+def _stock(name: str, label: str, doc: str, effect: str | None = None) -> Counter:
+    return Counter(name, "stock", label, doc, effect=effect)
+
+
+# Places that hold people hold them as one of these classes; each class is a stock of its own.
+HOLD_CLASSES: tuple[str, ...] = ("border", "blockade")
+"""Hold classes, in the kernel's order: class k (from 1) counts in the stock `held_<k-th name>`.
+A rule that holds people names its class (`sim.rules.base.Rule.holds_as`)."""
+
+FLOWS: tuple[Counter, ...] = (
+    _flow("departed", "departed", "left their origin"),
+    _flow("held", "held", "stopped by a border force or blockade"),
+    _flow("released", "released", "let go by a hold: the crowd broke through or the hold ended"),
+    _flow("slipped", "slipped past", "got past a hold while it held"),
+    _flow("entered_guatemala", "entered Guatemala", "crossed a border crossing into Guatemala"),
+    _flow(
+        "returned_voluntarily",
+        "returned voluntarily",
+        "back at a return point of their own accord: on foot, by bus, or carried by return "
+        "transport (counted when they arrive)",
+    ),
+    _flow("dispersed", "left the road", "gave up at a hold, or were cleared, and left the road"),
+    _flow("remitted", "remitted (intercepted)", "intercepted at a checkpoint and deported"),
+    _flow("tested", "tested", "tested for COVID-19"),
+    _flow("tested_positive", "tested positive", "tested positive for COVID-19"),
+    _flow("quarantined", "quarantined", "put into quarantine after a positive test"),
+    _flow(
+        "deported_after_quarantine",
+        "deported after quarantine",
+        "deported to a return point when their quarantine ended",
+    ),
+    _flow(
+        "reached_mexican_border",
+        "reached the Mexican border",
+        "arrived at a destination (a crossing into Mexico)",
+    ),
+    _flow(
+        "boarded_return_transport",
+        "boarded return transport",
+        "boarded a vehicle carrying people who gave up back to a return point",
+        effect="transport",
+    ),
+)
+
+STOCKS: tuple[Counter, ...] = (
+    _stock("waiting", "not yet departed", "at their origin, not yet departed"),
+    _stock("moving", "on the road", "travelling on the main road, at a place or on a road"),
+    _stock("moving_in_guatemala", "on the road in Guatemala", "of `moving`, inside Guatemala"),
+    _stock("dispersed", "off the road (dispersed)", "travelling off the main road"),
+    _stock(
+        "dispersed_in_guatemala", "off the road in Guatemala", "of `dispersed`, inside Guatemala"
+    ),
+    _stock("held_border", "held at a border", "held by a rule of hold class 'border'"),
+    _stock("held_blockade", "held at a blockade", "held by a rule of hold class 'blockade'"),
+    _stock("quarantined", "in quarantine", "in quarantine after a positive test"),
+    _stock(
+        "awaiting_return_transport",
+        "waiting for return transport",
+        "gave up and wait at a place for a vehicle back",
+        effect="transport",
+    ),
+    _stock(
+        "in_return_transport",
+        "in return transport",
+        "on a vehicle back to a return point",
+        effect="transport",
+    ),
+)
+
+COUNTERS: tuple[Counter, ...] = FLOWS + STOCKS
+"""Every counter, in the kernel's column order: flows, then stocks."""
+
+PLACE_COUNTERS: tuple[Counter, ...] = (
+    _stock("at_place", "at the place", "travelling people standing at the place, held included"),
+    _stock("held", "held", "held at the place by a border force or blockade"),
+    _stock(
+        "awaiting_return_transport",
+        "waiting for return transport",
+        "waiting at the place for a vehicle back",
+        effect="transport",
+    ),
+)
+"""Per place and step (the `n_*` columns of `places.parquet`), in the kernel's order."""
+
+
+def _column_index(counters: tuple[Counter, ...], column: str) -> int:
+    return [c.column for c in counters].index(column)
+
+
+# The kernel's column indices, derived from the declarations above.
+NEW_DEPARTED = _column_index(COUNTERS, "new_departed")
+NEW_HELD = _column_index(COUNTERS, "new_held")
+NEW_RELEASED = _column_index(COUNTERS, "new_released")
+NEW_SLIPPED = _column_index(COUNTERS, "new_slipped")
+NEW_ENTERED = _column_index(COUNTERS, "new_entered_guatemala")
+NEW_RETURNED = _column_index(COUNTERS, "new_returned_voluntarily")
+NEW_DISPERSED = _column_index(COUNTERS, "new_dispersed")
+NEW_REMITTED = _column_index(COUNTERS, "new_remitted")
+NEW_TESTED = _column_index(COUNTERS, "new_tested")
+NEW_POSITIVE = _column_index(COUNTERS, "new_tested_positive")
+NEW_QUARANTINED = _column_index(COUNTERS, "new_quarantined")
+NEW_DEPORTED = _column_index(COUNTERS, "new_deported_after_quarantine")
+NEW_ARRIVED = _column_index(COUNTERS, "new_reached_mexican_border")
+NEW_BOARDED = _column_index(COUNTERS, "new_boarded_return_transport")
+N_WAITING = _column_index(COUNTERS, "n_waiting")
+N_MOVING = _column_index(COUNTERS, "n_moving")
+N_MOVING_IN_GT = _column_index(COUNTERS, "n_moving_in_guatemala")
+N_DISPERSED = _column_index(COUNTERS, "n_dispersed")
+N_DISPERSED_IN_GT = _column_index(COUNTERS, "n_dispersed_in_guatemala")
+N_HELD_FIRST = _column_index(COUNTERS, f"n_held_{HOLD_CLASSES[0]}")
+N_QUARANTINED = _column_index(COUNTERS, "n_quarantined")
+N_AWAITING_TRANSPORT = _column_index(COUNTERS, "n_awaiting_return_transport")
+N_IN_TRANSPORT = _column_index(COUNTERS, "n_in_return_transport")
+N_FLOWS = len(FLOWS)
+N_COUNTERS = len(COUNTERS)
+AT_PLACE = _column_index(PLACE_COUNTERS, "n_at_place")
+HELD_HERE = _column_index(PLACE_COUNTERS, "n_held")
+AWAITING_HERE = _column_index(PLACE_COUNTERS, "n_awaiting_return_transport")
+N_PLACE_COUNTERS = len(PLACE_COUNTERS)
+# Held stocks are consecutive columns, one per hold class in order.
+assert [c.column for c in COUNTERS[N_HELD_FIRST : N_HELD_FIRST + len(HOLD_CLASSES)]] == [
+    f"n_held_{name}" for name in HOLD_CLASSES
+]
+
+
+def in_use(counters: Iterable[Counter], effects: Iterable[str]) -> tuple[Counter, ...]:
+    """The counters a scenario whose rules write `effects` records."""
+    written = set(effects)
+    return tuple(c for c in counters if c.effect is None or c.effect in written)
+
+
+def counter(column: str) -> Counter:
+    """The declaration behind a time-series or places column (`new_held`, `n_at_place`, ...)."""
+    for c in (*COUNTERS, *PLACE_COUNTERS):
+        if c.column == column:
+            return c
+    if column.startswith("cum_"):
+        return counter("new_" + column.removeprefix("cum_"))
+    raise KeyError(f"no counter has the column {column!r}")
+
+
+def column_label(column: str) -> str:
+    """A column's label for tables and plots; a `cum_*` column is labelled as its flow."""
+    return counter(column).label
+
+
+# --------------------------------------------------------------------------------------------
+# Outcomes: what a run reports at its end (or at a step). Most are read off the recorded counts;
+# two families depend on the scenario: entries by crossing into Guatemala
+# (`entered_guatemala_via_<id>`, one per crossing of the network) and the peak held at each
+# place where a rule holds people (`held_at_<id>_peak`). `Layout` says which of them, and which
+# counters, a scenario's runs have.
+# --------------------------------------------------------------------------------------------
+
+
+class Totals:
+    """A run's recorded counts up to some step, read by outcome formulas."""
+
+    def __init__(self, counts: npt.NDArray[np.int64], columns: Sequence[str]) -> None:
+        self._total = counts.sum(axis=0)
+        self._last = counts[-1]
+        self._index = {c: j for j, c in enumerate(columns)}
+
+    def flow(self, name: str) -> int:
+        """Everyone the flow `name` counted so far (0 if the run does not record it)."""
+        j = self._index.get(f"new_{name}")
+        return 0 if j is None else int(self._total[j])
+
+    def stock(self, name: str) -> int:
+        """The stock `name` at the last step (0 if the run does not record it)."""
+        j = self._index.get(f"n_{name}")
+        return 0 if j is None else int(self._last[j])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome: its key, label, meaning, and how it is read off the counts."""
+
+    name: str
+    label: str
+    doc: str
+    value: Callable[[Totals], int]
+    partition: bool = False  # one of the outcomes that add up to `departed`
+    effect: str | None = None  # reported only where a rule writes this effect
+    unit: str = PEOPLE
+
+
+@dataclass(frozen=True)
+class Family:
+    """Outcomes that come one per place of the scenario: `<prefix><place id><suffix>`."""
+
+    prefix: str
+    suffix: str
+    label: str  # with {place} for the place's name
+    doc: str
+    unit: str = PEOPLE
+
+    def key(self, place: str) -> str:
+        return f"{self.prefix}{place}{self.suffix}"
+
+    def place_of(self, key: str) -> str | None:
+        """The place id in `key`, or None if `key` is not of this family."""
+        match = re.fullmatch(f"{re.escape(self.prefix)}(.+){re.escape(self.suffix)}", key)
+        return match.group(1) if match else None
+
+
+def _held(t: Totals) -> int:
+    return sum(t.stock(f"held_{name}") for name in HOLD_CLASSES)
+
+
+ENTRIES_BY_CROSSING = Family(
+    "entered_guatemala_via_",
+    "",
+    "entered Guatemala at {place}",
+    "people who entered Guatemala at this crossing (counted at the end of a run only)",
+)
+HELD_PEAK = Family(
+    "held_at_",
+    "_peak",
+    "most held at {place}",
+    "the most people held at this place at the end of any one step",
+)
+
+OUTCOMES: tuple[Outcome | Family, ...] = (
+    Outcome("departed", "departed", "left their origin", lambda t: t.flow("departed")),
+    Outcome("not_departed", "never left", "still at their origin", lambda t: t.stock("waiting")),
+    Outcome(
+        "entered_guatemala",
+        "entered Guatemala",
+        "entered Guatemala at any crossing",
+        lambda t: t.flow("entered_guatemala"),
+    ),
+    ENTRIES_BY_CROSSING,
+    Outcome(
+        "returned_voluntarily",
+        "returned voluntarily",
+        "went back of their own accord and reached a return point",
+        lambda t: t.flow("returned_voluntarily"),
+        partition=True,
+    ),
+    Outcome(
+        "remitted",
+        "remitted (intercepted)",
+        "intercepted at a checkpoint and deported",
+        lambda t: t.flow("remitted"),
+        partition=True,
+    ),
+    Outcome(
+        "deported_after_quarantine",
+        "deported after quarantine",
+        "deported when their quarantine ended",
+        lambda t: t.flow("deported_after_quarantine"),
+        partition=True,
+    ),
+    Outcome("tested", "tested", "tested for COVID-19", lambda t: t.flow("tested")),
+    Outcome(
+        "tested_positive",
+        "tested positive",
+        "tested positive for COVID-19",
+        lambda t: t.flow("tested_positive"),
+    ),
+    Outcome(
+        "quarantined", "quarantined", "ever put into quarantine", lambda t: t.flow("quarantined")
+    ),
+    Outcome(
+        "in_quarantine",
+        "in quarantine",
+        "in quarantine at the end",
+        lambda t: t.stock("quarantined"),
+        partition=True,
+    ),
+    Outcome(
+        "reached_mexican_border",
+        "reached the Mexican border",
+        "arrived at a crossing into Mexico",
+        lambda t: t.flow("reached_mexican_border"),
+        partition=True,
+    ),
+    Outcome(
+        "dispersed_in_guatemala",
+        "off the road in Guatemala",
+        "off the main road inside Guatemala at the end",
+        lambda t: t.stock("dispersed_in_guatemala"),
+        partition=True,
+    ),
+    Outcome(
+        "in_transit",
+        "in transit",
+        "on the road, held, or off the road before entering Guatemala, at the end",
+        lambda t: (
+            t.stock("moving") + _held(t) + t.stock("dispersed") - t.stock("dispersed_in_guatemala")
+        ),
+        partition=True,
+    ),
+    Outcome(
+        "awaiting_return_transport",
+        "waiting for return transport",
+        "gave up and still wait for a vehicle back at the end",
+        lambda t: t.stock("awaiting_return_transport"),
+        partition=True,
+        effect="transport",
+    ),
+    Outcome(
+        "in_return_transport",
+        "in return transport",
+        "on a vehicle back to a return point at the end",
+        lambda t: t.stock("in_return_transport"),
+        partition=True,
+        effect="transport",
+    ),
+    Outcome(
+        "slipped_past_blockades",
+        "slipped past",
+        "got past a hold while it held",
+        lambda t: t.flow("slipped"),
+    ),
+    Outcome(
+        "moved_on_toward_mexico",
+        "moved on toward Mexico",
+        "reached the Mexican border, or inside Guatemala on or off the road at the end",
+        lambda t: (
+            t.flow("reached_mexican_border")
+            + t.stock("dispersed_in_guatemala")
+            + t.stock("moving_in_guatemala")
+        ),
+    ),
+    HELD_PEAK,
+)
+
+FAMILIES: tuple[Family, ...] = tuple(o for o in OUTCOMES if isinstance(o, Family))
+
+
+def _outcomes(effects: Iterable[str] | None = None) -> tuple[Outcome, ...]:
+    """The outcomes read off the counts; with `effects`, those a scenario writing them has."""
+    every = tuple(o for o in OUTCOMES if isinstance(o, Outcome))
+    if effects is None:
+        return every
+    written = set(effects)
+    return tuple(o for o in every if o.effect is None or o.effect in written)
+
+
+# Every outcome key that does not depend on the scenario's places.
+FIXED_OUTCOME_KEYS: tuple[str, ...] = tuple(o.name for o in _outcomes())
+
+PARTITION: tuple[str, ...] = tuple(o.name for o in _outcomes(()) if o.partition)
+"""The outcomes that partition everyone who departed, at the end of a run without optional
+mechanisms (`Layout.partition` has those of a given scenario)."""
+
+MAIN_OUTCOMES = (
+    "entered_guatemala",
+    "returned_voluntarily",
+    "remitted",
+    "moved_on_toward_mexico",
+    "reached_mexican_border",
+    "tested_positive",
+)
+"""The outcomes tables and plots of many runs show first."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a run of one scenario records and reports: the counters of the mechanisms its rules
+    switch on (`effects`), an entry outcome per crossing into Guatemala, and a peak per place
+    where a rule holds people (in the order of the scenario's authorities)."""
+
+    effects: frozenset[str] = frozenset()
+    entry_crossings: tuple[str, ...] = ()
+    hold_places: tuple[str, ...] = ()
+
+    @cached_property
+    def counters(self) -> tuple[Counter, ...]:
+        return in_use(COUNTERS, self.effects)
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """The time-series columns of `Results.counts`, in order."""
+        return tuple(c.column for c in self.counters)
+
+    @cached_property
+    def counter_indices(self) -> tuple[int, ...]:
+        """Where each of `columns` is among the kernel's counters."""
+        return tuple(COUNTERS.index(c) for c in self.counters)
+
+    @cached_property
+    def place_columns(self) -> tuple[str, ...]:
+        """The per-place columns of `Results.places`, in order."""
+        return tuple(c.column for c in in_use(PLACE_COUNTERS, self.effects))
+
+    @cached_property
+    def place_indices(self) -> tuple[int, ...]:
+        return tuple(PLACE_COUNTERS.index(c) for c in in_use(PLACE_COUNTERS, self.effects))
+
+    @property
+    def partition(self) -> tuple[str, ...]:
+        return tuple(o.name for o in _outcomes(self.effects) if o.partition)
+
+    def outcome_keys(self, entries: bool = True) -> list[str]:
+        """Every outcome key, in order (without entries by crossing if not `entries`)."""
+        return list(self._keyed(entries))
+
+    def _keyed(self, entries: bool) -> dict[str, Outcome | tuple[Family, str]]:
+        written = self.effects
+        out: dict[str, Outcome | tuple[Family, str]] = {}
+        for item in OUTCOMES:
+            if isinstance(item, Outcome):
+                if item.effect is None or item.effect in written:
+                    out[item.name] = item
+            elif item is ENTRIES_BY_CROSSING:
+                if entries:
+                    out.update({item.key(p): (item, p) for p in self.entry_crossings})
+            else:
+                out.update({item.key(p): (item, p) for p in self.hold_places})
+        return out
+
+    def compute(
+        self,
+        counts: npt.NDArray[np.int64],
+        places: npt.NDArray[np.int64],
+        place_ids: Sequence[str],
+        entries_by_crossing: Mapping[str, int] | None,
+    ) -> dict[str, int]:
+        """Outcomes from a run's counts (columns `self.columns`) and per-place counts (columns
+        `self.place_columns`) up to some step; without `entries_by_crossing` (counted at the
+        end of a run only), the entries by crossing are left out."""
+        totals = Totals(counts, self.columns)
+        held = self.place_columns.index("n_held")
+        out: dict[str, int] = {}
+        for key, item in self._keyed(entries_by_crossing is not None).items():
+            if isinstance(item, Outcome):
+                out[key] = int(item.value(totals))
+            elif item[0] is ENTRIES_BY_CROSSING:
+                assert entries_by_crossing is not None
+                out[key] = int(entries_by_crossing[item[1]])
+            else:
+                index = list(place_ids).index(item[1])
+                out[key] = int(np.max(places[:, index, held], initial=0))
+        return out
+
+
+def outcome_label(key: str) -> str:
+    """An outcome's label for tables and plots."""
+    for item in OUTCOMES:
+        if isinstance(item, Outcome) and item.name == key:
+            return item.label
+        if isinstance(item, Family) and (place := item.place_of(key)) is not None:
+            return item.label.format(place=place)
+    raise KeyError(f"no outcome {key!r}")
+
+
+def is_known_key(key: str) -> bool:
+    """Whether some scenario can report the outcome `key` (a fixed key, or one of a family)."""
+    return key in FIXED_OUTCOME_KEYS or any(f.place_of(key) for f in FAMILIES)

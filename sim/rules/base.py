@@ -1,0 +1,240 @@
+"""What every rule is made of: its scenario section, its lifecycle, the context it reads each
+step, the events it reports, how maps draw it and what the Flee export makes of it.
+
+A rule kind is one subclass of `Rule` in one module; defining it (with a `kind`) registers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field, model_validator
+
+from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
+from sim.rules.effects import EFFECT_NAMES, Effects
+from sim.schema import PositiveFloat, StrictModel, UnitFloat
+
+# --------------------------------------------------------------------------------------------
+# Scenario sections
+# --------------------------------------------------------------------------------------------
+
+
+class Window(StrictModel):
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give both times with a UTC offset, or neither")
+        if self.end <= self.start:
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class GiveUp(StrictModel):
+    """Weibull hazard of giving up while held: shape > 1 means the urge grows with waiting."""
+
+    scale_h: PositiveFloat
+    shape: PositiveFloat
+    return_share: UnitFloat
+
+
+class RuleSpec(StrictModel):
+    """A rule's entry in the scenario: where and when it is in force, and its `kind` (each
+    kind's spec declares `kind: Literal["<kind>"]`, after its other place and time keys)."""
+
+    if TYPE_CHECKING:  # declared by each subclass, in the order a scenario writes them
+        kind: str
+        active: Window
+
+    def place_ids(self) -> list[str]:
+        raise NotImplementedError
+
+    def place_keys(self) -> list[tuple[str | int, ...]]:
+        """The key path (below the rule's entry) that names each of `place_ids()`."""
+        raise NotImplementedError
+
+
+class AtOnePlace(RuleSpec):
+    place: str
+    active: Window
+
+    def place_ids(self) -> list[str]:
+        return [self.place]
+
+    def place_keys(self) -> list[tuple[str | int, ...]]:
+        return [("place",)]
+
+
+class AtPlaces(RuleSpec):
+    places: list[str] = Field(min_length=1)
+    active: Window
+
+    def place_ids(self) -> list[str]:
+        return list(self.places)
+
+    def place_keys(self) -> list[tuple[str | int, ...]]:
+        return [("places", i) for i in range(len(self.places))]
+
+
+# --------------------------------------------------------------------------------------------
+# What a rule reads and reports
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything a rule may read: the run's random key, the step and its length, and what the
+    last step left at each place (`place_counts`; columns: `sim.results_schema.PLACE_COUNTERS`)."""
+
+    key: np.uint64
+    step: int
+    t_h: float
+    step_h: float
+    place_counts: npt.NDArray[np.int64]
+
+    @property
+    def held_by_place(self) -> npt.NDArray[np.int64]:
+        """People held at each place at the end of the last step."""
+        return self.place_counts[:, HELD_HERE]
+
+    @property
+    def awaiting_transport_by_place(self) -> npt.NDArray[np.int64]:
+        """People waiting for return transport at each place at the end of the last step."""
+        return self.place_counts[:, AWAITING_HERE]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a rule did, for the event log (`events.parquet`)."""
+
+    t_h: float
+    authority: str
+    kind: str
+    place: str
+    count: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MapMark:
+    """How maps mark the places of a rule: matplotlib marker, colour, area (pt^2), legend."""
+
+    marker: str
+    color: str
+    area_pt2: float
+    label: str
+
+
+FleeTreatment = Literal["approximated", "dropped"]
+
+
+@dataclass(frozen=True)
+class FleeNote:
+    """What `caravan export flee` makes of a rule, and how it says so."""
+
+    treatment: FleeTreatment
+    detail: str
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+KINDS: dict[str, type[Rule]] = {}
+"""Every rule kind by its `kind`, in the order they were defined."""
+
+
+class Rule:
+    """A rule in force at some places during a window: it writes effects, never migrants.
+
+    Lifecycle: `begin` when the window opens (writes `apply`), `before_step` on every step in
+    force (requests for that step: a breach, a boarding chance), `end` when the window closes
+    (undoes it with `undo`). Each returns the events it logs.
+
+    A subclass sets `kind`, `Spec` (its scenario section), `writes` (the effects it may write;
+    two rules that write one at one place at once are refused), `holds_as` if it holds people,
+    `map_mark`, and `flee_closes` / `flee_note` for the Flee export.
+    """
+
+    kind: ClassVar[str]
+    Spec: ClassVar[type[RuleSpec]]
+    writes: ClassVar[frozenset[str]]
+    holds_as: ClassVar[str | None] = None  # a hold class of sim.results_schema.HOLD_CLASSES
+    map_mark: ClassVar[MapMark]
+    flee_closes: ClassVar[bool] = False  # Flee closes its places during its window
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" not in cls.__dict__:
+            return  # an abstract helper class
+        unknown = set(cls.writes) - EFFECT_NAMES
+        if unknown:
+            raise TypeError(f"rule {cls.kind!r} writes unknown effects {sorted(unknown)}")
+        if cls.holds_as is not None and cls.holds_as not in HOLD_CLASSES:
+            raise TypeError(f"rule {cls.kind!r}: holds_as must be one of {HOLD_CLASSES}")
+        if cls.kind in KINDS and KINDS[cls.kind] is not cls:
+            raise TypeError(f"two rules of kind {cls.kind!r}: {KINDS[cls.kind]} and {cls}")
+        KINDS[cls.kind] = cls
+
+    def __init__(
+        self,
+        name: str,
+        spec: RuleSpec,
+        places: list[int],
+        place_ids: list[str],
+        window_h: tuple[float, float],
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self.places = places
+        self.place_ids = place_ids
+        self.window_h = window_h
+        self.active = False
+
+    @property
+    def hold_class(self) -> int:
+        """The kernel's code of `holds_as` (0: holds nobody)."""
+        return 0 if self.holds_as is None else HOLD_CLASSES.index(self.holds_as) + 1
+
+    def begin(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        """The window opens: write this rule's effects."""
+        self.active = True
+        self.apply(fx, ctx)
+        return [Event(ctx.t_h, self.name, f"{self.kind}_begins", p) for p in self.place_ids]
+
+    def end(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        """The window closes: undo what `begin` wrote."""
+        self.active = False
+        self.undo(fx, ctx)
+        return [Event(ctx.t_h, self.name, f"{self.kind}_ends", p) for p in self.place_ids]
+
+    def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        """Requests for this step while in force. Default: none."""
+        return []
+
+    def apply(self, fx: Effects, ctx: StepContext) -> None:
+        raise NotImplementedError
+
+    def undo(self, fx: Effects, ctx: StepContext) -> None:
+        raise NotImplementedError
+
+    def _hold(self, fx: Effects, give_up: GiveUp) -> None:
+        """Hold everyone reaching these places in this rule's class, giving up on `give_up`."""
+        for p in self.places:
+            fx.place["hold"][p] = self.hold_class
+            fx.place["give_up_scale_h"][p] = give_up.scale_h
+            fx.place["give_up_shape"][p] = give_up.shape
+            fx.place["give_up_return_share"][p] = give_up.return_share
+
+    @classmethod
+    def flee_note(cls, spec: Any, closure: str) -> FleeNote:
+        """What the Flee export does with a rule of this kind. For a kind that closes its
+        places (`flee_closes`), `closure` says which place is closed on which days ("B is
+        closed from day 2 to day 3"); otherwise it is empty."""
+        return FleeNote("dropped", f"Flee has no counterpart for a {cls.kind} rule")

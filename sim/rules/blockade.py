@@ -1,0 +1,72 @@
+"""A blockade on the road: holds people for a window, then clears the road."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from sim.rules.base import AtOnePlace, Event, FleeNote, GiveUp, MapMark, Rule, StepContext
+from sim.rules.effects import Effects
+from sim.schema import UnitFloat
+
+
+class BlockadeSpec(AtOnePlace):
+    kind: Literal["blockade"]
+    give_up: GiveUp
+    slip_chance_per_h: UnitFloat
+    clearance_return_share: UnitFloat
+
+
+class Blockade(Rule):
+    """Holds those who reach the place while it stands (people who left the road pass).
+    Held people give up on a Weibull hazard, then go back (`return_share`) or leave the road;
+    a few slip past each hour. When the window ends the road is cleared:
+    `clearance_return_share` of those still held go back (board the buses), the rest scatter."""
+
+    kind = "blockade"
+    Spec = BlockadeSpec
+    spec: BlockadeSpec
+    writes = frozenset(
+        {
+            "hold",
+            "clear",
+            "clear_return_share",
+            "give_up_scale_h",
+            "give_up_shape",
+            "give_up_return_share",
+            "slip_chance",
+        }
+    )
+    holds_as = "blockade"
+    map_mark = MapMark("X", "red", 140.0, "blockade")
+    flee_closes = True
+
+    def apply(self, fx: Effects, ctx: StepContext) -> None:
+        self._hold(fx, self.spec.give_up)
+        # Per-step chance from the hourly one, so the step length does not change the rule.
+        slip = 1.0 - math.pow(1.0 - self.spec.slip_chance_per_h, ctx.step_h)
+        for p in self.places:
+            fx.place["clear_return_share"][p] = self.spec.clearance_return_share
+            fx.place["slip_chance"][p] = slip
+
+    def undo(self, fx: Effects, ctx: StepContext) -> None:
+        for p in self.places:
+            fx.place["hold"][p] = 0
+            fx.place["clear"][p] = 1  # the kernel clears whoever is still held, this step
+            fx.place["slip_chance"][p] = 0.0
+
+    def end(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        events = super().end(fx, ctx)
+        return events + [
+            Event(ctx.t_h, self.name, "blockade_cleared", place_id, int(ctx.held_by_place[p]))
+            for p, place_id in zip(self.places, self.place_ids, strict=True)
+        ]
+
+    @classmethod
+    def flee_note(cls, spec: Any, closure: str) -> FleeNote:
+        return FleeNote(
+            "approximated",
+            f"{closure}: those reaching it are sent back to the place they came "
+            "from; holding, giving up and going home or leaving the road (give_up), slipping "
+            "past (slip_chance_per_h) and the clearance at the end are dropped",
+        )

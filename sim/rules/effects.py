@@ -1,0 +1,210 @@
+"""The effect vocabulary: what rules may ask of places and roads, and the only thing the migrant
+kernel reads of them.
+
+Rules never touch migrants and the kernel never knows which rule asked for what. Each step, the
+rules in force write effects into two record arrays, one record per place (`PLACE_EFFECTS`) and
+one per road (`ROAD_EFFECTS`); the kernel applies them to every migrant there. An effect that
+`lasts` for a "window" stands until a rule writes it again (rules write it when their window
+opens and undo it when it closes); one that lasts a "step" is reset before every step.
+
+The vocabulary is declared as data below, with each effect's meaning; `describe()` prints it.
+Migrants who give up at a place, or are cleared from it, "go back": they wait there for return
+transport where a rule runs it (`transport`), and otherwise are back at the place's return point
+at once. The kernel applies the effects in the order given in `sim.kernels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Lasts = Literal["window", "step"]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One field of the per-place or per-road record: its type, value when no rule writes it,
+    how long a written value lasts, and what the kernel does with it."""
+
+    name: str
+    dtype: str
+    default: float
+    lasts: Lasts
+    doc: str
+    phrase: str = ""  # "holds people": for messages about two rules writing it at once
+
+
+PLACE_EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        "hold",
+        "u1",
+        0,
+        "window",
+        "hold class (1, 2, ... as in sim.results_schema.HOLD_CLASSES; 0: none) in which everyone "
+        "on the road who reaches the place is held, until released, cleared, or they give up, "
+        "slip past or test positive; people off the road pass",
+        phrase="holds people",
+    ),
+    Effect("release", "u1", 0, "step", "1: those held here go on, and arrivals pass"),
+    Effect(
+        "clear",
+        "u1",
+        0,
+        "step",
+        "1: those held here are cleared: a share `clear_return_share` go back, the rest leave "
+        "the road",
+    ),
+    Effect("clear_return_share", "f8", 0.0, "window", "share of the cleared who go back"),
+    Effect(
+        "give_up_scale_h",
+        "f8",
+        1.0,
+        "window",
+        "Weibull scale (hours) of the hazard of giving up while held here",
+    ),
+    Effect("give_up_shape", "f8", 1.0, "window", "Weibull shape of that hazard"),
+    Effect(
+        "give_up_return_share",
+        "f8",
+        1.0,
+        "window",
+        "share of those giving up here who go back; the rest leave the road",
+    ),
+    Effect("slip_chance", "f8", 0.0, "window", "chance per step that a held group gets past"),
+    Effect(
+        "intercept_chance",
+        "f8",
+        0.0,
+        "window",
+        "chance that a group passing is intercepted and deported (remitted)",
+    ),
+    Effect(
+        "dispersed_intercept_factor",
+        "f8",
+        1.0,
+        "window",
+        "multiplies `intercept_chance` for people off the road",
+    ),
+    Effect(
+        "test_chance_arrival",
+        "f8",
+        0.0,
+        "window",
+        "chance that a person passing who was never tested is tested",
+    ),
+    Effect(
+        "test_chance_held",
+        "f8",
+        0.0,
+        "window",
+        "chance per step that a person held here who was never tested is tested",
+    ),
+    Effect(
+        "ride_factor",
+        "f8",
+        1.0,
+        "window",
+        "multiplies the chance per step of a ride on a road leading to this place (applied to "
+        "the step's ride chances before the kernel runs)",
+    ),
+    Effect(
+        "transport",
+        "u1",
+        0,
+        "window",
+        "1: return transport serves this place: those who go back from here wait for it "
+        "instead of being back at once",
+        phrase="runs return transport",
+    ),
+    Effect(
+        "board_chance",
+        "f8",
+        0.0,
+        "step",
+        "chance this step that a group waiting here boards (vehicles' seats over the crowd)",
+    ),
+    Effect("transport_to", "i2", -1, "window", "the place the vehicles carry people to"),
+    Effect(
+        "transport_steps",
+        "i4",
+        0,
+        "window",
+        "whole steps the ride takes; riders are counted as returned when they arrive",
+    ),
+)
+
+ROAD_EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        "speed_factor",
+        "f8",
+        1.0,
+        "window",
+        "multiplies the speed of everyone who sets out along the road this step",
+    ),
+    Effect(
+        "closed",
+        "u1",
+        0,
+        "window",
+        "1: nobody sets out along the road; those who would wait at the place before it",
+        phrase="closes the road",
+    ),
+)
+
+
+def _dtype(effects: tuple[Effect, ...]) -> np.dtype[np.void]:
+    return np.dtype([(e.name, e.dtype) for e in effects], align=True)
+
+
+PLACE_EFFECT = _dtype(PLACE_EFFECTS)
+"""The per-place record (numba reads a record without reference counting; see the kernel)."""
+ROAD_EFFECT = _dtype(ROAD_EFFECTS)
+
+EFFECT_NAMES = frozenset(e.name for e in (*PLACE_EFFECTS, *ROAD_EFFECTS))
+
+
+def effect(name: str) -> Effect:
+    for e in (*PLACE_EFFECTS, *ROAD_EFFECTS):
+        if e.name == name:
+            return e
+    raise KeyError(f"no effect {name!r}; the vocabulary is {sorted(EFFECT_NAMES)}")
+
+
+class Effects:
+    """The effects in force: `place[p]` and `road[k]` records, written by rules, read by the
+    kernel."""
+
+    def __init__(self, n_places: int, n_roads: int) -> None:
+        self.place: npt.NDArray[np.void] = np.zeros(n_places, dtype=PLACE_EFFECT)
+        self.road: npt.NDArray[np.void] = np.zeros(n_roads, dtype=ROAD_EFFECT)
+        for table, effects in ((self.place, PLACE_EFFECTS), (self.road, ROAD_EFFECTS)):
+            for e in effects:
+                table[e.name] = e.default
+
+    def on_roads(self) -> bool:
+        """Whether any road has an effect other than its default."""
+        return any(bool(np.any(self.road[e.name] != e.default)) for e in ROAD_EFFECTS)
+
+    def start_step(self) -> None:
+        """Reset the effects that last one step."""
+        for table, effects in ((self.place, PLACE_EFFECTS), (self.road, ROAD_EFFECTS)):
+            for e in effects:
+                if e.lasts == "step":
+                    table[e.name] = e.default
+
+
+def describe() -> str:
+    """The vocabulary as a Markdown table."""
+    rows = [
+        "| effect | on | type | default | lasts | what the kernel does |",
+        "|---|---|---|---|---|---|",
+    ]
+    for on, effects in (("place", PLACE_EFFECTS), ("road", ROAD_EFFECTS)):
+        rows += [
+            f"| `{e.name}` | {on} | {e.dtype} | {e.default:g} | {e.lasts} | {e.doc} |"
+            for e in effects
+        ]
+    return "\n".join(rows)

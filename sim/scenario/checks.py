@@ -1,0 +1,106 @@
+"""Checks that need more than one key of a scenario: the places its sections name exist, no two
+rules write one effect at one place at once, every country has a ride chance, times agree on
+carrying a UTC offset."""
+
+from __future__ import annotations
+
+from sim.errors import Problem
+from sim.rules import KINDS, Window
+from sim.rules.effects import PLACE_EFFECTS, effect
+from sim.scenario.schema import Scenario
+from sim.validation import did_you_mean
+from sim.yamlio import Document, KeyPath
+
+
+def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every place a section names must exist; no two rules that write one effect stand at one
+    place at once; every country has a ride chance; times agree on a UTC offset."""
+    known = {p.id for p in scenario.network.places}
+    problems: list[Problem] = []
+
+    def check(path: KeyPath, place: str) -> None:
+        if place not in known:
+            problems.append(
+                doc.problem(path, f"unknown place '{place}'{did_you_mean(place, known)}")
+            )
+
+    check(("population", "origin"), scenario.population.origin)
+    for i, dest in enumerate(scenario.route_choice.destinations):
+        check(("route_choice", "destinations", i), dest)
+    for place in scenario.route_choice.place_preference:
+        check(("route_choice", "place_preference", place), place)
+    for name, spec in scenario.authorities.items():
+        for key, place in zip(spec.place_keys(), spec.place_ids(), strict=True):
+            check(("authorities", name, *key), place)
+    problems += _overlap_problems(scenario, doc)
+    countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
+    missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
+    if missing:
+        problems.append(
+            doc.problem(
+                ("movement", "ride_chance_per_h"),
+                f"no ride chance for {', '.join(missing)}; expected one per country of the "
+                f"network ({', '.join(countries)})",
+            )
+        )
+    start = scenario.time.start
+    times = [(("population", "waves", n, "at"), w.at) for n, w in scenario.population.waves.items()]
+    for name, spec in scenario.authorities.items():
+        times += [
+            (("authorities", name, "active", k), getattr(spec.active, k)) for k in ("start", "end")
+        ]
+    mixed = [path for path, when in times if (when.tzinfo is None) != (start.tzinfo is None)]
+    for path in mixed:
+        problems.append(
+            doc.problem(
+                path,
+                "give every time with a UTC offset, like time.start, or none"
+                if start.tzinfo is not None
+                else "time.start has no UTC offset, so no other time may have one",
+            )
+        )
+    if mixed:
+        return problems
+    for name, wave in scenario.population.waves.items():
+        if scenario.hours_since_start(wave.at) < 0:
+            problems.append(
+                doc.problem(
+                    ("population", "waves", name, "at"),
+                    f"wave leaves at {wave.at}, before the scenario starts ({start})",
+                )
+            )
+    return problems
+
+
+def _overlap_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Two rules that write one effect of a place would overwrite each other: refuse them at
+    one place in overlapping windows."""
+    problems: list[Problem] = []
+    in_force: dict[str, list[tuple[str, str, Window]]] = {}
+    for name, spec in scenario.authorities.items():
+        writes = KINDS[spec.kind].writes
+        for place in dict.fromkeys(spec.place_ids()):
+            for other, other_kind, window in in_force.get(place, []):
+                shared = writes & KINDS[other_kind].writes
+                if shared and window.start < spec.active.end and spec.active.start < window.end:
+                    message = _overlap(other, other_kind, shared, place)
+                    problems.append(doc.problem(("authorities", name, "active"), message))
+            in_force.setdefault(place, []).append((name, spec.kind, spec.active))
+    return problems
+
+
+def _overlap(other: str, other_kind: str, shared: frozenset[str], place: str) -> str:
+    # The first shared effect of the vocabulary with a phrase says what the other rule does.
+    by_order = [e for e in PLACE_EFFECTS if e.name in shared and e.phrase] or [
+        effect(name) for name in sorted(shared)
+    ]
+    first = by_order[0]
+    writers = [kind for kind, cls in KINDS.items() if first.name in cls.writes]
+    if first.phrase and len(writers) > 1:
+        kinds = " or ".join(kind.replace("_", " ") for kind in writers)
+        return (
+            f"overlaps '{other}', which already {first.phrase} at {place} then; "
+            f"one {kinds} per place at a time"
+        )
+    what = other_kind.replace("_", " ")
+    return f"overlaps '{other}', which already has {what} at {place} then; one at a time"

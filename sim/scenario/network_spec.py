@@ -1,0 +1,131 @@
+"""Network files: places and the undirected roads between them, and the checks a network must
+pass on its own (`network_problems`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import networkx as nx
+from pydantic import Field, model_validator
+
+from sim.errors import Problem
+from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel
+from sim.validation import did_you_mean
+from sim.yamlio import Document, KeyPath
+
+PlaceKind = Literal[
+    "origin",
+    "city",
+    "town",
+    "junction",
+    "border_crossing",
+    "checkpoint",
+    "shelter",
+    "detention",
+    "return_point",
+]
+
+
+class Place(StrictModel):
+    id: str = Field(min_length=1)
+    name: str = ""
+    country: str = Field(min_length=2)
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    kind: list[PlaceKind] = Field(default_factory=list)
+    coord_uncertainty_km: NonNegativeFloat = 0.0
+    coord_source: str = ""
+
+
+class Road(StrictModel):
+    between: list[str] = Field(min_length=2, max_length=2)
+    length_km: PositiveFloat
+    uncertainty_km: NonNegativeFloat = 0.0
+    highway: str = ""
+    method: str = ""
+    source: str = ""
+
+
+class NetworkSpec(StrictModel):
+    """Places and the undirected roads between them."""
+
+    places: list[Place] = Field(min_length=2)
+    roads: list[Road] = Field(min_length=1)
+
+
+class NetworkSection(StrictModel):
+    """In a scenario: a path to a network file (relative to the scenario), or the network inline."""
+
+    file: str | None = None
+    places: list[Place] | None = None
+    roads: list[Road] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkSection:
+        inline = self.places is not None or self.roads is not None
+        if self.file is not None and inline:
+            raise ValueError("give either 'file' or 'places' and 'roads', not both")
+        if self.file is None and (self.places is None or self.roads is None):
+            raise ValueError("expected 'file: path/to/network.yaml', or both 'places' and 'roads'")
+        return self
+
+
+ENTRY_COUNTRY_SUFFIX = "-GT"  # a crossing whose country reads "XX-GT" leads into Guatemala
+
+
+def entry_crossings_of(places: Sequence[Place]) -> tuple[str, ...]:
+    """Ids of the border crossings into Guatemala, in the network's order."""
+    return tuple(
+        p.id
+        for p in places
+        if "border_crossing" in p.kind and p.country.endswith(ENTRY_COUNTRY_SUFFIX)
+    )
+
+
+def network_problems(
+    spec: NetworkSpec, doc: Document, prefix: KeyPath, origin: str | None = None
+) -> list[Problem]:
+    """Duplicate places, roads to unknown places, self-loops, and a disconnected network
+    (places that cannot be reached from `origin`, or from the first place listed)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, place in enumerate(spec.places):
+        if place.id in seen:
+            problems.append(
+                doc.problem((*prefix, "places", i, "id"), f"place '{place.id}' defined twice")
+            )
+        seen.add(place.id)
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(seen)
+    for i, road in enumerate(spec.roads):
+        a, b = road.between
+        for j, end in enumerate((a, b)):
+            if end not in seen:
+                problems.append(
+                    doc.problem(
+                        (*prefix, "roads", i, "between", j),
+                        f"unknown place '{end}'{did_you_mean(end, seen)}",
+                    )
+                )
+        if a == b:
+            problems.append(
+                doc.problem((*prefix, "roads", i, "between"), f"road from '{a}' to itself")
+            )
+        elif graph.has_edge(a, b):
+            problems.append(
+                doc.problem((*prefix, "roads", i, "between"), f"second road between {a} and {b}")
+            )
+        graph.add_edge(a, b)
+    if not problems and not nx.is_connected(graph):
+        start = origin if origin in graph else spec.places[0].id
+        stranded = sorted(set(graph) - nx.node_connected_component(graph, start))
+        index = next(i for i, p in enumerate(spec.places) if p.id == stranded[0])
+        problems.append(
+            doc.problem(
+                (*prefix, "places", index),
+                f"the network is disconnected: no road leads from {start} to "
+                f"{', '.join(stranded)}; add a road or remove these places",
+            )
+        )
+    return problems

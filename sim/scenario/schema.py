@@ -1,0 +1,172 @@
+"""The scenario schema: every section of a scenario file. The `authorities:` section takes the
+rule kinds registered in `sim.rules` (each kind owns the schema of its entries)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Union
+
+import yaml
+from pydantic import Field, model_validator
+
+from sim.rules import KINDS, RuleSpec
+from sim.scenario.calibration import CalibrationSection
+from sim.scenario.network_spec import NetworkSpec
+from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
+
+
+class TimeSection(StrictModel):
+    start: datetime
+    duration_h: PositiveFloat
+    step_h: PositiveFloat = 1.0
+
+
+class Wave(StrictModel):
+    """A departure wave: `count` people, or a `share` of what the counted waves leave over."""
+
+    at: datetime
+    count: int | None = Field(default=None, ge=0)
+    share: UnitFloat | None = None
+    spread_h: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _count_or_share(self) -> Wave:
+        if (self.count is None) == (self.share is None):
+            raise ValueError("give exactly one of 'count' (people) or 'share' (of the rest)")
+        return self
+
+
+class GroupSizes(StrictModel):
+    sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    shares: list[UnitFloat] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shares_match(self) -> GroupSizes:
+        if len(self.sizes) != len(self.shares):
+            raise ValueError(
+                f"'sizes' has {len(self.sizes)} entries but 'shares' has {len(self.shares)}"
+            )
+        if not math.isclose(sum(self.shares), 1.0, abs_tol=1e-6):
+            raise ValueError(f"'shares' must add up to 1, they add up to {sum(self.shares):g}")
+        return self
+
+
+class Population(StrictModel):
+    size: int = Field(ge=1)
+    origin: str
+    waves: dict[str, Wave] = Field(min_length=1)
+    group_size: GroupSizes
+
+    @model_validator(mode="after")
+    def _waves_add_up(self) -> Population:
+        counted = sum(w.count for w in self.waves.values() if w.count is not None)
+        shares = [w.share for w in self.waves.values() if w.share is not None]
+        if counted > self.size:
+            raise ValueError(f"wave counts add up to {counted}, more than size {self.size}")
+        if shares and not math.isclose(sum(shares), 1.0, abs_tol=1e-6):
+            raise ValueError(f"wave shares must add up to 1, they add up to {sum(shares):g}")
+        if not shares and counted != self.size:
+            raise ValueError(
+                f"wave counts add up to {counted} but size is {self.size}; "
+                "give one wave a 'share: 1.0' to take the rest"
+            )
+        return self
+
+    def wave_counts(self) -> dict[str, int]:
+        """People per wave: counts as given; share waves split the rest (largest remainder)."""
+        counts = {name: w.count for name, w in self.waves.items() if w.count is not None}
+        rest = self.size - sum(counts.values())
+        share_waves = [(name, w.share) for name, w in self.waves.items() if w.share is not None]
+        exact = {name: rest * share for name, share in share_waves}
+        floors = {name: math.floor(x) for name, x in exact.items()}
+        left = rest - sum(floors.values())
+        by_remainder = sorted(exact, key=lambda n: (-(exact[n] - floors[n]), n))
+        for name in by_remainder[:left]:
+            floors[name] += 1
+        counts.update(floors)
+        return {name: counts[name] for name in self.waves}
+
+
+class Movement(StrictModel):
+    """How groups travel. A ride's chance depends on the country of the place a road leads to
+    (for a crossing written "A-B", country A): drivers in one country may stop for migrants,
+    in another be warned off by the police."""
+
+    walking_speed_kmh: PositiveFloat
+    day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
+    day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
+    ride_chance_per_h: dict[str, UnitFloat] = Field(min_length=1)  # by country code
+    ride_speed_kmh: PositiveFloat
+    dispersed_speed_factor: Annotated[float, Field(gt=0.0, le=1.0)]
+
+    @model_validator(mode="after")
+    def _day(self) -> Movement:
+        if self.day_ends_h <= self.day_starts_h:
+            raise ValueError("'day_ends_h' must be later than 'day_starts_h' (local clock hours)")
+        return self
+
+
+class RouteChoice(StrictModel):
+    destinations: list[str] = Field(min_length=1)
+    detour_scale_km: PositiveFloat
+    max_detour_km: NonNegativeFloat
+    max_routes: Annotated[int, Field(ge=1, le=200)] = 24
+    crowd_weight: NonNegativeFloat = 0.0
+    place_preference: dict[str, PositiveFloat] = Field(default_factory=dict)
+
+
+# One entry of `authorities:`: the schema of its `kind`, among every registered rule kind
+# (built at run time from the registry; type checkers see the base every kind's schema has).
+if TYPE_CHECKING:
+    AuthoritySpec = RuleSpec
+else:
+    AuthoritySpec = Annotated[
+        Union[tuple(kind.Spec for kind in KINDS.values())],  # noqa: UP007
+        Field(discriminator="kind"),
+    ]
+
+
+class Health(StrictModel):
+    prevalence: UnitFloat
+    sensitivity: UnitFloat
+    specificity: UnitFloat
+    quarantine_days: NonNegativeFloat
+
+
+class Output(StrictModel):
+    time_series: bool = True
+    place_counts: bool = True
+    plots: bool = True
+
+
+class Scenario(StrictModel):
+    """A validated scenario. `network` is always resolved to places and roads."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # also a directory name
+    description: str = ""
+    time: TimeSection
+    network: NetworkSpec
+    population: Population
+    movement: Movement
+    route_choice: RouteChoice
+    authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
+    health: Health
+    output: Output = Output()
+    calibration: CalibrationSection | None = None  # free parameters; read by calibration only
+    source_file: str = ""
+
+    def hours_since_start(self, when: datetime) -> float:
+        """Hours from the scenario's start to `when` (validation ensures both, or neither, carry
+        a UTC offset, so the difference is real elapsed time)."""
+        return (when - self.time.start) / timedelta(hours=1)
+
+    @property
+    def n_steps(self) -> int:
+        return math.ceil(self.time.duration_h / self.time.step_h - 1e-9)
+
+    def to_yaml(self) -> str:
+        """The resolved scenario (after extends and overrides), as YAML a user can rerun."""
+        # python mode keeps datetimes as YAML timestamps, which the strict schema reads back
+        data = self.model_dump(exclude={"source_file"})
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
