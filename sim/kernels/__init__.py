@@ -19,7 +19,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from sim.kernels import rng as jit_rng
-from sim.kernels.passes import BLOCK_BITS, move_and_count, update_statuses
+from sim.kernels.passes import list_changeable, move_and_count, update_statuses
 from sim.population import INFECTED, Migrants
 from sim.results_schema import N_COUNTERS, N_PLACE_COUNTERS
 from sim.rng import INFECTION
@@ -40,7 +40,6 @@ class StepParams(NamedTuple):
     sensitivity: float
     specificity: float
     quarantine_steps: int  # whole steps, at least the quarantine's length
-    road_effects: bool  # some road has an effect (closed, speed factor): read them
 
 
 class StepInputs(NamedTuple):
@@ -50,18 +49,21 @@ class StepInputs(NamedTuple):
     ride_chance: npt.NDArray[np.float64]  # [place] per step, on a road leading there, with
     # the place's `ride_factor` applied
     place_fx: npt.NDArray[np.void]  # [place] effects (sim.rules.effects.PLACE_EFFECT)
-    road_fx: npt.NDArray[np.void]  # [road] effects (sim.rules.effects.ROAD_EFFECT)
+    road_fx: npt.NDArray[np.void] | None  # [road] effects (ROAD_EFFECT); None if none is set
 
 
 class Tallies(NamedTuple):
-    """Per-chunk counters written by one kernel call (the model sums over axis 0), and for each
-    block of rows the step in which its first pass has work next (kept from step to step)."""
+    """Per-chunk counters written by one kernel call (the model sums over axis 0), and per chunk
+    the rows whose status may change at the next step (kept from step to step)."""
 
     counts: npt.NDArray[np.int64]  # [chunk, counter] as sim.results_schema.COUNTERS
     places: npt.NDArray[np.int64]  # [chunk, place, counter] as PLACE_COUNTERS
     roads: npt.NDArray[np.int64]  # [chunk, road] travelling migrants on each road
     route_picks: npt.NDArray[np.int64]  # [chunk, route] groups' members choosing each route
-    wake: npt.NDArray[np.int32]  # [block of 2**BLOCK_BITS rows]; 0 before the first step
+    due: npt.NDArray[
+        np.uint16
+    ]  # [chunk, k] offsets of the rows pass 1 visits, from the chunk's first
+    n_due: npt.NDArray[np.int64]  # [chunk, (how many listed, the step they are listed for)]
 
 
 def empty_tallies(n_migrants: int, n_places: int, n_roads: int, n_routes: int) -> Tallies:
@@ -71,7 +73,8 @@ def empty_tallies(n_migrants: int, n_places: int, n_roads: int, n_routes: int) -
         places=np.zeros((n_chunks, n_places, N_PLACE_COUNTERS), dtype=np.int64),
         roads=np.zeros((n_chunks, n_roads), dtype=np.int64),
         route_picks=np.zeros((n_chunks, n_routes), dtype=np.int64),
-        wake=np.zeros(-(-max(n_migrants, 1) >> BLOCK_BITS), dtype=np.int32),
+        due=np.zeros((n_chunks, CHUNK), dtype=np.uint16),
+        n_due=np.full((n_chunks, 2), -1, dtype=np.int64),
     )
 
 
@@ -88,17 +91,20 @@ def _step_chunk(c, m, routes, places, inputs, p, tallies):  # type: ignore[no-un
     at_places[:] = 0
     on_roads[:] = 0
     picks[:] = 0
-    wake = tallies.wake
+    due = tallies.due[c]
+    n_due = tallies.n_due[c]
+    if n_due[1] != p.step:  # not listed by the last step's pass 2: list everyone who may change
+        n_due[0] = list_changeable(lo, hi, m, p.step, due)
     update_statuses(
-        lo, hi, m, wake, places.return_point, inputs.route_cdf, inputs.place_fx, p, counts, picks
+        lo, n_due[0], due, m, routes, places, inputs.route_cdf, inputs.place_fx, p, counts, picks
     )
-    move_and_count(
+    n_due[0] = move_and_count(
         lo,
         hi,
         m,
-        wake,
+        due,
         routes,
-        places.entry_index,
+        places,
         inputs.ride_chance,
         inputs.place_fx,
         inputs.road_fx,
@@ -107,6 +113,7 @@ def _step_chunk(c, m, routes, places, inputs, p, tallies):  # type: ignore[no-un
         at_places,
         on_roads,
     )
+    n_due[1] = p.step + 1
 
 
 # Two entry points with the same arguments: chunks on threads, or one after another. They are

@@ -15,7 +15,25 @@ import math
 from numba import njit
 
 from sim.kernels.rng import uniform
-from sim.population import DISPERSED, HELD_FIRST, INFECTED, TESTED
+from sim.population import (
+    ARRIVED,
+    DISPERSED,
+    HELD_FIRST,
+    INFECTED,
+    QUARANTINED,
+    REMITTED,
+    SLIPPED,
+    TESTED,
+)
+from sim.results_schema import (
+    NEW_ARRIVED,
+    NEW_DISPERSED,
+    NEW_POSITIVE,
+    NEW_QUARANTINED,
+    NEW_RELEASED,
+    NEW_REMITTED,
+    NEW_SLIPPED,
+)
 from sim.rng import (
     CHECKPOINT,
     CLEARANCE,
@@ -36,7 +54,7 @@ HOLD_RELEASED = 4  # the hold ended or the crowd broke through
 HOLD_TAKEN_OVER = 5  # another hold class holds the place now: held anew
 HOLD_POSITIVE = 6  # tested positive while held: quarantined
 
-# What a migrant meets at a place past any hold (`meet_place`).
+# What a migrant meets at a place past any hold (`meet_place`, then `after_meeting`).
 GOES_ON = 0
 INTERCEPTED = 1
 QUARANTINED_HERE = 2
@@ -120,6 +138,27 @@ def meet_place(fx, flags, at_destination, group, i, here, p):  # type: ignore[no
     if at_destination:
         return ARRIVES, tested
     return GOES_ON, tested
+
+
+@njit(cache=True, inline="always")
+def let_go(outcome):  # type: ignore[no-untyped-def]
+    """The flag a migrant let go from a hold gets (0: none) and the flow that counts it."""
+    if outcome == HOLD_DISPERSES:
+        return DISPERSED, NEW_DISPERSED
+    if outcome == HOLD_SLIPS:
+        return SLIPPED, NEW_SLIPPED
+    return 0, NEW_RELEASED
+
+
+@njit(cache=True, inline="always")
+def after_meeting(met):  # type: ignore[no-untyped-def]
+    """The status of a migrant whose step a place ended, the flow that counts it, and a second
+    flow (-1: none; a positive test counts as positive and as quarantined)."""
+    if met == INTERCEPTED:
+        return REMITTED, NEW_REMITTED, -1
+    if met == ARRIVES:
+        return ARRIVED, NEW_ARRIVED, -1
+    return QUARANTINED, NEW_POSITIVE, NEW_QUARANTINED
 
 
 @njit(cache=True, inline="always")
