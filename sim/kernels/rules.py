@@ -1,11 +1,14 @@
-"""The migrant rules, one small function each, compiled with numba and inlined into the passes
-of `sim.kernels.passes`.
+"""The migrant rules: what happens to one migrant in one step, as small functions of numbers and
+of one place's effects, compiled with numba and inlined into the passes (`sim.kernels.passes`).
 
-They take numbers and records, never arrays: numba counts references to every array a function
+A rule takes a migrant's numbers (status, flags, timer, place) and returns them as they are
+after the rule, with `flows`: a bitmask of the flow columns (`sim.results_schema`) that count
+what happened. The passes read the arrays, call the rules and write the results back.
+
+Rules take numbers and records, never arrays: numba counts references to every array a function
 receives, with two atomic operations per array and call even when inlined, which cost a fifth
 of the kernel's time when these rules took arrays (finding 9 in benchmarks/README.md). A record
-(`fx`, one place's effects) is passed as a pointer, without counting. Each rule returns what
-happens to the migrant; the passes write it into the migrant arrays and the counters.
+(`fx`, one place's effects from `sim.rules.effects`) is passed as a pointer, without counting.
 """
 
 from __future__ import annotations
@@ -17,24 +20,50 @@ from numba import njit
 from sim.kernels.rng import uniform
 from sim.population import (
     ARRIVED,
+    AWAITING_TRANSPORT,
+    DEPORTED,
     DISPERSED,
+    ENTERED,
     HELD_FIRST,
+    IN_TRANSPORT,
     INFECTED,
+    MOVING,
     QUARANTINED,
     REMITTED,
+    RETURNED,
     SLIPPED,
     TESTED,
+    WAITING,
 )
 from sim.results_schema import (
+    AT_PLACE,
+    AWAITING_HERE,
+    HELD_HERE,
+    N_AWAITING_TRANSPORT,
+    N_DISPERSED,
+    N_DISPERSED_IN_GT,
+    N_HELD_FIRST,
+    N_IN_TRANSPORT,
+    N_MOVING,
+    N_MOVING_IN_GT,
+    N_QUARANTINED,
+    N_WAITING,
     NEW_ARRIVED,
+    NEW_BOARDED,
+    NEW_DEPORTED,
     NEW_DISPERSED,
+    NEW_ENTERED,
+    NEW_HELD,
     NEW_POSITIVE,
     NEW_QUARANTINED,
     NEW_RELEASED,
     NEW_REMITTED,
+    NEW_RETURNED,
     NEW_SLIPPED,
+    NEW_TESTED,
 )
 from sim.rng import (
+    BOARD,
     CHECKPOINT,
     CLEARANCE,
     GIVE_UP,
@@ -45,20 +74,28 @@ from sim.rng import (
     TEST_RESULT,
 )
 
-# What happens this step to someone held (`held_outcome`).
+# One bit per flow column, for the `flows` a rule returns.
+ARRIVED_FLOW = 1 << NEW_ARRIVED
+BOARDED_FLOW = 1 << NEW_BOARDED
+DEPORTED_FLOW = 1 << NEW_DEPORTED
+DISPERSED_FLOW = 1 << NEW_DISPERSED
+ENTERED_FLOW = 1 << NEW_ENTERED
+HELD_FLOW = 1 << NEW_HELD
+QUARANTINED_FLOWS = (1 << NEW_POSITIVE) | (1 << NEW_QUARANTINED)
+RELEASED_FLOW = 1 << NEW_RELEASED
+REMITTED_FLOW = 1 << NEW_REMITTED
+RETURNED_FLOW = 1 << NEW_RETURNED
+SLIPPED_FLOW = 1 << NEW_SLIPPED
+TESTED_FLOW = 1 << NEW_TESTED
+
+# What the hour brings someone held (`held_outcome`).
 HOLD_STAYS = 0
 HOLD_GOES_BACK = 1  # gave up (or was cleared) and goes back
 HOLD_DISPERSES = 2  # gave up (or was cleared) and leaves the road
 HOLD_SLIPS = 3  # gets past
 HOLD_RELEASED = 4  # the hold ended or the crowd broke through
 HOLD_TAKEN_OVER = 5  # another hold class holds the place now: held anew
-HOLD_POSITIVE = 6  # tested positive while held: quarantined
-
-# What a migrant meets at a place past any hold (`meet_place`, then `after_meeting`).
-GOES_ON = 0
-INTERCEPTED = 1
-QUARANTINED_HERE = 2
-ARRIVES = 3
+HOLD_TESTED_POSITIVE = 6  # tested positive while held: quarantined
 
 
 @njit(cache=True, inline="always")
@@ -68,6 +105,176 @@ def tests_positive(flags, key, i, step, here, sensitivity, specificity):  # type
     if flags & INFECTED:
         return u < sensitivity
     return u >= specificity
+
+
+@njit(cache=True, inline="always")
+def can_change(status, depart_step, timer_step, step):  # type: ignore[no-untyped-def]
+    """Whether someone neither on the road nor done can change at `step`: waiting until its
+    departure, quarantined or riding home until its timer, held or waiting for transport at
+    any step."""
+    if status == WAITING:
+        return depart_step <= step
+    if status == QUARANTINED or status == IN_TRANSPORT:
+        return timer_step <= step
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# On the road
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def speed_kmh(ride_u, ride_chance, flags, p):  # type: ignore[no-untyped-def]
+    """The speed of one step: a ride if the group's draw falls under the chance, else on foot;
+    slower off the road."""
+    speed = p.walking_speed_kmh
+    if ride_u < ride_chance:
+        speed = p.ride_speed_kmh
+    if flags & DISPERSED:
+        speed *= p.dispersed_speed_factor
+    return speed
+
+
+@njit(cache=True, inline="always")
+def reach_place(flags, timer, here, fx, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+    """Someone on the road reaches `here`: held there if a hold stands, is not released this
+    step and they are on the road; otherwise they meet the place."""
+    if fx.hold != 0 and not (flags & DISPERSED) and not fx.release:
+        return HELD_FIRST - 1 + fx.hold, flags, p.step, HELD_FLOW
+    return meet_place(flags, timer, here, fx, entry, at_end, group, i, p)
+
+
+@njit(cache=True, inline="always")
+def meet_place(flags, timer, here, fx, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+    """Someone at `here`, past any hold: entry into Guatemala (if `entry` >= 0), a checkpoint
+    (intercepted: remitted), a health post (tested; positive: quarantined), the destination
+    (`at_end`: arrived). Each but the entry ends the step's movement."""
+    flows = 0
+    if entry >= 0 and not (flags & ENTERED):
+        flags |= ENTERED
+        flows = ENTERED_FLOW
+    chance = fx.intercept_chance
+    if chance > 0.0:
+        if flags & DISPERSED:
+            chance *= fx.dispersed_intercept_factor
+        if uniform(p.key, CHECKPOINT, group, p.step, here) < chance:
+            return REMITTED, flags, timer, flows | REMITTED_FLOW
+    test_chance = fx.test_chance_arrival
+    if (
+        test_chance > 0.0
+        and not (flags & TESTED)
+        and uniform(p.key, TEST, i, p.step, here) < test_chance
+    ):
+        flags |= TESTED
+        flows |= TESTED_FLOW
+        if tests_positive(flags, p.key, i, p.step, here, p.sensitivity, p.specificity):
+            return QUARANTINED, flags, p.step + p.quarantine_steps, flows | QUARANTINED_FLOWS
+    if at_end:
+        return ARRIVED, flags, timer, flows | ARRIVED_FLOW
+    return MOVING, flags, timer, flows
+
+
+# --------------------------------------------------------------------------------------------
+# By the hour: everyone neither on the road nor done
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def by_the_hour(status, flags, timer, here, fx, home, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+    """(status, flags, timer, place, flows) after this step for someone quarantined (deported
+    home when it ends), riding home (back when the ride ends), waiting for transport, or held.
+    `home` is the place's return point."""
+    if status == QUARANTINED:
+        if p.step >= timer:
+            return DEPORTED, flags, timer, home, DEPORTED_FLOW
+        return status, flags, timer, here, 0
+    if status == IN_TRANSPORT:
+        if p.step >= timer:
+            return RETURNED, flags, timer, here, RETURNED_FLOW
+        return status, flags, timer, here, 0
+    if status == AWAITING_TRANSPORT:
+        return wait_for_transport(status, flags, timer, here, fx, home, group, p)
+    return held(status, flags, timer, here, fx, home, entry, at_end, group, i, p)
+
+
+@njit(cache=True, inline="always")
+def go_back(flags, here, fx, home, p):  # type: ignore[no-untyped-def]
+    """Someone who gave up at `here`, or was cleared from it, goes back: waits for return
+    transport where it serves the place, else is back at the return point at once."""
+    if fx.transport:
+        return AWAITING_TRANSPORT, flags, p.step, here, 0
+    return RETURNED, flags, p.step, home, RETURNED_FLOW
+
+
+@njit(cache=True, inline="always")
+def wait_for_transport(status, flags, timer, here, fx, home, group, p):  # type: ignore[no-untyped-def]
+    """A group waiting at `here` boards with the place's chance this step and is counted as
+    returned when the ride ends; if transport no longer serves the place, they go back on
+    their own."""
+    if not fx.transport:
+        return RETURNED, flags, timer, home, RETURNED_FLOW
+    if uniform(p.key, BOARD, group, p.step, 0) < fx.board_chance:
+        if fx.transport_steps == 0:
+            return RETURNED, flags, timer, fx.transport_to, BOARDED_FLOW | RETURNED_FLOW
+        return IN_TRANSPORT, flags, p.step + fx.transport_steps, fx.transport_to, BOARDED_FLOW
+    return status, flags, timer, here, 0
+
+
+@njit(cache=True, inline="always")
+def held(status, flags, timer, here, fx, home, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+    """Someone held at `here`: `held_outcome` decides; whoever is let go meets the place at
+    once, by night too."""
+    outcome, tested = held_outcome(status, flags, timer, group, i, here, fx, p)
+    flows = 0
+    if tested:
+        flags |= TESTED
+        flows = TESTED_FLOW
+    if outcome == HOLD_STAYS:
+        return status, flags, timer, here, flows
+    if outcome == HOLD_TAKEN_OVER:
+        return HELD_FIRST - 1 + fx.hold, flags, p.step, here, flows
+    if outcome == HOLD_TESTED_POSITIVE:
+        return QUARANTINED, flags, p.step + p.quarantine_steps, here, flows | QUARANTINED_FLOWS
+    if outcome == HOLD_GOES_BACK:
+        status, flags, timer, place, back = go_back(flags, here, fx, home, p)
+        return status, flags, timer, place, flows | back
+    # Let go: released, left the road, or slipped past.
+    if outcome == HOLD_DISPERSES:
+        flags |= DISPERSED
+        flows |= DISPERSED_FLOW
+    elif outcome == HOLD_SLIPS:
+        flags |= SLIPPED
+        flows |= SLIPPED_FLOW
+    else:
+        flows |= RELEASED_FLOW
+    status, flags, timer, met = meet_place(flags, timer, here, fx, entry, at_end, group, i, p)
+    return status, flags, timer, here, flows | met
+
+
+@njit(cache=True, inline="always")
+def held_outcome(status, flags, timer, group, i, here, fx, p):  # type: ignore[no-untyped-def]
+    """What the hour brings migrant i, held at `here` since step `timer`, and whether it was
+    tested: cleared, released, held anew by another class, tested (positive: quarantined),
+    giving up or slipping past, in that order."""
+    if fx.clear:
+        u = uniform(p.key, CLEARANCE, group, p.step, 0)
+        return (HOLD_GOES_BACK if u < fx.clear_return_share else HOLD_DISPERSES), False
+    if fx.release or fx.hold == 0:
+        return HOLD_RELEASED, False
+    if fx.hold != status - HELD_FIRST + 1:
+        return HOLD_TAKEN_OVER, False
+    tested = False
+    if (
+        fx.test_chance_held > 0.0
+        and not (flags & TESTED)
+        and uniform(p.key, TEST_HELD, i, p.step, 0) < fx.test_chance_held
+    ):
+        tested = True
+        if tests_positive(flags, p.key, i, p.step, here, p.sensitivity, p.specificity):
+            return HOLD_TESTED_POSITIVE, True
+    waited_h = (p.step - timer - 1) * p.step_h
+    return gives_up_or_slips(p.key, group, p.step, waited_h, p.step_h, fx), tested
 
 
 @njit(cache=True, inline="always")
@@ -86,88 +293,26 @@ def gives_up_or_slips(key, group, step, waited_h, step_h, fx):  # type: ignore[n
     return HOLD_STAYS
 
 
-@njit(cache=True, inline="always")
-def held_outcome(status, flags, timer, group, i, here, fx, p):  # type: ignore[no-untyped-def]
-    """What happens this step to migrant i, held at `here` since step `timer`, and whether it
-    was tested: cleared, released, held anew by another class, tested (positive: quarantined),
-    giving up or slipping past, in that order."""
-    if fx.clear:
-        u = uniform(p.key, CLEARANCE, group, p.step, 0)
-        return (HOLD_GOES_BACK if u < fx.clear_return_share else HOLD_DISPERSES), False
-    if fx.release or fx.hold == 0:
-        return HOLD_RELEASED, False
-    if fx.hold != status - HELD_FIRST + 1:
-        return HOLD_TAKEN_OVER, False
-    tested = False
-    if fx.test_chance_held > 0.0 and not (flags & TESTED):
-        if uniform(p.key, TEST_HELD, i, p.step, 0) < fx.test_chance_held:
-            tested = True
-            if tests_positive(flags, p.key, i, p.step, here, p.sensitivity, p.specificity):
-                return HOLD_POSITIVE, True
-    waited_h = (p.step - timer - 1) * p.step_h
-    return gives_up_or_slips(p.key, group, p.step, waited_h, p.step_h, fx), tested
+# --------------------------------------------------------------------------------------------
+# Counting
+# --------------------------------------------------------------------------------------------
 
 
 @njit(cache=True, inline="always")
-def held_on_arrival(fx, flags):  # type: ignore[no-untyped-def]
-    """Whether someone reaching a place is held there: a hold stands, is not released this
-    step, and they are on the road."""
-    return fx.hold != 0 and not (flags & DISPERSED) and not fx.release
-
-
-@njit(cache=True, inline="always")
-def meet_place(fx, flags, at_destination, group, i, here, p):  # type: ignore[no-untyped-def]
-    """What migrant i meets at a place past any hold: a checkpoint (intercepted?), a health
-    post (tested? positive?), the destination. Returns the outcome and whether it was tested."""
-    chance = fx.intercept_chance
-    if chance > 0.0:
+def stock_columns(status, flags):  # type: ignore[no-untyped-def]
+    """The stock columns someone not done counts in at the end of a step (-1: none), and the
+    per-place columns of the place they stand at (-1: none; someone on the road between two
+    places counts on that road instead, which the pass decides)."""
+    if status == MOVING:
         if flags & DISPERSED:
-            chance *= fx.dispersed_intercept_factor
-        if uniform(p.key, CHECKPOINT, group, p.step, here) < chance:
-            return INTERCEPTED, False
-    tested = False
-    test_chance = fx.test_chance_arrival
-    if (
-        test_chance > 0.0
-        and not (flags & TESTED)
-        and uniform(p.key, TEST, i, p.step, here) < test_chance
-    ):
-        tested = True
-        if tests_positive(flags, p.key, i, p.step, here, p.sensitivity, p.specificity):
-            return QUARANTINED_HERE, True
-    if at_destination:
-        return ARRIVES, tested
-    return GOES_ON, tested
-
-
-@njit(cache=True, inline="always")
-def let_go(outcome):  # type: ignore[no-untyped-def]
-    """The flag a migrant let go from a hold gets (0: none) and the flow that counts it."""
-    if outcome == HOLD_DISPERSES:
-        return DISPERSED, NEW_DISPERSED
-    if outcome == HOLD_SLIPS:
-        return SLIPPED, NEW_SLIPPED
-    return 0, NEW_RELEASED
-
-
-@njit(cache=True, inline="always")
-def after_meeting(met):  # type: ignore[no-untyped-def]
-    """The status of a migrant whose step a place ended, the flow that counts it, and a second
-    flow (-1: none; a positive test counts as positive and as quarantined)."""
-    if met == INTERCEPTED:
-        return REMITTED, NEW_REMITTED, -1
-    if met == ARRIVES:
-        return ARRIVED, NEW_ARRIVED, -1
-    return QUARANTINED, NEW_POSITIVE, NEW_QUARANTINED
-
-
-@njit(cache=True, inline="always")
-def speed_kmh(ride_u, ride_chance, flags, p):  # type: ignore[no-untyped-def]
-    """The speed of one step: a ride if the group's draw falls under the chance, else on foot;
-    slower off the road."""
-    speed = p.walking_speed_kmh
-    if ride_u < ride_chance:
-        speed = p.ride_speed_kmh
-    if flags & DISPERSED:
-        speed *= p.dispersed_speed_factor
-    return speed
+            return N_DISPERSED, (N_DISPERSED_IN_GT if flags & ENTERED else -1), AT_PLACE, -1
+        return N_MOVING, (N_MOVING_IN_GT if flags & ENTERED else -1), AT_PLACE, -1
+    if status == WAITING:
+        return N_WAITING, -1, -1, -1
+    if status == QUARANTINED:
+        return N_QUARANTINED, -1, -1, -1
+    if status == IN_TRANSPORT:
+        return N_IN_TRANSPORT, -1, -1, -1
+    if status == AWAITING_TRANSPORT:
+        return N_AWAITING_TRANSPORT, -1, AWAITING_HERE, -1
+    return N_HELD_FIRST + status - HELD_FIRST, -1, AT_PLACE, HELD_HERE
