@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numba
 
@@ -29,6 +30,8 @@ KERNEL_SOURCES = (
 """The files whose code or constants the compiled kernel holds."""
 
 PREFIX = "caravan-kernels-"
+# numba sets its settings at run time, which type checkers cannot see.
+_NUMBA_CONFIG: Any = numba.config
 
 
 def fingerprint(sources: tuple[Path, ...] = KERNEL_SOURCES) -> str:
@@ -42,8 +45,8 @@ def fingerprint(sources: tuple[Path, ...] = KERNEL_SOURCES) -> str:
 def _base_dir() -> Path:
     """NUMBA_CACHE_DIR if the user set one; else beside the kernel's sources if they can be
     written there (a clone); else the user's cache directory (an installed package)."""
-    if numba.config.CACHE_DIR:
-        return Path(numba.config.CACHE_DIR)
+    if _NUMBA_CONFIG.CACHE_DIR:
+        return Path(_NUMBA_CONFIG.CACHE_DIR)
     in_tree = SIM / "kernels" / "__pycache__"
     try:
         in_tree.mkdir(exist_ok=True)
@@ -65,9 +68,9 @@ def kernel_cache() -> Iterator[Path]:
     for old in base.glob(f"{PREFIX}*"):
         if old != here:
             shutil.rmtree(old, ignore_errors=True)
-    before = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = str(here)
+    before = _NUMBA_CONFIG.CACHE_DIR
+    _NUMBA_CONFIG.CACHE_DIR = str(here)
     try:
         yield here
     finally:
-        numba.config.CACHE_DIR = before
+        _NUMBA_CONFIG.CACHE_DIR = before
