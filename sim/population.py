@@ -7,13 +7,15 @@ together until a rule acts on one person alone (a positive test).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from sim.results_schema import HOLD_CLASSES
-from sim.scenario import Population
+
+if TYPE_CHECKING:
+    from sim.scenario import Population
 
 # status: where in its journey a migrant is. Statuses from FIRST_FINAL on are final. Those
 # between MOVING and FIRST_FINAL change by the hour, not by walking (the kernel's first pass:
