@@ -168,14 +168,12 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.running = True
 
     def _make_rule(self, name: str, spec: RuleSpec) -> Rule:
-        place_ids = spec.place_ids()
         window = spec.active
         window_h = (
             self.caravan_scenario.hours_since_start(window.start),
             self.caravan_scenario.hours_since_start(window.end),
         )
-        places = [self.network.index(p) for p in place_ids]
-        return KINDS[spec.kind](name, spec, places, place_ids, window_h)
+        return KINDS[spec.kind](name, spec, self.network.place_index, window_h)
 
     @property
     def held_by_place(self) -> npt.NDArray[np.int64]:

@@ -61,7 +61,12 @@ class RoadNetwork:
     origin: int
 
     def index(self, place: str) -> int:
-        return self.place_ids.index(place)
+        return self.place_index[place]
+
+    @functools.cached_property
+    def place_index(self) -> dict[str, int]:
+        """Each place id's index (its row in per-place arrays)."""
+        return {p: i for i, p in enumerate(self.place_ids)}
 
     @property
     def n_places(self) -> int:

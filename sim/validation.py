@@ -57,10 +57,17 @@ def _explain(err: Any, model: type[BaseModel], doc: Document, prefix: KeyPath) -
     elif kind == "missing":
         message = "missing required key"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = str(err.get("ctx", {}).get("expected_tags", "")).replace("'", "")
-        tags = tags or ", ".join(_tags(annotation))
-        what = "unknown kind" if kind == "union_tag_invalid" else "missing 'kind'"
-        message = f"{what}; expected one of: {tags}"
+        ctx = err.get("ctx", {})
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+        tags = tags or _tags(annotation)
+        if kind == "union_tag_invalid":
+            key = str(ctx.get("discriminator", "")).strip("'")
+            full = (*full, key) if key else full  # the line of the bad `kind:`
+            got = str(ctx.get("tag", ""))
+            message = f"unknown {key or 'kind'} '{got}'{did_you_mean(got, set(tags))}"
+        else:
+            message = "missing 'kind'"
+        message += f"; expected one of: {', '.join(tags)}"
     else:
         got = err.get("input")
         shown = "" if isinstance(got, dict | list) else f" (got {got!r})"

@@ -206,7 +206,8 @@ parameters:
         ),
         (
             f"parameters:\n  {SPEED}: {{range: [2, 4]}}\ndesign: {{kind: grd}}\n",
-            ":5: design: unknown kind; expected one of: grid, lhs, sobol",
+            ":5: design.kind: unknown kind 'grd' (did you mean 'grid'?); "
+            "expected one of: grid, lhs, sobol",
         ),
         (
             f"parameters:\n  {SPEED}: {{range: [2, 4], steps: 3}}\n"

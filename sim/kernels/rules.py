@@ -215,9 +215,10 @@ def wait_for_transport(status, flags, timer, here, fx, home, group, p):  # type:
     if not fx.transport:
         return RETURNED, flags, timer, home, RETURNED_FLOW
     if uniform(p.key, BOARD, group, p.step, 0) < fx.board_chance:
+        to = fx.transport_to if fx.transport_to >= 0 else home
         if fx.transport_steps == 0:
-            return RETURNED, flags, timer, fx.transport_to, BOARDED_FLOW | RETURNED_FLOW
-        return IN_TRANSPORT, flags, p.step + fx.transport_steps, fx.transport_to, BOARDED_FLOW
+            return RETURNED, flags, timer, to, BOARDED_FLOW | RETURNED_FLOW
+        return IN_TRANSPORT, flags, p.step + fx.transport_steps, to, BOARDED_FLOW
     return status, flags, timer, here, 0
 
 

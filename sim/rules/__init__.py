@@ -35,7 +35,14 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _INFRASTRUCTURE and not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 for _entry in entry_points(group=ENTRY_POINT_GROUP):
-    importlib.import_module(_entry.value)
+    try:
+        importlib.import_module(_entry.value)
+    except ImportError as _error:
+        raise ImportError(
+            f"the rules of entry point '{_entry.name}' ({ENTRY_POINT_GROUP}, from "
+            f"{_entry.dist.name if _entry.dist else 'an installed package'}) cannot be "
+            f"imported from module '{_entry.value}': {_error}"
+        ) from _error
 
 
 def kind_of(spec: RuleSpec) -> type[Rule]:

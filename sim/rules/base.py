@@ -6,6 +6,7 @@ A rule kind is one subclass of `Rule` in one module; defining it (with a `kind`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -58,6 +59,11 @@ class RuleSpec(StrictModel):
     def place_keys(self) -> list[tuple[str | int, ...]]:
         """The key path (below the rule's entry) that names each of `place_ids()`."""
         raise NotImplementedError
+
+    def named_places(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every place the entry names, with its key path: where the rule acts, and any other
+        (a rule that sends people somewhere adds it). Each must exist in the network."""
+        return list(zip(self.place_keys(), self.place_ids(), strict=True))
 
 
 class AtOnePlace(RuleSpec):
@@ -186,14 +192,15 @@ class Rule:
         self,
         name: str,
         spec: RuleSpec,
-        places: list[int],
-        place_ids: list[str],
+        place_index: Mapping[str, int],
         window_h: tuple[float, float],
     ) -> None:
+        """`place_index` gives each place id of the network its index (the effects' rows)."""
         self.name = name
         self.spec = spec
-        self.places = places
-        self.place_ids = place_ids
+        self.place_ids = spec.place_ids()
+        self.places = [place_index[p] for p in self.place_ids]
+        self.place_index = place_index
         self.window_h = window_h
         self.active = False
 

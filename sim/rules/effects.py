@@ -126,7 +126,13 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "step",
         "chance this step that a group waiting here boards (vehicles' seats over the crowd)",
     ),
-    Effect("transport_to", "i2", -1, "window", "the place the vehicles carry people to"),
+    Effect(
+        "transport_to",
+        "i2",
+        -1,
+        "window",
+        "the place the vehicles carry people to (-1: the place's nearest return point)",
+    ),
     Effect(
         "transport_steps",
         "i4",

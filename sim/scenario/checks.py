@@ -30,7 +30,7 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     for place in scenario.route_choice.place_preference:
         check(("route_choice", "place_preference", place), place)
     for name, spec in scenario.authorities.items():
-        for key, place in zip(spec.place_keys(), spec.place_ids(), strict=True):
+        for key, place in spec.named_places():
             check(("authorities", name, *key), place)
     problems += _overlap_problems(scenario, doc)
     countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
