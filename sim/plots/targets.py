@@ -1,0 +1,127 @@
+"""Outcomes against target sets: `target_comparison` (each target of a set: the reported figure
+and its tolerance beside the model's value), `outcomes_vs_targets` (several sets side by side),
+and `reported_span` (the range a reported figure stands for, as `timeseries` draws it too)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.plots._common import _figure_and_axes, root_figure
+from sim.results import INTERVAL_PERCENTILES, Results
+from sim.targets import Target, TargetSet
+
+
+def reported_span(target: Target, target_set: TargetSet) -> tuple[float, float]:
+    """The range a reported figure stands for: its tolerance, as people.
+
+    What the tolerance accepts (`Target.band`: observed x (1 -/+ r) for `relative`, the range
+    as given, whose upper end may be inf, or a Poisson count's 90% band); for a binomial count,
+    the 90% interval of a binomial with the observed number of trials and rate (how much a
+    count as small as 21 of 104 varies by chance).
+    """
+    band = target.band()
+    if band is not None:
+        return band
+    tol = target.tolerance
+    assert target.observed is not None  # the schema requires it without a range
+    trials = next(t.observed for t in target_set.targets if t.outcome == [tol.binomial_of])
+    assert trials is not None  # load_target_set checks the trials are observed
+    from scipy.stats import binom  # noqa: PLC0415 - only for sets with a binomial target
+
+    lo, hi = binom.ppf([0.05, 0.95], round(trials), target.observed / trials)
+    return float(lo), float(hi)
+
+
+def target_comparison(
+    runs: Results | Sequence[Results] | Sequence[Mapping[str, float]],
+    target_set: TargetSet,
+    ax: Axes | None = None,
+    rows: int | None = None,
+) -> Figure:
+    """One row per target: the reported figure (a white diamond) and its tolerance (a grey bar)
+    beside the model's value (a dot at the median over replicates, a line for the 90% interval).
+    People on a log scale, so 21 positives and 8,000 departures both show; zero sits at the
+    left edge. A target whose outcome the run lacks is marked "not in this run". `rows` (at
+    least the number of targets) spaces the rows as for that many, so panels side by side
+    line up."""
+    per_replicate = _outcomes(runs)
+    n_rows = max(rows or 0, len(target_set.targets))
+    fig, ax = _figure_and_axes(ax, (7, 0.45 * n_rows + 1.5))
+    reported_x: list[float] = []
+    reported_y: list[int] = []
+    model_x: list[float] = []
+    model_y: list[int] = []
+    for row, target in enumerate(target_set.targets):
+        lo, hi = reported_span(target, target_set)
+        ax.plot([lo, min(hi, 1e9)], [row, row], color="0.75", linewidth=7, solid_capstyle="butt")
+        if target.observed is not None:
+            reported_x.append(target.observed)
+            reported_y.append(row)
+        try:
+            values = [target.value_from(o) for o in per_replicate]
+        except KeyError:
+            ax.text(1.0, row, " not in this run", va="center", fontsize=8, color="0.4")
+            continue
+        p05, median, p95 = np.percentile(values, INTERVAL_PERCENTILES)
+        ax.plot([p05, p95], [row, row], color="tab:blue", linewidth=2)
+        model_x.append(float(median))
+        model_y.append(row)
+    ax.plot(
+        model_x,
+        model_y,
+        linestyle="none",
+        marker="o",
+        color="tab:blue",
+        label=f"model: median and 90% interval of {len(per_replicate)} runs",
+    )
+    # Hollow and on top, so a model dot on the reported figure shows through.
+    ax.plot(
+        reported_x,
+        reported_y,
+        linestyle="none",
+        marker="D",
+        markersize=8,
+        markerfacecolor="none",
+        markeredgecolor="black",
+        label="reported (grey: its tolerance)",
+    )
+    ax.set_yticks(range(len(target_set.targets)), [t.id for t in target_set.targets])
+    ax.set_ylim(n_rows - 0.5, -0.5)  # first target on top
+    ax.set_xscale("symlog", linthresh=1.0, linscale=0.3)
+    finite = [x for x in (*reported_x, *model_x) if x > 0]
+    ax.set_xlim(0, 3 * max(finite, default=10.0))
+    ax.set_xlabel("people (log scale)")
+    ax.set_title(f"target set '{target_set.name}'")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize="small")
+    return fig
+
+
+def outcomes_vs_targets(
+    runs: Results | Sequence[Results] | Sequence[Mapping[str, float]],
+    target_sets: Sequence[TargetSet],
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """`target_comparison` for each target set, side by side (on `axes`, one per set)."""
+    if axes is None:
+        tallest = max(len(s.targets) for s in target_sets)
+        fig = Figure(figsize=(7 * len(target_sets), 0.45 * tallest + 2.2), layout="constrained")
+        axes = list(fig.subplots(1, len(target_sets), squeeze=False)[0])
+    if len(axes) != len(target_sets):
+        raise ValueError(f"{len(target_sets)} target sets need as many axes, got {len(axes)}")
+    tallest = max(len(s.targets) for s in target_sets)
+    for ax, target_set in zip(axes, target_sets, strict=True):
+        target_comparison(runs, target_set, ax=ax, rows=tallest)
+    return root_figure(axes[0])
+
+
+def _outcomes(
+    runs: Results | Sequence[Results] | Sequence[Mapping[str, float]],
+) -> list[Mapping[str, float]]:
+    if isinstance(runs, Results):
+        return [runs.outcomes]
+    return [r.outcomes if isinstance(r, Results) else r for r in runs]
