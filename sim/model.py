@@ -427,9 +427,9 @@ class Authority(mesa.Agent):  # type: ignore[misc]
 class StockCollector(mesa.DataCollector):  # type: ignore[misc]
     """Mesa's DataCollector of the stocks (`n_waiting`, `n_moving`, ...) at the end of each step.
 
-    It reads the row the model has just recorded. Mesa's own `collect` calls a reporter per
-    variable and deep-copies each value, about a tenth of a January 2021 run; these values are
-    plain ints, read straight into `model_vars`."""
+    It reads the row the model has just recorded: Mesa's own `collect` calls a reporter per
+    variable and deep-copies each value, which costs more than the step it records (finding 8
+    in benchmarks/README.md); these values are plain ints, read straight into `model_vars`."""
 
     def __init__(self, recorder: Recorder, stocks: tuple[str, ...]) -> None:
         self._recorder = recorder
@@ -455,9 +455,9 @@ def run(scenario: Scenario, seed: int = 0, threads: bool = True) -> Results:
 def release(model: mesa.Model) -> None:
     """Let a finished model be freed. Mesa 3.3 numbers agents with a counter per model kept in
     a dict on the Agent class, keyed by the model itself, so every model that ever had an agent
-    stays in memory (mesa issue #3179, fixed in later releases): about 0.6 MB per January 2021
-    run, gigabytes in a worker that runs a sweep or a calibration. Later Mesas have no such
-    dict, and this does nothing."""
+    stays in memory (mesa issue #3179, fixed in later releases), which adds up to gigabytes in
+    a worker that runs a sweep or a calibration. Later Mesas have no such dict, and this does
+    nothing."""
     ids = getattr(mesa.Agent, "_ids", None)
     if isinstance(ids, dict):
         ids.pop(model, None)

@@ -162,9 +162,9 @@ def _candidate_paths(
     max_routes: int,
 ) -> tuple[tuple[float, tuple[str, ...]], ...]:
     """(length_km, places) of the shortest simple paths from `origin` to each destination that
-    pass no other destination. The search takes about as long as a whole January 2021 run, and
-    sweeps and calibrations build thousands of models on one network: so it is cached by the
-    roads and the route settings it depends on."""
+    pass no other destination. Sweeps and calibrations build thousands of models on one
+    network, and the search is a large part of building one: so it is cached by the roads and
+    the route settings it depends on."""
     graph: nx.Graph = nx.Graph()
     graph.add_nodes_from(nodes)
     graph.add_weighted_edges_from(roads, weight="length_km")

@@ -228,3 +228,7 @@ def test_an_entry_point_module_that_fails_to_import_is_named(tmp_path: Path) -> 
     )
     assert done.returncode != 0
     assert "no_such_module" in done.stderr
+
+
+def test_the_readme_shows_the_effect_vocabulary_as_declared() -> None:
+    assert describe() in (REPO / "README.md").read_text(encoding="utf-8")

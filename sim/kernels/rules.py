@@ -6,9 +6,9 @@ after the rule, with `flows`: a bitmask of the flow columns (`sim.results_schema
 what happened. The passes read the arrays, call the rules and write the results back.
 
 Rules take numbers and records, never arrays: numba counts references to every array a function
-receives, with two atomic operations per array and call even when inlined, which cost a fifth
-of the kernel's time when these rules took arrays (finding 9 in benchmarks/README.md). A record
-(`fx`, one place's effects from `sim.rules.effects`) is passed as a pointer, without counting.
+receives, with two atomic operations per array and call even when inlined (finding 9 in
+benchmarks/README.md). A record (`fx`, one place's effects from `sim.rules.effects`) is passed
+as a pointer, without counting.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ class Effect:
     dtype: str
     default: float
     lasts: Lasts
+    unit: str  # what a value means: a share, a chance per step, a place index, ...
     doc: str
     phrase: str = ""  # "holds people": for messages about two rules writing it at once
 
@@ -43,42 +44,54 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "u1",
         0,
         "window",
+        "hold class",
         "hold class (1, 2, ... as in sim.results_schema.HOLD_CLASSES; 0: none) in which everyone "
         "on the road who reaches the place is held, until released, cleared, or they give up, "
         "slip past or test positive; people off the road pass",
         phrase="holds people",
     ),
-    Effect("release", "u1", 0, "step", "1: those held here go on, and arrivals pass"),
+    Effect("release", "u1", 0, "step", "0/1", "1: those held here go on, and arrivals pass"),
     Effect(
         "clear",
         "u1",
         0,
         "step",
+        "0/1",
         "1: those held here are cleared: a share `clear_return_share` go back, the rest leave "
         "the road",
     ),
-    Effect("clear_return_share", "f8", 0.0, "window", "share of the cleared who go back"),
+    Effect("clear_return_share", "f8", 0.0, "window", "share", "share of the cleared who go back"),
     Effect(
         "give_up_scale_h",
         "f8",
         1.0,
         "window",
+        "hours",
         "Weibull scale (hours) of the hazard of giving up while held here",
     ),
-    Effect("give_up_shape", "f8", 1.0, "window", "Weibull shape of that hazard"),
+    Effect("give_up_shape", "f8", 1.0, "window", "shape", "Weibull shape of that hazard"),
     Effect(
         "give_up_return_share",
         "f8",
         1.0,
         "window",
+        "share",
         "share of those giving up here who go back; the rest leave the road",
     ),
-    Effect("slip_chance", "f8", 0.0, "window", "chance per step that a held group gets past"),
+    Effect(
+        "slip_chance",
+        "f8",
+        0.0,
+        "window",
+        "chance per step",
+        "chance per step that a held group gets past",
+    ),
     Effect(
         "intercept_chance",
         "f8",
         0.0,
         "window",
+        "chance per pass",
         "chance that a group passing is intercepted and deported (remitted)",
     ),
     Effect(
@@ -86,6 +99,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "f8",
         1.0,
         "window",
+        "factor",
         "multiplies `intercept_chance` for people off the road",
     ),
     Effect(
@@ -93,6 +107,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "f8",
         0.0,
         "window",
+        "chance per pass",
         "chance that a person passing who was never tested is tested",
     ),
     Effect(
@@ -100,6 +115,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "f8",
         0.0,
         "window",
+        "chance per step",
         "chance per step that a person held here who was never tested is tested",
     ),
     Effect(
@@ -107,6 +123,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "f8",
         1.0,
         "window",
+        "factor",
         "multiplies the chance per step of a ride on a road leading to this place (applied to "
         "the step's ride chances before the kernel runs)",
     ),
@@ -115,6 +132,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "u1",
         0,
         "window",
+        "0/1",
         "1: return transport serves this place: those who go back from here wait for it "
         "instead of being back at once",
         phrase="runs return transport",
@@ -124,6 +142,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "f8",
         0.0,
         "step",
+        "chance per step",
         "chance this step that a group waiting here boards (vehicles' seats over the crowd)",
     ),
     Effect(
@@ -131,6 +150,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "i2",
         -1,
         "window",
+        "place index",
         "the place the vehicles carry people to (-1: the place's nearest return point)",
     ),
     Effect(
@@ -138,6 +158,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "i4",
         0,
         "window",
+        "steps",
         "whole steps the ride takes; riders are counted as returned when they arrive",
     ),
 )
@@ -148,6 +169,7 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
         "f8",
         1.0,
         "window",
+        "factor",
         "multiplies the speed of everyone who sets out along the road this step",
     ),
     Effect(
@@ -155,6 +177,7 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
         "u1",
         0,
         "window",
+        "0/1",
         "1: nobody sets out along the road; those who would wait at the place before it",
         phrase="closes the road",
     ),
@@ -205,12 +228,12 @@ class Effects:
 def describe() -> str:
     """The vocabulary as a Markdown table."""
     rows = [
-        "| effect | on | type | default | lasts | what the kernel does |",
+        "| effect | on | value | default | lasts | what the kernel does |",
         "|---|---|---|---|---|---|",
     ]
     for on, effects in (("place", PLACE_EFFECTS), ("road", ROAD_EFFECTS)):
         rows += [
-            f"| `{e.name}` | {on} | {e.dtype} | {e.default:g} | {e.lasts} | {e.doc} |"
+            f"| `{e.name}` | {on} | {e.unit} | {e.default:g} | {e.lasts} | {e.doc} |"
             for e in effects
         ]
     return "\n".join(rows)
