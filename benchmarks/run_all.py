@@ -28,11 +28,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _common import BENCH_DIR, machine_info, machine_line, markdown_table
 from bench_compare import WORK_HEADER, ratio_rows, work_rows
 from bench_memory import rows as memory_rows
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TARGET_S = 1.0
 TARGET_RATE = 30e6
@@ -167,6 +170,10 @@ def _color(label: str) -> str:
     return "tab:blue" if "1 thread" in label or "serial" in label else "tab:cyan"
 
 
+Series = dict[str, list[tuple[int, float]]]
+"""Points (agents, value) by curve label."""
+
+
 def plot(data: dict[str, Any], path: Path) -> None:
     """Throughput and memory per agent against the number of agents, log-log."""
     import matplotlib  # noqa: PLC0415
@@ -175,13 +182,29 @@ def plot(data: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     fig, (ax, mem) = plt.subplots(1, 2, figsize=(12, 5))
-    kernel: dict[str, list[tuple[int, float]]] = {}
+    whole, memory = _whole_run_series(data)
+    _plot_throughput(ax, _kernel_series(data), whole)
+    _plot_memory(mem, data, memory)
+    fig.suptitle(machine_line(data["machine"]), fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def _kernel_series(data: dict[str, Any]) -> Series:
+    """Agent-steps per second of the kernel alone, one curve per kernel and thread count."""
+    kernel: Series = {}
     for result in data["kernels"]:
         for r in result["kernel"]:
             label = f"caravan-sim kernel, {r['kernel']} x{r['threads']} (1 h steps)"
             kernel.setdefault(label, []).append((r["migrants"], r["rate_all"]))
-    whole: dict[str, list[tuple[int, float]]] = {}
-    memory: dict[str, list[tuple[int, float]]] = {}
+    return kernel
+
+
+def _whole_run_series(data: dict[str, Any]) -> tuple[Series, Series]:
+    """Agent-steps per second and peak RSS growth per agent of whole runs, ours and the other
+    tool's in each comparison (medians over the repeats)."""
+    whole: Series = {}
+    memory: Series = {}
     for kind in ("flee", "mesa"):
         for res in data["compare"][kind]:
             for side in ("ours", "other"):
@@ -195,6 +218,11 @@ def plot(data: dict[str, Any], path: Path) -> None:
                     (r["max_rss_bytes"] - r["rss_before_setup_bytes"]) / r["agents"] for r in runs
                 )
                 memory.setdefault(label, []).append((res["migrants"], per))
+    return whole, memory
+
+
+def _plot_throughput(ax: Axes, kernel: Series, whole: Series) -> None:
+    """Left panel: the kernel's curves solid, whole runs' dashed; triangles for 24 h steps."""
     for style, group in (("o-", kernel), ("s--", whole)):
         for label, points in group.items():
             xs, ys = zip(*sorted(points), strict=True)
@@ -205,6 +233,10 @@ def plot(data: dict[str, Any], path: Path) -> None:
            title="Throughput, January 2021")  # fmt: skip
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
+
+
+def _plot_memory(mem: Axes, data: dict[str, Any], memory: Series) -> None:
+    """Right panel: bytes per agent of the model arrays, and peak RSS growth of whole runs."""
     kernel_mem = [
         (m["migrants"], m["total_bytes_per"]) for res in data["kernels"] for m in res["memory"]
     ]
@@ -224,9 +256,6 @@ def plot(data: dict[str, Any], path: Path) -> None:
             title="Memory per agent")  # fmt: skip
     mem.grid(True, which="both", alpha=0.3)
     mem.legend(fontsize=7)
-    fig.suptitle(machine_line(data["machine"]), fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
