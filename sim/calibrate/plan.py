@@ -190,22 +190,9 @@ def _parameter_problems(
         return [doc.problem(at, f"label '{label}' is a column the results already have")]
     data = scenario.model_dump()
     for set_key in (key, *parameter.also):
-        path = key_path(set_key)
-        current = _lookup(data, path)
-        if path[0] == "calibration":
-            return [doc.problem(at, f"'{set_key}' is part of the calibration section itself")]
-        if current is _MISSING:
-            return [doc.problem(at, f"'{set_key}' is not a key of the scenario")]
-        if any(isinstance(part, int) for part in path):
-            # a calibrated scenario sets keys through `extends:`, which replaces lists whole
-            return [doc.problem(at, f"'{set_key}' lies inside a list; it cannot be fitted")]
-        if isinstance(current, bool) or not isinstance(current, int | float):
-            held = type(current).__name__
-            return [doc.problem(at, f"'{set_key}' holds {held}, not a number: it cannot be fitted")]
-        if isinstance(current, int) and not parameter.integer:
-            return [
-                doc.problem(at, f"'{set_key}' is a whole number: add 'integer: true' to its prior")
-            ]
+        message = _set_key_problem(data, set_key, integer=parameter.integer)
+        if message is not None:
+            return [doc.problem(at, message)]
     lo, hi = parameter.range
     ends = [math.ceil(lo), math.floor(hi)] if parameter.integer else [lo, hi]
     where = doc.locate(at)
@@ -218,6 +205,24 @@ def _parameter_problems(
                 for p in exc.problems
             ]
     return []
+
+
+def _set_key_problem(data: dict[str, Any], set_key: str, *, integer: bool) -> str | None:
+    """Why a parameter cannot set `set_key` of the scenario (dumped as `data`), or None."""
+    path = key_path(set_key)
+    current = _lookup(data, path)
+    if path[0] == "calibration":
+        return f"'{set_key}' is part of the calibration section itself"
+    if current is _MISSING:
+        return f"'{set_key}' is not a key of the scenario"
+    if any(isinstance(part, int) for part in path):
+        # a calibrated scenario sets keys through `extends:`, which replaces lists whole
+        return f"'{set_key}' lies inside a list; it cannot be fitted"
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        return f"'{set_key}' holds {type(current).__name__}, not a number: it cannot be fitted"
+    if isinstance(current, int) and not integer:
+        return f"'{set_key}' is a whole number: add 'integer: true' to its prior"
+    return None
 
 
 _MISSING = object()
