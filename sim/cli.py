@@ -29,6 +29,8 @@ from sim.validation import did_you_mean
 if TYPE_CHECKING:
     from sim.sweep.executors import Executor
 
+    _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
 # Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask) when it
 # runs, so `caravan check` and `caravan --help` answer at once.
 
@@ -57,7 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"caravan-sim {package_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add_run_parser(sub)
+    _add_sweep_parser(sub)
+    _add_sensitivity_parser(sub)
+    _add_calibrate_parser(sub)
+    _add_plot_parser(sub)
+    _add_animate_parser(sub)
+    _add_export_parser(sub)
+    _add_check_parser(sub)
+    return parser
 
+
+def _add_run_parser(sub: _Subparsers) -> None:
+    """`caravan run SCENARIO`."""
     run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
     run_p.add_argument("scenario", type=Path, help="scenario YAML file")
     run_p.add_argument(
@@ -91,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     run_p.add_argument("--quiet", action="store_true", help="print no table")
     run_p.set_defaults(handler=_run)
 
+
+def _add_sweep_parser(sub: _Subparsers) -> None:
+    """`caravan sweep SWEEP`."""
     sweep_p = sub.add_parser(
         "sweep",
         help="run a scenario over a design of parameter values",
@@ -125,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep_p.set_defaults(handler=_sweep)
 
+
+def _add_sensitivity_parser(sub: _Subparsers) -> None:
+    """`caravan sensitivity DIR`."""
     sens_p = sub.add_parser(
         "sensitivity", help="Sobol' indices of a finished sweep with a Sobol design (SALib)"
     )
@@ -138,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sens_p.set_defaults(handler=_sensitivity)
 
+
+def _add_calibrate_parser(sub: _Subparsers) -> None:
+    """`caravan calibrate SCENARIO`."""
     cal_p = sub.add_parser(
         "calibrate",
         help="fit a scenario's free parameters to a target set (ABC-SMC)",
@@ -187,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cal_p.set_defaults(handler=_calibrate)
 
+
+def _add_plot_parser(sub: _Subparsers) -> None:
+    """`caravan plot DIR`."""
     plot_p = sub.add_parser(
         "plot",
         help="draw the standard figures of a run or sweep directory",
@@ -198,6 +224,9 @@ def _parser() -> argparse.ArgumentParser:
     plot_p.add_argument("--overwrite", action="store_true", help="replace figures already in --out")
     plot_p.set_defaults(handler=_plot)
 
+
+def _add_animate_parser(sub: _Subparsers) -> None:
+    """`caravan animate DIR`."""
     animate_p = sub.add_parser(
         "animate",
         help="write an animation of the caravan moving over the map",
@@ -228,6 +257,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     animate_p.set_defaults(handler=_animate)
 
+
+def _add_export_parser(sub: _Subparsers) -> None:
+    """`caravan export flee SCENARIO`."""
     export_p = sub.add_parser("export", help="write a scenario in another tool's input format")
     export_sub = export_p.add_subparsers(required=True, metavar="FORMAT")
     flee_p = export_sub.add_parser(
@@ -244,11 +276,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     flee_p.set_defaults(handler=_export_flee)
 
+
+def _add_check_parser(sub: _Subparsers) -> None:
+    """`caravan check SCENARIO`."""
     check_p = sub.add_parser("check", help="validate a scenario without running it")
     check_p.add_argument("scenario", type=Path)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     check_p.set_defaults(handler=_check)
-    return parser
 
 
 def _non_negative_int(text: str) -> int:
