@@ -308,12 +308,15 @@ def stock_columns(status, flags):  # type: ignore[no-untyped-def]
         if flags & DISPERSED:
             return N_DISPERSED, (N_DISPERSED_IN_GT if flags & ENTERED else -1), AT_PLACE, -1
         return N_MOVING, (N_MOVING_IN_GT if flags & ENTERED else -1), AT_PLACE, -1
-    if status == WAITING:
-        return N_WAITING, -1, -1, -1
-    if status == QUARANTINED:
-        return N_QUARANTINED, -1, -1, -1
-    if status == IN_TRANSPORT:
-        return N_IN_TRANSPORT, -1, -1, -1
     if status == AWAITING_TRANSPORT:
         return N_AWAITING_TRANSPORT, -1, AWAITING_HERE, -1
-    return N_HELD_FIRST + status - HELD_FIRST, -1, AT_PLACE, HELD_HERE
+    # Not yet departed, in quarantine or on return transport: counted at no place.
+    if status == WAITING:
+        stock = N_WAITING
+    elif status == QUARANTINED:
+        stock = N_QUARANTINED
+    elif status == IN_TRANSPORT:
+        stock = N_IN_TRANSPORT
+    else:
+        return N_HELD_FIRST + status - HELD_FIRST, -1, AT_PLACE, HELD_HERE
+    return stock, -1, -1, -1
