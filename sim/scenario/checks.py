@@ -15,34 +15,54 @@ from sim.yamlio import Document, KeyPath
 def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     """Every place a section names must exist; no two rules that write one effect stand at one
     place at once; every country has a ride chance; times agree on a UTC offset."""
+    return [
+        *_place_problems(scenario, doc),
+        *_overlap_problems(scenario, doc),
+        *_ride_chance_problems(scenario, doc),
+        *_time_problems(scenario, doc),
+    ]
+
+
+def _place_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every place the population, route choice and authorities name is a place of the
+    network."""
     known = {p.id for p in scenario.network.places}
-    problems: list[Problem] = []
-
-    def check(path: KeyPath, place: str) -> None:
-        if place not in known:
-            problems.append(
-                doc.problem(path, f"unknown place '{place}'{did_you_mean(place, known)}")
-            )
-
-    check(("population", "origin"), scenario.population.origin)
-    for i, dest in enumerate(scenario.route_choice.destinations):
-        check(("route_choice", "destinations", i), dest)
-    for place in scenario.route_choice.place_preference:
-        check(("route_choice", "place_preference", place), place)
+    named: list[tuple[KeyPath, str]] = [(("population", "origin"), scenario.population.origin)]
+    named += [
+        (("route_choice", "destinations", i), dest)
+        for i, dest in enumerate(scenario.route_choice.destinations)
+    ]
+    named += [
+        (("route_choice", "place_preference", place), place)
+        for place in scenario.route_choice.place_preference
+    ]
     for name, spec in scenario.authorities.items():
-        for key, place in spec.named_places():
-            check(("authorities", name, *key), place)
-    problems += _overlap_problems(scenario, doc)
+        named += [(("authorities", name, *key), place) for key, place in spec.named_places()]
+    return [
+        doc.problem(path, f"unknown place '{place}'{did_you_mean(place, known)}")
+        for path, place in named
+        if place not in known
+    ]
+
+
+def _ride_chance_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every country of the network has a ride chance."""
     countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
     missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
-    if missing:
-        problems.append(
-            doc.problem(
-                ("movement", "ride_chance_per_h"),
-                f"no ride chance for {', '.join(missing)}; expected one per country of the "
-                f"network ({', '.join(countries)})",
-            )
+    if not missing:
+        return []
+    return [
+        doc.problem(
+            ("movement", "ride_chance_per_h"),
+            f"no ride chance for {', '.join(missing)}; expected one per country of the "
+            f"network ({', '.join(countries)})",
         )
+    ]
+
+
+def _time_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every time carries a UTC offset if time.start does, and none if it does not; then, no
+    wave leaves before the scenario starts."""
     start = scenario.time.start
     times = [(("population", "waves", n, "at"), w.at) for n, w in scenario.population.waves.items()]
     for name, spec in scenario.authorities.items():
@@ -50,26 +70,21 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
             (("authorities", name, "active", k), getattr(spec.active, k)) for k in ("start", "end")
         ]
     mixed = [path for path, when in times if (when.tzinfo is None) != (start.tzinfo is None)]
-    for path in mixed:
-        problems.append(
-            doc.problem(
-                path,
-                "give every time with a UTC offset, like time.start, or none"
-                if start.tzinfo is not None
-                else "time.start has no UTC offset, so no other time may have one",
-            )
-        )
     if mixed:
-        return problems
-    for name, wave in scenario.population.waves.items():
-        if scenario.hours_since_start(wave.at) < 0:
-            problems.append(
-                doc.problem(
-                    ("population", "waves", name, "at"),
-                    f"wave leaves at {wave.at}, before the scenario starts ({start})",
-                )
-            )
-    return problems
+        message = (
+            "give every time with a UTC offset, like time.start, or none"
+            if start.tzinfo is not None
+            else "time.start has no UTC offset, so no other time may have one"
+        )
+        return [doc.problem(path, message) for path in mixed]
+    return [
+        doc.problem(
+            ("population", "waves", name, "at"),
+            f"wave leaves at {wave.at}, before the scenario starts ({start})",
+        )
+        for name, wave in scenario.population.waves.items()
+        if scenario.hours_since_start(wave.at) < 0
+    ]
 
 
 def _overlap_problems(scenario: Scenario, doc: Document) -> list[Problem]:
