@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,10 +29,13 @@ from sim.population import (
     TESTED,
     WAITING,
 )
-from sim.results import PARTITION
+from sim.results import PARTITION, Results
+from sim.scenario import Scenario
 
 COUNTRIES = ["HN", "HN-GT", "GT", "GT-MX", "MX"]
 STEPS_H = [0.5, 1.0, 2.0]
+
+Series = dict[str, npt.NDArray[np.int64]]  # a run's counters by column, one value per step
 
 unit = st.one_of(st.floats(0.0, 1.0), st.sampled_from([1.0, 0.0]))
 
@@ -213,8 +217,15 @@ def test_every_step_accounts_for_everyone(session_scenarios: Any, case: Any) -> 
     s = results.series()
     n = results.n_steps
     assert n == scenario.n_steps
+    check_one_state_each(s, size, n)
+    check_counts(s)
+    check_places_and_roads(results, s)
+    check_outcomes(results, s, size, len(model.network.entry_crossings))
+    check_final_states(model, scenario, results.outcomes)
 
-    # Each migrant in exactly one state, at every step.
+
+def check_one_state_each(s: Series, size: int, n: int) -> None:
+    """Each migrant in exactly one state, at every step."""
     states = (
         s["n_waiting"]
         + s["n_moving"]
@@ -230,7 +241,9 @@ def test_every_step_accounts_for_everyone(session_scenarios: Any, case: Any) -> 
     np.testing.assert_array_equal(states, np.full(n, size))
     np.testing.assert_array_equal(s["n_waiting"] + s["cum_departed"], np.full(n, size))
 
-    # Flows are non-negative, so cumulative counts never fall; stocks are non-negative.
+
+def check_counts(s: Series) -> None:
+    """Flows are non-negative, so cumulative counts never fall; stocks are non-negative."""
     for name, values in s.items():
         assert (values >= 0).all(), name
         if name.startswith("cum_"):
@@ -241,7 +254,10 @@ def test_every_step_accounts_for_everyone(session_scenarios: Any, case: Any) -> 
     assert (s["n_quarantined"] == s["cum_quarantined"] - s["cum_deported_after_quarantine"]).all()
     assert (s["cum_entered_guatemala"] <= s["cum_departed"]).all()
 
-    # Place and road counts: non-negative; those at places and on roads are those travelling.
+
+def check_places_and_roads(results: Results, s: Series) -> None:
+    """Place and road counts: non-negative; those at places and on roads are those
+    travelling."""
     at_place, held_here = results.places[:, :, 0], results.places[:, :, 1]
     travelling = s["n_moving"] + s["n_dispersed"] + s["n_held_border"] + s["n_held_blockade"]
     assert (results.places >= 0).all()
@@ -251,8 +267,10 @@ def test_every_step_accounts_for_everyone(session_scenarios: Any, case: Any) -> 
     np.testing.assert_array_equal(at_place.sum(axis=1) + results.roads.sum(axis=1), travelling)
     np.testing.assert_array_equal(held_here.sum(axis=1), s["n_held_border"] + s["n_held_blockade"])
 
-    # Outcomes at the end (the events show, with --hypothesis-show-statistics, which rules the
-    # generated cases exercised).
+
+def check_outcomes(results: Results, s: Series, size: int, n_entry_crossings: int) -> None:
+    """Outcomes at the end (the events show, with --hypothesis-show-statistics, which rules the
+    generated cases exercised)."""
     out = results.outcomes
     for flow in ("held", "released", "slipped", "dispersed", "remitted", "returned_voluntarily"):
         event(f"{flow} > 0: {bool(s['cum_' + flow][-1])}")
@@ -262,10 +280,12 @@ def test_every_step_accounts_for_everyone(session_scenarios: Any, case: Any) -> 
     assert out["departed"] + out["not_departed"] == size
     assert out["tested_positive"] <= out["tested"]
     via = [v for k, v in out.items() if k.startswith("entered_guatemala_via_")]
-    assert len(via) == len(model.network.entry_crossings)
+    assert len(via) == n_entry_crossings
     assert sum(via) == out["entered_guatemala"]
 
-    # The migrants' final states agree with the counters.
+
+def check_final_states(model: CaravanModel, scenario: Scenario, out: dict[str, int]) -> None:
+    """The migrants' final states agree with the counters."""
     m = model.migrants
     status, flags = m.status, m.flags
     assert int((status == WAITING).sum()) == out["not_departed"]
