@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_animate_parser(sub)
     _add_export_parser(sub)
     _add_check_parser(sub)
+    _add_rules_parser(sub)
     return parser
 
 
@@ -285,6 +286,17 @@ def _add_check_parser(sub: _Subparsers) -> None:
     check_p.set_defaults(handler=_check)
 
 
+def _add_rules_parser(sub: _Subparsers) -> None:
+    """`caravan rules`."""
+    rules_p = sub.add_parser(
+        "rules",
+        help="list the step's phases, the rule kinds and the effects they write",
+        description="The phases of one step, every rule kind a scenario can name (with its "
+        "keys and the effects it writes), and the effect vocabulary the kernel applies.",
+    )
+    rules_p.set_defaults(handler=_rules)
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -321,6 +333,36 @@ def _check(args: argparse.Namespace) -> int:
         ),
         soft_wrap=True,
     )
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from sim.model import PHASES
+    from sim.rules import KINDS
+    from sim.rules.effects import PLACE_EFFECTS, ROAD_EFFECTS
+
+    console = Console(highlight=False)
+    phases = Table(title="One step (sim.model.PHASES)")
+    for column in ("", "phase", "what happens"):
+        phases.add_column(column)
+    for i, phase in enumerate(PHASES, start=1):
+        phases.add_row(str(i), phase.name, phase.doc)
+    console.print(phases)
+    kinds = Table(title="Rule kinds (sim.rules)")
+    for column in ("kind", "scenario keys", "effects it writes", "module"):
+        kinds.add_column(column)
+    for kind, cls in KINDS.items():
+        keys = ", ".join(k for k in cls.Spec.model_fields if k != "kind")
+        kinds.add_row(kind, keys, ", ".join(sorted(cls.writes)), cls.__module__)
+    console.print(kinds)
+    effects = Table(title="Effects (sim.rules.effects)")
+    effects.add_column("effect", no_wrap=True)
+    for column in ("on", "value", "lasts", "what the kernel does"):
+        effects.add_column(column)
+    for on, vocabulary in (("place", PLACE_EFFECTS), ("road", ROAD_EFFECTS)):
+        for e in vocabulary:
+            effects.add_row(e.name, on, e.unit, e.lasts, e.doc)
+    console.print(effects)
     return 0
 
 
@@ -620,7 +662,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
-    from sim.results import MAIN_OUTCOMES
+    from sim.results import HELD_PEAK, MAIN_OUTCOMES
     from sim.sweep.sensitivity import sobol_indices, write_indices
 
     indices = sobol_indices(sweep_dir)
@@ -635,7 +677,9 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
                 f"--outcome {name}: no such outcome{did_you_mean(name, set(known))}; "
                 f"outcomes that vary in this sweep: {', '.join(known)}"
             )
-    shown = outcomes or [o for o in known if o in MAIN_OUTCOMES or o.startswith("held_at_")]
+    shown = outcomes or [
+        o for o in known if o in MAIN_OUTCOMES or HELD_PEAK.place_of(o) is not None
+    ]
     table = Table(title="Sobol' indices, first order (S1) and total (ST), with 95% intervals")
     for column in ("outcome", "parameter", "S1", "ST"):
         table.add_column(column, justify="left" if column in ("outcome", "parameter") else "right")
@@ -654,7 +698,7 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
 
 def _outcome_table(summary: dict[str, Any]) -> Table:
     """Model outcomes beside the reported figures of both target sets."""
-    from sim.results import PARTITION
+    from sim.results import ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
     from sim.targets import load_compared_sets
 
     n = summary["replicates"]
@@ -670,10 +714,12 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
         for target in target_set.targets:
             key = " + ".join(target.outcome)
             reported.setdefault(key, {})[target_set.name] = _describe_target(target)
+    partition = summary.get("partition", PARTITION)  # the scenario's, with its mechanisms
+    outcomes = summary["outcomes"]
     shown = ["departed", "entered_guatemala"]
-    shown += [k for k in summary["outcomes"] if k.startswith("entered_guatemala_via_")]
-    shown += ["tested", "tested_positive", "quarantined", *PARTITION, "moved_on_toward_mexico"]
-    shown += [k for k in summary["outcomes"] if k.startswith("held_at_")]
+    shown += [k for k in outcomes if ENTRIES_BY_CROSSING.place_of(k) is not None]
+    shown += ["tested", "tested_positive", "quarantined", *partition, "moved_on_toward_mexico"]
+    shown += [k for k in outcomes if HELD_PEAK.place_of(k) is not None]
     rows = [(k, [k]) for k in shown]
     rows += [(k, k.split(" + ")) for k in reported if " + " in k]
     for label, keys in rows:

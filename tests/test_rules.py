@@ -9,9 +9,11 @@ import subprocess
 import sys
 import textwrap
 import typing
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import sim
@@ -232,3 +234,69 @@ def test_an_entry_point_module_that_fails_to_import_is_named(tmp_path: Path) -> 
 
 def test_the_readme_shows_the_effect_vocabulary_as_declared() -> None:
     assert describe() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _sentinel_effects(n_places: int, n_roads: int) -> Effects:
+    """Effects whose every field holds a value no rule writes, so that any write shows."""
+    fx = Effects(n_places, n_roads)
+    for table in (fx.place, fx.road):
+        for name in table.dtype.names or ():
+            table[name] = 0.123456 if table.dtype[name].kind == "f" else 99
+    return fx
+
+
+def test_a_rule_writes_no_effect_it_does_not_declare() -> None:
+    """Every effect a rule changes, opening, acting for a step with a crowd at its places, or
+    closing, is among its `writes` (the overlap check relies on them)."""
+    from sim.rules import StepContext
+    from sim.rules.effects import PLACE_EFFECTS, ROAD_EFFECTS
+
+    scenario = sim.derive(
+        sim.load(USER_FILE),
+        {
+            "authorities.buses": {
+                "kind": "return_transport",
+                "places": ["valley"],
+                "active": {"start": datetime(2022, 3, 2), "end": datetime(2022, 3, 5)},
+                "capacity_per_h": 10,
+                "travel_h": 2,
+            }
+        },
+    )
+    model = CaravanModel(scenario, seed=0, threads=False)
+    try:
+        n = model.network.n_places
+        crowd = np.full((n, model.place_counts.shape[1]), 500, dtype=np.int64)
+        ctx = StepContext(model.key, 40, 40.0, 1.0, crowd)
+        assert {a.kind for a in model.authorities} == set(KINDS)
+        for authority in model.authorities:
+            rule = authority.rule
+            changed: set[str] = set()
+            for closes in (True, False):
+                fx = _sentinel_effects(n, model.network.n_roads)
+                before = fx.place.copy(), fx.road.copy()
+                rule.begin(fx, ctx)
+                rule.before_step(fx, ctx)
+                if closes:
+                    rule.end(fx, ctx)
+                for table, old, vocabulary in (
+                    (fx.place, before[0], PLACE_EFFECTS),
+                    (fx.road, before[1], ROAD_EFFECTS),
+                ):
+                    changed |= {e.name for e in vocabulary if (table[e.name] != old[e.name]).any()}
+            assert changed, rule.kind
+            assert changed <= rule.writes, (rule.kind, changed - rule.writes)
+    finally:
+        release(model)
+
+
+def test_caravan_rules_lists_phases_kinds_and_effects(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    for name in (*[p.name for p in PHASES], *KINDS, *EFFECT_NAMES):
+        assert name in out, name

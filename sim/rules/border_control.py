@@ -29,7 +29,14 @@ class BorderControl(Rule):
     Spec = BorderControlSpec
     spec: BorderControlSpec
     writes = frozenset(
-        {"hold", "release", "give_up_scale_h", "give_up_shape", "give_up_return_share"}
+        {
+            "hold",
+            "release",
+            "give_up_scale_h",
+            "give_up_shape",
+            "give_up_return_share",
+            "slip_chance",  # none slip past a force (a blockade before it may have left one)
+        }
     )
     holds_as = "border"
     map_mark = MapMark("s", "navy", 150.0, "border force")
