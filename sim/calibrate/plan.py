@@ -29,7 +29,6 @@ from sim.sweep.worker import ID_COLUMNS
 from sim.targets import Target, TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
 
-SECTION = ("calibration",)
 PARAMETERS = ("calibration", "parameters")
 
 # Columns of the simulations table that a parameter label may not take.
