@@ -102,6 +102,7 @@ print(json.dumps(sorted(m for m in ("numba", "mesa") if m in sys.modules)))
         ["sim.results"],
         ["sim.rundir"],
         ["sim.targets"],
+        ["sim.animation"],
         ["sim.scenario", "sim.rules"],
     ],
 )
