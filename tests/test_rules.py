@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 import typing
 from datetime import datetime
 from pathlib import Path
@@ -140,21 +139,26 @@ print(json.dumps({
 """
 
 
+def _python_with(path: Path, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter with `path` (a package of rules) on its path."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env={"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin", "HOME": str(path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
 def test_a_kind_from_another_package_registers_through_the_entry_point(tmp_path: Path) -> None:
     (tmp_path / "my_rules.py").write_text(CURFEW, encoding="utf-8")
     dist = tmp_path / "my_rules-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-rules\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\ncurfew = my_rules\n")
-    done = subprocess.run(
-        [sys.executable, "-c", USE_CURFEW, str(USER_FILE)],
-        cwd=REPO,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    done = _python_with(tmp_path, USE_CURFEW, str(USER_FILE))
     assert done.returncode == 0, done.stderr[-3000:]
     found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     assert "curfew" in found["kinds"]
@@ -219,15 +223,7 @@ def test_an_entry_point_module_that_fails_to_import_is_named(tmp_path: Path) -> 
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nbroken = no_such_module\n")
-    code = textwrap.dedent("import sim.rules")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = _python_with(tmp_path, "import sim.rules")
     assert done.returncode != 0
     assert "no_such_module" in done.stderr
 
