@@ -10,7 +10,20 @@ opens and undo it when it closes); one that lasts a "step" is reset before every
 The vocabulary is declared as data below, with each effect's meaning; `describe()` prints it.
 Migrants who give up at a place, or are cleared from it, "go back": they wait there for return
 transport where a rule runs it (`transport`), and otherwise are back at the place's return point
-at once. The kernel applies the effects in the order given in `sim.kernels`.
+at once. The kernel applies the effects in the order given in `sim.kernels.passes`.
+
+How the mechanisms planned next fit it:
+- rides that depend on policy: a rule scales `ride_factor` where its policy stands;
+- return transport with a capacity and a travel time: `transport`, `board_chance`,
+  `transport_to`, `transport_steps` (the `return_transport` rule);
+- border forces that stand down once overrun: the rule lets go (`release`) and undoes its
+  `hold`, a decision of the rule alone;
+- road closures and re-routing: `closed` stops people before a road; choosing another route
+  there is a kernel rule on the same effect (with the network's alternative routes);
+- giving up while travelling: a hazard per step for people on the road, a new field beside
+  `give_up_scale_h`, with the same way back (`go_back`: transport or the return point);
+- people joining along the way and several origins: departures, not effects (the population
+  and the route sets gain an origin per group).
 """
 
 from __future__ import annotations
