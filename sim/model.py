@@ -162,6 +162,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.profile_rows: list[dict[str, Any]] | None = [] if profile else None
         self._route_cdf_at_picks = -1  # total of route_picks the cached cdf was computed for
         self._route_cdf_cached = np.zeros(0)
+        self._route_cdf_now = self._route_cdf_cached  # this step's, set by the route phase
         self._step_index = 0
         self._t_h = 0.0
         self._ctx: StepContext | None = None
@@ -174,11 +175,6 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             self.caravan_scenario.hours_since_start(window.end),
         )
         return KINDS[spec.kind](name, spec, self.network.place_index, window_h)
-
-    @property
-    def held_by_place(self) -> npt.NDArray[np.int64]:
-        """People held at each place at the end of the last step."""
-        return self.place_counts[:, HELD_HERE]
 
     # ----------------------------------------------------------------------------------------
     # One step: the phases of PHASES
