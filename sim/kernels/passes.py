@@ -69,6 +69,8 @@ def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, c
     entry_index = places.entry_index
     return_point = places.return_point
     last_route = route_cdf.shape[0] - 1
+    route_group = -1
+    group_route = 0
     for k in range(n_due):
         i = lo + due[k]
         status = status_a[i]
@@ -76,8 +78,11 @@ def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, c
         if status == WAITING:  # listed: its departure is due
             # The route is drawn once per group, with step 0, so it does not depend on when
             # they leave.
-            u = uniform(p.key, ROUTE, group, 0, 0)
-            r = min(np.searchsorted(route_cdf, u, side="right"), last_route)
+            if group != route_group:
+                route_group = group
+                u = uniform(p.key, ROUTE, group, 0, 0)
+                group_route = min(np.searchsorted(route_cdf, u, side="right"), last_route)
+            r = group_route
             route_a[i] = r
             leg_a[i] = 0
             km_a[i] = 0.0
