@@ -24,13 +24,15 @@ from numba import njit
 from sim.kernels.rng import uniform
 from sim.kernels.rules import (
     ENTERED_FLOW,
+    HOLD_STAYS,
     by_the_hour,
     can_change,
+    gives_up_or_slips,
     reach_place,
     speed_kmh,
     stock_columns,
 )
-from sim.population import FIRST_FINAL, MOVING, WAITING
+from sim.population import FIRST_FINAL, HELD_FIRST, MOVING, WAITING
 from sim.results_schema import N_FLOWS, NEW_DEPARTED
 from sim.rng import RIDE, ROUTE
 
@@ -71,6 +73,8 @@ def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, c
     last_route = route_cdf.shape[0] - 1
     route_group = -1
     group_route = 0
+    hazard_of = (-1, -1, -1)  # (group, timer, place) the hazard was computed for
+    hazard = HOLD_STAYS
     for k in range(n_due):
         i = lo + due[k]
         status = status_a[i]
@@ -91,11 +95,17 @@ def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, c
             picks[r] += 1
             continue
         here = place_a[i]
+        timer = timer_a[i]
+        fx = place_fx[here]
+        if status >= HELD_FIRST and (group, timer, here) != hazard_of:
+            # A group held together shares its hazard's draws: compute it once per group.
+            hazard_of = (group, timer, here)
+            hazard = gives_up_or_slips(p.key, group, p.step, timer, p.step_h, fx)
         entry = entry_index[here]
         at_end = leg_a[i] >= n_legs[route_a[i]]
         status, flags, timer, place, flows = by_the_hour(
-            status, flags_a[i], timer_a[i], here, place_fx[here], return_point[here], entry,
-            at_end, group, i, p,
+            status, flags_a[i], timer, here, fx, return_point[here], entry, at_end, group, i,
+            hazard, p,
         )  # fmt: skip
         status_a[i] = status
         flags_a[i] = flags

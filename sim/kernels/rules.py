@@ -184,10 +184,11 @@ def meet_place(flags, timer, here, fx, entry, at_end, group, i, p):  # type: ign
 # Compiled as a function of its own, not inlined: inlining this tree of rules into the pass
 # took numba 14 s to compile (26 s for the whole kernel, against 9 s), for 1-2% of run time.
 @njit(cache=True)
-def by_the_hour(status, flags, timer, here, fx, home, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+def by_the_hour(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
     """(status, flags, timer, place, flows) after this step for someone quarantined (deported
     home when it ends), riding home (back when the ride ends), waiting for transport, or held.
-    `home` is the place's return point."""
+    `home` is the place's return point; `hazard`, for someone held, what the hour brings their
+    group if nothing else does (`gives_up_or_slips`)."""
     if status == QUARANTINED:
         if p.step >= timer:
             return DEPORTED, flags, timer, home, DEPORTED_FLOW
@@ -198,7 +199,7 @@ def by_the_hour(status, flags, timer, here, fx, home, entry, at_end, group, i, p
         return status, flags, timer, here, 0
     if status == AWAITING_TRANSPORT:
         return wait_for_transport(status, flags, timer, here, fx, home, group, p)
-    return held(status, flags, timer, here, fx, home, entry, at_end, group, i, p)
+    return held(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p)
 
 
 @njit(cache=True, inline="always")
@@ -226,10 +227,10 @@ def wait_for_transport(status, flags, timer, here, fx, home, group, p):  # type:
 
 
 @njit(cache=True, inline="always")
-def held(status, flags, timer, here, fx, home, entry, at_end, group, i, p):  # type: ignore[no-untyped-def]
+def held(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
     """Someone held at `here`: `held_outcome` decides; whoever is let go meets the place at
     once, by night too."""
-    outcome, tested = held_outcome(status, flags, timer, group, i, here, fx, p)
+    outcome, tested = held_outcome(status, flags, group, i, here, fx, hazard, p)
     flows = 0
     if tested:
         flags |= TESTED
@@ -257,10 +258,10 @@ def held(status, flags, timer, here, fx, home, entry, at_end, group, i, p):  # t
 
 
 @njit(cache=True, inline="always")
-def held_outcome(status, flags, timer, group, i, here, fx, p):  # type: ignore[no-untyped-def]
-    """What the hour brings migrant i, held at `here` since step `timer`, and whether it was
-    tested: cleared, released, held anew by another class, tested (positive: quarantined),
-    giving up or slipping past, in that order."""
+def held_outcome(status, flags, group, i, here, fx, hazard, p):  # type: ignore[no-untyped-def]
+    """What the hour brings migrant i, held at `here`, and whether it was tested: cleared,
+    released, held anew by another class, tested (positive: quarantined), else the group's
+    `hazard` (giving up or slipping past, or staying), in that order."""
     if fx.clear:
         u = uniform(p.key, CLEARANCE, group, p.step, 0)
         return (HOLD_GOES_BACK if u < fx.clear_return_share else HOLD_DISPERSES), False
@@ -277,15 +278,17 @@ def held_outcome(status, flags, timer, group, i, here, fx, p):  # type: ignore[n
         tested = True
         if tests_positive(flags, p.key, i, p.step, here, p.sensitivity, p.specificity):
             return HOLD_TESTED_POSITIVE, True
-    waited_h = (p.step - timer - 1) * p.step_h
-    return gives_up_or_slips(p.key, group, p.step, waited_h, p.step_h, fx), tested
+    return hazard, tested
 
 
 @njit(cache=True, inline="always")
-def gives_up_or_slips(key, group, step, waited_h, step_h, fx):  # type: ignore[no-untyped-def]
+def gives_up_or_slips(key, group, step, timer, step_h, fx):  # type: ignore[no-untyped-def]
     """Giving up (go back or leave the road) on the place's Weibull hazard, else slipping past,
-    else staying. Held during step `timer`, so at the start of the next step the wait enters
-    its first step: the hazard is applied over (0, step_h] first, then (step_h, 2 step_h], ..."""
+    else staying: the same for every member of a group held there since step `timer` (its
+    draws are the group's). Held during step `timer`, so at the start of the next step the wait
+    enters its first step: the hazard is applied over (0, step_h] first, then
+    (step_h, 2 step_h], ..."""
+    waited_h = (step - timer - 1) * step_h
     cum_now = (waited_h / fx.give_up_scale_h) ** fx.give_up_shape
     cum_next = ((waited_h + step_h) / fx.give_up_scale_h) ** fx.give_up_shape
     if uniform(key, GIVE_UP, group, step, 0) < 1.0 - math.exp(cum_now - cum_next):
