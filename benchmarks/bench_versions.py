@@ -43,7 +43,8 @@ def side(args: argparse.Namespace) -> None:
     numba.set_num_threads(1)
     first = sim.load(REPO / SCENARIOS[0], ["population.size=1000"])
     sim.run(first, seed=args.seed, threads=False)  # compile (or load the cache) first
-    scenarios = [sim.load(REPO / p, [f"population.size={args.migrants}"]) for p in args.scenario]
+    sets = [f"population.size={args.migrants}", *args.set]
+    scenarios = [sim.load(REPO / p, sets) for p in args.scenario]
     print(json.dumps({"sim": str(Path(sim.__file__).parent)}), flush=True)
     for line in sys.stdin:
         k = int(line.split()[1])
@@ -60,6 +61,8 @@ class _Side:
         command += ["--seed", str(args.seed)]
         for path in args.scenario:
             command += ["--scenario", path]
+        for text in args.set:
+            command += ["--set", text]
         self.process = subprocess.Popen(
             command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -116,6 +119,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "ref_sim": ref.sim,
         "now_sim": now.sim,
         "migrants": args.migrants,
+        "sets": args.set,
         "pairs": pairs,
     }
 
@@ -124,7 +128,8 @@ def report(data: dict[str, Any], scenarios: list[str]) -> str:
     n_pairs = len(data["pairs"]) // max(len(scenarios), 1)
     lines = [
         f"caravan-sim now against {data['ref']}, {data['migrants']:,} migrants, one thread, "
-        f"{n_pairs} alternated pairs per scenario ({data['machine']['date']})",
+        f"{n_pairs} alternated pairs per scenario ({data['machine']['date']})"
+        + (f"; --set {' '.join(data['sets'])}" if data.get("sets") else ""),
         "",
         "| scenario | ref: median s | now: median s | now / ref, pair by pair | median ratio |",
         "|---|---|---|---|---|",
@@ -149,6 +154,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10, help="pairs per scenario")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenario", action="append", help="relative to the repository")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="on every scenario"
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--side", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
