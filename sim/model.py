@@ -18,6 +18,7 @@ from sim.results_schema import (
     AT_PLACE,
     AWAITING_HERE,
     COUNTERS,
+    FIRST_PLACE_FLOW,
     HELD_HERE,
     HOLD_CLASSES,
     N_AWAITING_TRANSPORT,
@@ -231,6 +232,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             # The last step's stocks stand (kept in the tallies); nothing flows.
             self.idle_steps.append(self._step_index)
             self.tallies.counts[:, :N_FLOWS] = 0
+            self.tallies.places[:, :, FIRST_PLACE_FLOW:] = 0
             self.tallies.route_picks[:] = 0
             return
         fx = self.effects

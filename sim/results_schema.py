@@ -39,6 +39,7 @@ class Counter:
     doc: str
     unit: str = PEOPLE
     effect: str | None = None  # recorded only where a rule writes this effect
+    since: str | None = None  # the version that added it: older run directories lack it
 
     @property
     def column(self) -> str:
@@ -46,8 +47,10 @@ class Counter:
         return f"{'new' if self.kind == 'flow' else 'n'}_{self.name}"
 
 
-def _flow(name: str, label: str, doc: str, effect: str | None = None) -> Counter:
-    return Counter(name, "flow", label, doc, effect=effect)
+def _flow(
+    name: str, label: str, doc: str, effect: str | None = None, since: str | None = None
+) -> Counter:
+    return Counter(name, "flow", label, doc, effect=effect, since=since)
 
 
 def _stock(name: str, label: str, doc: str, effect: str | None = None) -> Counter:
@@ -70,6 +73,13 @@ FLOWS: tuple[Counter, ...] = (
         "returned voluntarily",
         "back at a return point of their own accord: on foot, by bus, or carried by return "
         "transport (counted when they arrive)",
+    ),
+    _flow(
+        "returned_after_entering",
+        "returned after entering Guatemala",
+        "of `returned_voluntarily`, those who had entered Guatemala: the returns Guatemala's "
+        "migration institute could register",
+        since="0.2",
     ),
     _flow("dispersed", "left the road", "gave up at a hold, or were cleared, and left the road"),
     _flow("remitted", "remitted (intercepted)", "intercepted at a checkpoint and deported"),
@@ -131,8 +141,20 @@ PLACE_COUNTERS: tuple[Counter, ...] = (
         "waiting at the place for a vehicle back",
         effect="transport",
     ),
+    _flow(
+        "entered_here",
+        "entered Guatemala here",
+        "crossed into Guatemala at this crossing",
+        since="0.2",
+    ),
+    _flow(
+        "returned_here",
+        "returned here",
+        "back at this return point of their own accord (as `returned_voluntarily`)",
+        since="0.2",
+    ),
 )
-"""Per place and step (the `n_*` columns of `places.parquet`), in the kernel's order."""
+"""Per place and step (the columns of `places.parquet`), in the kernel's order."""
 
 
 def _column_index(counters: tuple[Counter, ...], column: str) -> int:
@@ -146,6 +168,7 @@ NEW_RELEASED = _column_index(COUNTERS, "new_released")
 NEW_SLIPPED = _column_index(COUNTERS, "new_slipped")
 NEW_ENTERED = _column_index(COUNTERS, "new_entered_guatemala")
 NEW_RETURNED = _column_index(COUNTERS, "new_returned_voluntarily")
+NEW_RETURNED_ENTERED = _column_index(COUNTERS, "new_returned_after_entering")
 NEW_DISPERSED = _column_index(COUNTERS, "new_dispersed")
 NEW_REMITTED = _column_index(COUNTERS, "new_remitted")
 NEW_TESTED = _column_index(COUNTERS, "new_tested")
@@ -168,6 +191,12 @@ N_COUNTERS = len(COUNTERS)
 AT_PLACE = _column_index(PLACE_COUNTERS, "n_at_place")
 HELD_HERE = _column_index(PLACE_COUNTERS, "n_held")
 AWAITING_HERE = _column_index(PLACE_COUNTERS, "n_awaiting_return_transport")
+ENTERED_HERE = _column_index(PLACE_COUNTERS, "new_entered_here")
+RETURNED_HERE = _column_index(PLACE_COUNTERS, "new_returned_here")
+FIRST_PLACE_FLOW = ENTERED_HERE
+"""Per-place stocks come first, then flows (zeroed in a step the kernel skips)."""
+assert all(c.kind == "flow" for c in PLACE_COUNTERS[FIRST_PLACE_FLOW:])
+assert all(c.kind == "stock" for c in PLACE_COUNTERS[:FIRST_PLACE_FLOW])
 N_PLACE_COUNTERS = len(PLACE_COUNTERS)
 # Held stocks are consecutive columns, one per hold class in order.
 assert [c.column for c in COUNTERS[N_HELD_FIRST : N_HELD_FIRST + len(HOLD_CLASSES)]] == [
@@ -235,6 +264,7 @@ class Outcome:
     partition: bool = False  # one of the outcomes that add up to `departed`
     effect: str | None = None  # reported only where a rule writes this effect
     unit: str = PEOPLE
+    reads: str | None = None  # a column run directories older than it lack (then unknown)
 
 
 @dataclass(frozen=True)
@@ -266,6 +296,12 @@ ENTRIES_BY_CROSSING = Family(
     "entered Guatemala at {place}",
     "people who entered Guatemala at this crossing (counted at the end of a run only)",
 )
+RETURNS_BY_POINT = Family(
+    "returned_to_",
+    "",
+    "returned to {place}",
+    "people back at this return point of their own accord (as `returned_voluntarily`)",
+)
 HELD_PEAK = Family(
     "held_at_",
     "_peak",
@@ -290,6 +326,22 @@ OUTCOMES: tuple[Outcome | Family, ...] = (
         lambda t: t.flow("returned_voluntarily"),
         partition=True,
     ),
+    Outcome(
+        "returned_after_entering",
+        "returned after entering Guatemala",
+        "of `returned_voluntarily`, those who had entered Guatemala (the returns Guatemala's "
+        "migration institute could register)",
+        lambda t: t.flow("returned_after_entering"),
+        reads="new_returned_after_entering",
+    ),
+    Outcome(
+        "turned_back_at_border",
+        "turned back before entering Guatemala",
+        "of `returned_voluntarily`, those who went back without having entered Guatemala",
+        lambda t: t.flow("returned_voluntarily") - t.flow("returned_after_entering"),
+        reads="new_returned_after_entering",
+    ),
+    RETURNS_BY_POINT,
     Outcome(
         "remitted",
         "remitted (intercepted)",
@@ -412,16 +464,25 @@ MAIN_OUTCOMES = (
 @dataclass(frozen=True)
 class Layout:
     """What a run of one scenario records and reports: the counters of the mechanisms its rules
-    switch on (`effects`), an entry outcome per crossing into Guatemala, and a peak per place
-    where a rule holds people (in the order of the scenario's authorities)."""
+    switch on (`effects`), an entry outcome per crossing into Guatemala, a return outcome per
+    return point, and a peak per place where a rule holds people (in the order of the
+    scenario's authorities).
+
+    `absent` names columns of counters added since a run directory was written: a layout read
+    back from such a directory leaves them out, with the outcomes that read them."""
 
     effects: frozenset[str] = frozenset()
     entry_crossings: tuple[str, ...] = ()
     hold_places: tuple[str, ...] = ()
+    return_points: tuple[str, ...] = ()
+    absent: frozenset[str] = frozenset()
+
+    def _in_use(self, counters: tuple[Counter, ...]) -> tuple[Counter, ...]:
+        return tuple(c for c in in_use(counters, self.effects) if c.column not in self.absent)
 
     @cached_property
     def counters(self) -> tuple[Counter, ...]:
-        return in_use(COUNTERS, self.effects)
+        return self._in_use(COUNTERS)
 
     @cached_property
     def columns(self) -> tuple[str, ...]:
@@ -434,13 +495,17 @@ class Layout:
         return tuple(COUNTERS.index(c) for c in self.counters)
 
     @cached_property
+    def place_counters(self) -> tuple[Counter, ...]:
+        return self._in_use(PLACE_COUNTERS)
+
+    @cached_property
     def place_columns(self) -> tuple[str, ...]:
         """The per-place columns of `Results.places`, in order."""
-        return tuple(c.column for c in in_use(PLACE_COUNTERS, self.effects))
+        return tuple(c.column for c in self.place_counters)
 
     @cached_property
     def place_indices(self) -> tuple[int, ...]:
-        return tuple(PLACE_COUNTERS.index(c) for c in in_use(PLACE_COUNTERS, self.effects))
+        return tuple(PLACE_COUNTERS.index(c) for c in self.place_counters)
 
     @property
     def partition(self) -> tuple[str, ...]:
@@ -450,18 +515,24 @@ class Layout:
         """Every outcome key, in order (without entries by crossing if not `entries`)."""
         return list(self._keyed(entries))
 
+    def _family_places(self, family: Family) -> tuple[str, ...]:
+        if family is ENTRIES_BY_CROSSING:
+            return self.entry_crossings
+        if family is RETURNS_BY_POINT:
+            return () if "new_returned_here" in self.absent else self.return_points
+        return self.hold_places
+
     def _keyed(self, entries: bool) -> dict[str, Outcome | tuple[Family, str]]:
         written = self.effects
         out: dict[str, Outcome | tuple[Family, str]] = {}
         for item in OUTCOMES:
             if isinstance(item, Outcome):
-                if item.effect is None or item.effect in written:
+                if (item.effect is None or item.effect in written) and item.reads not in (
+                    self.absent
+                ):
                     out[item.name] = item
-            elif item is ENTRIES_BY_CROSSING:
-                if entries:
-                    out.update({item.key(p): (item, p) for p in self.entry_crossings})
-            else:
-                out.update({item.key(p): (item, p) for p in self.hold_places})
+            elif entries or item is not ENTRIES_BY_CROSSING:
+                out.update({item.key(p): (item, p) for p in self._family_places(item)})
         return out
 
     def compute(
@@ -475,17 +546,21 @@ class Layout:
         `self.place_columns`) up to some step; without `entries_by_crossing` (counted at the
         end of a run only), the entries by crossing are left out."""
         totals = Totals(counts, self.columns)
-        held = self.place_columns.index("n_held")
         out: dict[str, int] = {}
         for key, item in self._keyed(entries_by_crossing is not None).items():
             if isinstance(item, Outcome):
                 out[key] = int(item.value(totals))
-            elif item[0] is ENTRIES_BY_CROSSING:
+                continue
+            family, place = item
+            if family is ENTRIES_BY_CROSSING:
                 assert entries_by_crossing is not None
-                out[key] = int(entries_by_crossing[item[1]])
+                out[key] = int(entries_by_crossing[place])
+                continue
+            at = places[:, list(place_ids).index(place)]
+            if family is RETURNS_BY_POINT:
+                out[key] = int(at[:, self.place_columns.index("new_returned_here")].sum())
             else:
-                index = list(place_ids).index(item[1])
-                out[key] = int(np.max(places[:, index, held], initial=0))
+                out[key] = int(np.max(at[:, self.place_columns.index("n_held")], initial=0))
         return out
 
 

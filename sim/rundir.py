@@ -8,6 +8,7 @@ end; a run that dies leaves only `*.partial-*` directories, never a target that 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError
 from sim.results import (
+    Layout,
     Results,
     events_table,
     layout_of,
@@ -186,13 +188,13 @@ def load_run(path: str | Path) -> SavedRun:
     place_ids = tuple(p.id for p in scenario.network.places)
     road_ends = tuple((r.between[0], r.between[1]) for r in scenario.network.roads)
 
-    layout = layout_of(scenario)
     series = _read_table(run_dir / "timeseries.parquet", shape, ["replicate", "step"])
-    counts = np.stack([_column(series, c, shape, run_dir) for c in layout.columns], axis=-1)
-
     places = _read_table(
         run_dir / "places.parquet", (*shape, len(place_ids)), ["replicate", "step", "place"]
     )
+    layout = _layout_as_written(layout_of(scenario), series, places)
+    counts = np.stack([_column(series, c, shape, run_dir) for c in layout.columns], axis=-1)
+
     unknown = set(places.column("place").to_pylist()) - set(place_ids)
     if unknown:
         raise CaravanError(
@@ -238,6 +240,18 @@ def load_run(path: str | Path) -> SavedRun:
         for k in range(n_replicates)
     )
     return SavedRun(run_dir, scenario, summary, replicates)
+
+
+def _layout_as_written(layout: Layout, series: pa.Table, places: pa.Table) -> Layout:
+    """The layout of a run directory: a counter added since it was written (`Counter.since`)
+    is absent from it, and so are the outcomes read from that counter."""
+    absent = {
+        c.column
+        for table, counters in ((series, layout.counters), (places, layout.place_counters))
+        for c in counters
+        if c.since is not None and c.column not in table.column_names
+    }
+    return dataclasses.replace(layout, absent=frozenset(absent)) if absent else layout
 
 
 def _read_summary(path: Path) -> dict[str, Any]:

@@ -17,6 +17,10 @@ import sim
 from sim.rundir import write_run
 
 RUN_0_1 = _baseline.BASELINE / "run-0.1"
+ADDED_SINCE_0_1 = frozenset(
+    {"new_returned_after_entering", "new_entered_here", "new_returned_here"}
+)
+CUMULATIVE_SINCE_0_1 = frozenset({"cum_returned_after_entering"})
 
 
 def _differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -60,10 +64,18 @@ def test_run_directory_of_0_1_loads_and_reruns_alike(tmp_path: Path) -> None:
     assert saved.summary["version"] == "0.1.0"
     assert len(saved.replicates) == 2
     assert [r.outcomes for r in saved.replicates] == saved.summary["per_replicate"]
-    # Its resolved scenario.yaml reruns to the very tables it was written with.
+    # Counters added since 0.1 are absent from it, and so are the outcomes that read them.
+    layout = saved.replicates[0].layout
+    assert layout.absent == ADDED_SINCE_0_1
+    assert "returned_after_entering" not in saved.replicates[0].outcomes
+    # Its resolved scenario.yaml reruns to the very tables it was written with, plus the
+    # columns added since.
     runs = [sim.run(saved.scenario, seed=seed) for seed in saved.summary["seeds"]]
     write_run(tmp_path / "again", saved.scenario, runs)
     for table in _baseline.TABLES:
         before = pq.read_table(RUN_0_1 / f"{table}.parquet")
         after = pq.read_table(tmp_path / "again" / f"{table}.parquet")
-        assert after.equals(before), table
+        assert after.select(before.column_names).equals(before), table
+        added = set(after.column_names) - set(before.column_names)
+        assert added <= ADDED_SINCE_0_1 | CUMULATIVE_SINCE_0_1, table
+    assert sim.load_run(tmp_path / "again").replicates[0].layout.absent == frozenset()

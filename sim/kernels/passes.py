@@ -25,6 +25,8 @@ from sim.kernels.rng import uniform
 from sim.kernels.rules import (
     ENTERED_FLOW,
     HOLD_STAYS,
+    RETURNED_FLOW,
+    as_counted,
     by_the_hour,
     can_change,
     gives_up_or_slips,
@@ -33,7 +35,7 @@ from sim.kernels.rules import (
     stock_columns,
 )
 from sim.population import FIRST_FINAL, HELD_FIRST, MOVING, WAITING
-from sim.results_schema import N_FLOWS, NEW_DEPARTED
+from sim.results_schema import ENTERED_HERE, N_FLOWS, NEW_DEPARTED, RETURNED_HERE
 from sim.rng import RIDE, ROUTE
 
 
@@ -56,7 +58,9 @@ def list_changeable(lo, hi, m, step, due):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, counts, picks):  # type: ignore[no-untyped-def]
+def update_statuses(  # type: ignore[no-untyped-def]
+    lo, n_due, due, m, routes, places, route_cdf, place_fx, p, counts, at_places, picks
+):
     """Pass 1: the rows lo + due[:n_due] act on their status."""
     status_a = m.status
     flags_a = m.flags
@@ -112,8 +116,12 @@ def update_statuses(lo, n_due, due, m, routes, places, route_cdf, place_fx, p, c
         timer_a[i] = timer
         place_a[i] = place
         if flows:
+            flows = as_counted(flows, flags)
             if flows & ENTERED_FLOW:
                 entry_a[i] = entry
+                at_places[here, ENTERED_HERE] += 1
+            if flows & RETURNED_FLOW:
+                at_places[place, RETURNED_HERE] += 1
             for j in range(N_FLOWS):
                 counts[j] += (flows >> j) & 1
 
@@ -179,6 +187,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 if flows:
                     if flows & ENTERED_FLOW:
                         entry_a[i] = entry_index[here]
+                        at_places[here, ENTERED_HERE] += 1
                     for j in range(N_FLOWS):
                         counts[j] += (flows >> j) & 1
                 if road_fx is not None and status == MOVING:

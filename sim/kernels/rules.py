@@ -60,6 +60,7 @@ from sim.results_schema import (
     NEW_RELEASED,
     NEW_REMITTED,
     NEW_RETURNED,
+    NEW_RETURNED_ENTERED,
     NEW_SLIPPED,
     NEW_TESTED,
 )
@@ -86,6 +87,7 @@ QUARANTINED_FLOWS = (1 << NEW_POSITIVE) | (1 << NEW_QUARANTINED)
 RELEASED_FLOW = 1 << NEW_RELEASED
 REMITTED_FLOW = 1 << NEW_REMITTED
 RETURNED_FLOW = 1 << NEW_RETURNED
+RETURNED_ENTERED_FLOW = 1 << NEW_RETURNED_ENTERED
 SLIPPED_FLOW = 1 << NEW_SLIPPED
 TESTED_FLOW = 1 << NEW_TESTED
 
@@ -303,6 +305,15 @@ def gives_up_or_slips(key, group, step, timer, step_h, fx):  # type: ignore[no-u
 # --------------------------------------------------------------------------------------------
 # Counting
 # --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def as_counted(flows, flags):  # type: ignore[no-untyped-def]
+    """The flows a rule returned, with the flows they imply: a return by someone who had
+    entered Guatemala also counts as a return after entering."""
+    if flows & RETURNED_FLOW and flags & ENTERED:
+        flows |= RETURNED_ENTERED_FLOW
+    return flows
 
 
 @njit(cache=True, inline="always")

@@ -91,8 +91,9 @@ def _step_chunk(c, m, routes, places, inputs, p, tallies):  # type: ignore[no-un
     if n_due[1] != p.step:  # not listed by the last step's pass 2: list everyone who may change
         n_due[0] = list_changeable(lo, hi, m, p.step, due)
     update_statuses(
-        lo, n_due[0], due, m, routes, places, inputs.route_cdf, inputs.place_fx, p, counts, picks
-    )
+        lo, n_due[0], due, m, routes, places, inputs.route_cdf, inputs.place_fx, p, counts,
+        at_places, picks,
+    )  # fmt: skip
     n_due[0] = move_and_count(
         lo,
         hi,
