@@ -175,7 +175,9 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             self.caravan_scenario.hours_since_start(window.start),
             self.caravan_scenario.hours_since_start(window.end),
         )
-        return KINDS[spec.kind](name, spec, self.network.place_index, window_h)
+        return KINDS[spec.kind](
+            name, spec, self.network.place_index, window_h, self.network.road_ends
+        )
 
     # ----------------------------------------------------------------------------------------
     # One step: the phases of PHASES
@@ -279,6 +281,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             sensitivity=sc.health.sensitivity,
             specificity=sc.health.specificity,
             quarantine_steps=self._quarantine_steps,
+            give_up_growth_h=mv.give_up_on_road_growth_h or 0.0,
         )
 
     def _nobody_changes(self, daylight: bool) -> bool:

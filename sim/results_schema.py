@@ -97,6 +97,12 @@ FLOWS: tuple[Counter, ...] = (
         "arrived at a destination (a crossing into Mexico)",
     ),
     _flow(
+        "gave_up_on_road",
+        "gave up on the road",
+        "gave up while travelling, under the enforcement in force on their road, and went back",
+        effect="give_up_per_h",
+    ),
+    _flow(
         "boarded_return_transport",
         "boarded return transport",
         "boarded a vehicle carrying people who gave up back to a return point",
@@ -177,6 +183,7 @@ NEW_QUARANTINED = _column_index(COUNTERS, "new_quarantined")
 NEW_DEPORTED = _column_index(COUNTERS, "new_deported_after_quarantine")
 NEW_ARRIVED = _column_index(COUNTERS, "new_reached_mexican_border")
 NEW_BOARDED = _column_index(COUNTERS, "new_boarded_return_transport")
+NEW_GAVE_UP_ON_ROAD = _column_index(COUNTERS, "new_gave_up_on_road")
 N_WAITING = _column_index(COUNTERS, "n_waiting")
 N_MOVING = _column_index(COUNTERS, "n_moving")
 N_MOVING_IN_GT = _column_index(COUNTERS, "n_moving_in_guatemala")
@@ -342,6 +349,13 @@ OUTCOMES: tuple[Outcome | Family, ...] = (
         reads="new_returned_after_entering",
     ),
     RETURNS_BY_POINT,
+    Outcome(
+        "gave_up_on_road",
+        "gave up on the road",
+        "gave up while travelling and went back (whether back yet or not)",
+        lambda t: t.flow("gave_up_on_road"),
+        effect="give_up_per_h",
+    ),
     Outcome(
         "remitted",
         "remitted (intercepted)",

@@ -247,16 +247,25 @@ def test_a_rule_writes_no_effect_it_does_not_declare() -> None:
     from sim.rules import StepContext
     from sim.rules.effects import PLACE_EFFECTS, ROAD_EFFECTS
 
+    base = sim.load(USER_FILE)
+    window = {"start": datetime(2022, 3, 2), "end": datetime(2022, 3, 5)}
     scenario = sim.derive(
-        sim.load(USER_FILE),
+        base,
         {
             "authorities.buses": {
                 "kind": "return_transport",
                 "places": ["valley"],
-                "active": {"start": datetime(2022, 3, 2), "end": datetime(2022, 3, 5)},
+                "active": window,
                 "capacity_per_h": 10,
                 "travel_h": 2,
-            }
+            },
+            "authorities.region": {
+                "kind": "state_of_prevention",
+                "places": [p.id for p in base.network.places],
+                "active": window,
+                "give_up_per_h": 0.01,
+                "ride_factor": 0.5,
+            },
         },
     )
     model = CaravanModel(scenario, seed=0, threads=False)

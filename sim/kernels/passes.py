@@ -6,10 +6,12 @@ data; what happens to a migrant is decided by the rules of `sim.kernels.rules`.
    quarantined are deported home when it ends; those riding home arrive; those waiting for
    transport board; the held are cleared, released, held anew, tested, give up or slip past,
    and whoever is let go meets the place at once, by night too.
-2. `move_and_count`: everyone on the road, in daylight, walks (or rides) the step's km along
-   the route, and at each place reached is held or meets it (`reach_place`); nobody sets out
-   along a closed road. Then everyone is counted in the stocks (`stock_columns`), and those
-   who can change at the next step are listed for its pass 1 (`can_change`).
+2. `move_and_count`: everyone on the road, in daylight, gives up on the road's hazard and
+   goes back as from the place last passed (`gives_up_on_road`), or walks (or rides) the
+   step's km along the route, and at each place reached is held or meets it (`reach_place`);
+   nobody sets out along a closed road. Then everyone is counted in the stocks
+   (`stock_columns`), and those who can change at the next step are listed for its pass 1
+   (`can_change`).
 
 A migrant's update depends on its own row, its group's draws and the step's inputs only, so
 two passes over the rows give what one pass row by row would. Each pass takes every array once
@@ -24,19 +26,22 @@ from numba import njit
 from sim.kernels.rng import uniform
 from sim.kernels.rules import (
     ENTERED_FLOW,
+    GAVE_UP_ON_ROAD_FLOW,
     HOLD_STAYS,
     RETURNED_FLOW,
     as_counted,
     by_the_hour,
     can_change,
+    gives_up_on_road,
     gives_up_or_slips,
+    go_back,
     reach_place,
     speed_kmh,
     stock_columns,
 )
 from sim.population import FIRST_FINAL, HELD_FIRST, MOVING, WAITING
 from sim.results_schema import ENTERED_HERE, N_FLOWS, NEW_DEPARTED, RETURNED_HERE
-from sim.rng import RIDE, ROUTE
+from sim.rng import RIDE, ROAD_GIVE_UP, ROUTE
 
 
 @njit(cache=True)
@@ -148,9 +153,13 @@ def move_and_count(  # type: ignore[no-untyped-def]
     leg_road = routes.leg_road
     n_legs = routes.n_legs
     entry_index = places.entry_index
-    # A group's members are consecutive rows and share the step's ride draw: draw it once.
+    return_point = places.return_point
+    # A group's members are consecutive rows and share the step's draws (a ride, giving up on
+    # the road): draw each once per group.
     ride_group = -1
     ride_u = 0.0
+    quit_group = -1
+    quit_u = 0.0
     n_due = 0
     for i in range(lo, hi):
         status = status_a[i]
@@ -165,6 +174,30 @@ def move_and_count(  # type: ignore[no-untyped-def]
             # Nobody sets out along a closed road; who is on it goes on.
             if sets_out and road_fx is not None:
                 sets_out = km > 0.0 or not road_fx[leg_road[r, leg]].closed
+        if sets_out and road_fx is not None and road_fx[leg_road[r, leg]].give_up_per_h > 0.0:
+            group = group_a[i]
+            if group != quit_group:
+                quit_group = group
+                quit_u = uniform(p.key, ROAD_GIVE_UP, group, p.step, 0)
+            hazard_per_h = road_fx[leg_road[r, leg]].give_up_per_h
+            if gives_up_on_road(quit_u, hazard_per_h, depart_a[i], p):
+                # Goes back as from the place last passed; does not move this step.
+                sets_out = False
+                here = place_a[i]
+                status, flags, timer, place, flows = go_back(
+                    flags_a[i], here, place_fx[here], return_point[here], p
+                )
+                flows = as_counted(flows | GAVE_UP_ON_ROAD_FLOW, flags)
+                status_a[i] = status
+                timer_a[i] = timer
+                place_a[i] = place
+                km_a[i] = 0.0
+                if flows & RETURNED_FLOW:
+                    at_places[place, RETURNED_HERE] += 1
+                for j in range(N_FLOWS):
+                    counts[j] += (flows >> j) & 1
+                if status >= FIRST_FINAL:
+                    continue
         if sets_out:
             group = group_a[i]
             if group != ride_group:

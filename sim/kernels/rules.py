@@ -54,6 +54,7 @@ from sim.results_schema import (
     NEW_DEPORTED,
     NEW_DISPERSED,
     NEW_ENTERED,
+    NEW_GAVE_UP_ON_ROAD,
     NEW_HELD,
     NEW_POSITIVE,
     NEW_QUARANTINED,
@@ -82,6 +83,7 @@ BOARDED_FLOW = 1 << NEW_BOARDED
 DEPORTED_FLOW = 1 << NEW_DEPORTED
 DISPERSED_FLOW = 1 << NEW_DISPERSED
 ENTERED_FLOW = 1 << NEW_ENTERED
+GAVE_UP_ON_ROAD_FLOW = 1 << NEW_GAVE_UP_ON_ROAD
 HELD_FLOW = 1 << NEW_HELD
 QUARANTINED_FLOWS = (1 << NEW_POSITIVE) | (1 << NEW_QUARANTINED)
 RELEASED_FLOW = 1 << NEW_RELEASED
@@ -137,6 +139,15 @@ def speed_kmh(ride_u, ride_chance, flags, p):  # type: ignore[no-untyped-def]
     if flags & DISPERSED:
         speed *= p.dispersed_speed_factor
     return speed
+
+
+@njit(cache=True, inline="always")
+def gives_up_on_road(u, hazard_per_h, depart_step, p):  # type: ignore[no-untyped-def]
+    """Whether a group whose draw is `u` gives up as it sets out along a road with this hazard
+    per hour: over the step, at the hazard grown with the hours since the group left."""
+    if p.give_up_growth_h > 0.0:
+        hazard_per_h *= 1.0 + (p.step - depart_step) * p.step_h / p.give_up_growth_h
+    return u < 1.0 - math.exp(-hazard_per_h * p.step_h)
 
 
 @njit(cache=True, inline="always")

@@ -35,6 +35,7 @@ class StepParams(NamedTuple):
     sensitivity: float
     specificity: float
     quarantine_steps: int  # whole steps, at least the quarantine's length
+    give_up_growth_h: float  # the road give-up hazard grows by itself over these hours; 0: not
 
 
 class StepInputs(NamedTuple):

@@ -17,7 +17,7 @@ def layout_of(scenario: Scenario) -> Layout:
         place for _, spec in rules for place in spec.place_ids()
     }
     return Layout(
-        effects=frozenset(e for kind, _ in rules for e in kind.writes),
+        effects=frozenset(e for kind, spec in rules for e in kind.writes_for(spec)),
         entry_crossings=entry_crossings_of(places),
         hold_places=tuple(p for kind, spec in rules if kind.holds_as for p in spec.place_ids()),
         return_points=tuple(p.id for p in places if "return_point" in p.kind or p.id in carried_to),

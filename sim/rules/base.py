@@ -6,7 +6,7 @@ A rule kind is one subclass of `Rule` in one module; defining it (with a `kind`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -194,8 +194,11 @@ class Rule:
         spec: RuleSpec,
         place_index: Mapping[str, int],
         window_h: tuple[float, float],
+        road_ends: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """`place_index` gives each place id of the network its index (the effects' rows)."""
+        """`place_index` gives each place id of the network its index (the effects' rows);
+        `road_ends` each road's two places, in the network's order (the road effects' rows)."""
+        self.road_ends = tuple(road_ends)
         self.name = name
         self.spec = spec
         self.place_ids = spec.place_ids()
@@ -203,6 +206,17 @@ class Rule:
         self.place_index = place_index
         self.window_h = window_h
         self.active = False
+
+    def roads_within(self, place_ids: Sequence[str]) -> list[int]:
+        """The roads both of whose places are among `place_ids`."""
+        inside = set(place_ids)
+        return [k for k, (a, b) in enumerate(self.road_ends) if a in inside and b in inside]
+
+    @classmethod
+    def writes_for(cls, spec: RuleSpec) -> frozenset[str]:
+        """The effects a rule with this scenario entry writes: `writes`, unless the kind leaves
+        some unwritten for some entries (two rules may then share a place)."""
+        return cls.writes
 
     @property
     def hold_class(self) -> int:

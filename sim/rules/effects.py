@@ -5,7 +5,9 @@ Rules never touch migrants and the kernel never knows which rule asked for what.
 rules in force write effects into two record arrays, one record per place (`PLACE_EFFECTS`) and
 one per road (`ROAD_EFFECTS`); the kernel applies them to every migrant there. An effect that
 `lasts` for a "window" stands until a rule writes it again (rules write it when their window
-opens and undo it when it closes); one that lasts a "step" is reset before every step.
+opens and undo it when it closes); one that lasts a "step" is reset before every step. An effect
+that `combines` may be written by several rules at one place at once: each adds its share every
+step. Any other is refused to two rules in force at one place.
 
 The vocabulary is declared as data below, with each effect's meaning; `describe()` prints it.
 Migrants who give up at a place, or are cleared from it, "go back": they wait there for return
@@ -13,15 +15,17 @@ transport where a rule runs it (`transport`), and otherwise are back at the plac
 at once. The kernel applies the effects in the order given in `sim.kernels.passes`.
 
 How the mechanisms planned next fit it:
-- rides that depend on policy: a rule scales `ride_factor` where its policy stands;
+- rides that depend on policy: a rule scales `ride_factor` where its policy stands (the
+  `state_of_prevention` rule);
 - return transport with a capacity and a travel time: `transport`, `board_chance`,
   `transport_to`, `transport_steps` (the `return_transport` rule);
 - border forces that stand down once overrun: the rule lets go (`release`) and undoes its
   `hold`, a decision of the rule alone;
 - road closures and re-routing: `closed` stops people before a road; choosing another route
   there is a kernel rule on the same effect (with the network's alternative routes);
-- giving up while travelling: a hazard per step for people on the road, a new field beside
-  `give_up_scale_h`, with the same way back (`go_back`: transport or the return point);
+- giving up while travelling: `give_up_per_h` on roads (the `state_of_prevention` rule writes
+  it; other enforcement, such as a blockade known ahead, would add its share), with the same way
+  back as at a place (transport or the return point);
 - people joining along the way and several origins: departures, not effects (the population
   and the route sets gain an origin per group).
 """
@@ -49,6 +53,7 @@ class Effect:
     unit: str  # what a value means: a share, a chance per step, a place index, ...
     doc: str
     phrase: str = ""  # "holds people": for messages about two rules writing it at once
+    combines: bool = False  # rules in force combine their values (each step), not overwrite
 
 
 PLACE_EFFECTS: tuple[Effect, ...] = (
@@ -193,6 +198,17 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
         "0/1",
         "1: nobody sets out along the road; those who would wait at the place before it",
         phrase="closes the road",
+    ),
+    Effect(
+        "give_up_per_h",
+        "f8",
+        0.0,
+        "step",
+        "hazard per hour",
+        "hazard per hour that a group setting out along the road gives up and goes back (as "
+        "from the place it last passed); rules in force add their share each step; it grows "
+        "with the hours since the group left (`movement.give_up_on_road_growth_h`)",
+        combines=True,
     ),
 )
 

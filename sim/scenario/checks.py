@@ -91,16 +91,16 @@ def _overlap_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     """Two rules that write one effect of a place would overwrite each other: refuse them at
     one place in overlapping windows."""
     problems: list[Problem] = []
-    in_force: dict[str, list[tuple[str, str, Window]]] = {}
+    in_force: dict[str, list[tuple[str, str, frozenset[str], Window]]] = {}
     for name, spec in scenario.authorities.items():
-        writes = KINDS[spec.kind].writes
+        writes = frozenset(e for e in KINDS[spec.kind].writes_for(spec) if not effect(e).combines)
         for place in dict.fromkeys(spec.place_ids()):
-            for other, other_kind, window in in_force.get(place, []):
-                shared = writes & KINDS[other_kind].writes
+            for other, other_kind, other_writes, window in in_force.get(place, []):
+                shared = writes & other_writes
                 if shared and window.start < spec.active.end and spec.active.start < window.end:
                     message = _overlap(other, other_kind, shared, place)
                     problems.append(doc.problem(("authorities", name, "active"), message))
-            in_force.setdefault(place, []).append((name, spec.kind, spec.active))
+            in_force.setdefault(place, []).append((name, spec.kind, writes, spec.active))
     return problems
 
 

@@ -99,6 +99,10 @@ class Movement(StrictModel):
     ride_chance_per_h: dict[str, UnitFloat] = Field(min_length=1)  # by country code
     ride_speed_kmh: PositiveFloat
     dispersed_speed_factor: Annotated[float, Field(gt=0.0, le=1.0)]
+    # The hazard of giving up on a road (the road effect `give_up_per_h`, which enforcement
+    # rules write) grows with the hours since the group left: times 1 + hours / growth_h.
+    # Absent: it does not grow.
+    give_up_on_road_growth_h: PositiveFloat | None = None
 
     @model_validator(mode="after")
     def _day(self) -> Movement:
