@@ -176,7 +176,12 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             self.caravan_scenario.hours_since_start(window.end),
         )
         return KINDS[spec.kind](
-            name, spec, self.network.place_index, window_h, self.network.road_ends
+            name,
+            spec,
+            self.network.place_index,
+            window_h,
+            self.network.road_ends,
+            self.caravan_scenario.behaviour,
         )
 
     # ----------------------------------------------------------------------------------------

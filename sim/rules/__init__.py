@@ -17,6 +17,7 @@ from sim.rules.base import (
     KINDS,
     AtOnePlace,
     AtPlaces,
+    Behaviour,
     Event,
     FleeNote,
     GiveUp,
@@ -24,6 +25,7 @@ from sim.rules.base import (
     Rule,
     RuleSpec,
     StepContext,
+    WhenHeld,
     Window,
 )
 from sim.rules.effects import Effects
@@ -55,6 +57,7 @@ __all__ = [
     "KINDS",
     "AtOnePlace",
     "AtPlaces",
+    "Behaviour",
     "Effects",
     "Event",
     "FleeNote",
@@ -63,6 +66,7 @@ __all__ = [
     "Rule",
     "RuleSpec",
     "StepContext",
+    "WhenHeld",
     "Window",
     "kind_of",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
 from sim.rules.effects import EFFECT_NAMES, Effects
@@ -43,6 +43,32 @@ class GiveUp(StrictModel):
     scale_h: PositiveFloat
     shape: PositiveFloat
     return_share: UnitFloat
+
+
+class WhenHeld(StrictModel):
+    """How people held in one hold class react: what a rule that holds them leaves out."""
+
+    give_up: GiveUp | None = None
+    slip_chance_per_h: UnitFloat | None = None
+    clearance_return_share: UnitFloat | None = None
+
+
+class Behaviour(StrictModel):
+    """How migrants react to enforcement, shared by every caravan: a rule's entry that leaves a
+    reaction out (`Rule.reactions`) takes it from here, by the rule's hold class. Keys of
+    `when_held` are hold classes (`sim.results_schema.HOLD_CLASSES`)."""
+
+    when_held: dict[str, WhenHeld] = Field(default_factory=dict)
+
+    @field_validator("when_held")
+    @classmethod
+    def _hold_classes(cls, when_held: dict[str, WhenHeld]) -> dict[str, WhenHeld]:
+        unknown = sorted(set(when_held) - set(HOLD_CLASSES))
+        if unknown:
+            raise ValueError(
+                f"unknown hold class {unknown[0]!r}; expected one of: {', '.join(HOLD_CLASSES)}"
+            )
+        return when_held
 
 
 class RuleSpec(StrictModel):
@@ -172,6 +198,7 @@ class Rule:
     Spec: ClassVar[type[RuleSpec]]
     writes: ClassVar[frozenset[str]]
     holds_as: ClassVar[str | None] = None  # a hold class of sim.results_schema.HOLD_CLASSES
+    reactions: ClassVar[tuple[str, ...]] = ()  # keys an entry may leave to `Behaviour.when_held`
     map_mark: ClassVar[MapMark]
     flee_closes: ClassVar[bool] = False  # Flee closes its places during its window
 
@@ -195,10 +222,13 @@ class Rule:
         place_index: Mapping[str, int],
         window_h: tuple[float, float],
         road_ends: Sequence[tuple[str, str]] = (),
+        behaviour: Behaviour | None = None,
     ) -> None:
         """`place_index` gives each place id of the network its index (the effects' rows);
-        `road_ends` each road's two places, in the network's order (the road effects' rows)."""
+        `road_ends` each road's two places, in the network's order (the road effects' rows);
+        `behaviour` the scenario's, for the reactions the entry leaves out."""
         self.road_ends = tuple(road_ends)
+        self.behaviour = behaviour or Behaviour()
         self.name = name
         self.spec = spec
         self.place_ids = spec.place_ids()
@@ -206,6 +236,21 @@ class Rule:
         self.place_index = place_index
         self.window_h = window_h
         self.active = False
+
+    @classmethod
+    def reaction_of(cls, spec: RuleSpec, key: str, behaviour: Behaviour) -> Any:
+        """The entry's value of the reaction `key`, else the behaviour's for this rule's hold
+        class; None if neither gives it (a problem `sim.scenario.checks` reports)."""
+        value = getattr(spec, key)
+        if value is None and cls.holds_as in behaviour.when_held:
+            value = getattr(behaviour.when_held[cls.holds_as], key)
+        return value
+
+    def reaction(self, key: str) -> Any:
+        """`reaction_of` this rule's entry (checked to be given when the scenario loaded)."""
+        value = self.reaction_of(self.spec, key, self.behaviour)
+        assert value is not None, f"{self.name}: {key} neither given nor in the behaviour"
+        return value
 
     def roads_within(self, place_ids: Sequence[str]) -> list[int]:
         """The roads both of whose places are among `place_ids`."""

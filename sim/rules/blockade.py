@@ -12,9 +12,10 @@ from sim.schema import UnitFloat
 
 class BlockadeSpec(AtOnePlace):
     kind: Literal["blockade"]
-    give_up: GiveUp
-    slip_chance_per_h: UnitFloat
-    clearance_return_share: UnitFloat
+    # Reactions of those held; left out, they come from behaviour.when_held.blockade.
+    give_up: GiveUp | None = None
+    slip_chance_per_h: UnitFloat | None = None
+    clearance_return_share: UnitFloat | None = None
 
 
 class Blockade(Rule):
@@ -38,15 +39,16 @@ class Blockade(Rule):
         }
     )
     holds_as = "blockade"
+    reactions = ("give_up", "slip_chance_per_h", "clearance_return_share")
     map_mark = MapMark("X", "red", 140.0, "blockade")
     flee_closes = True
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:
-        self._hold(fx, self.spec.give_up)
+        self._hold(fx, self.reaction("give_up"))
         # Per-step chance from the hourly one, so the step length does not change the rule.
-        slip = 1.0 - math.pow(1.0 - self.spec.slip_chance_per_h, ctx.step_h)
+        slip = 1.0 - math.pow(1.0 - self.reaction("slip_chance_per_h"), ctx.step_h)
         for p in self.places:
-            fx.place["clear_return_share"][p] = self.spec.clearance_return_share
+            fx.place["clear_return_share"][p] = self.reaction("clearance_return_share")
             fx.place["slip_chance"][p] = slip
 
     def undo(self, fx: Effects, ctx: StepContext) -> None:

@@ -17,7 +17,7 @@ class BorderControlSpec(AtOnePlace):
     kind: Literal["border_control"]
     force: Annotated[int, Field(ge=1)]  # police and soldiers
     push_rate_per_h: NonNegativeFloat  # breakthrough rate per hour when the crowd equals the force
-    give_up: GiveUp
+    give_up: GiveUp | None = None  # left out: behaviour.when_held.border.give_up
 
 
 class BorderControl(Rule):
@@ -39,11 +39,12 @@ class BorderControl(Rule):
         }
     )
     holds_as = "border"
+    reactions = ("give_up",)
     map_mark = MapMark("s", "navy", 150.0, "border force")
     flee_closes = True
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:
-        self._hold(fx, self.spec.give_up)
+        self._hold(fx, self.reaction("give_up"))
         for p in self.places:
             fx.place["slip_chance"][p] = 0.0
 

@@ -20,7 +20,26 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         *_overlap_problems(scenario, doc),
         *_ride_chance_problems(scenario, doc),
         *_time_problems(scenario, doc),
+        *_reaction_problems(scenario, doc),
     ]
+
+
+def _reaction_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """A reaction a rule's entry leaves out must be in the scenario's behaviour."""
+    problems = []
+    for name, spec in scenario.authorities.items():
+        kind = KINDS[spec.kind]
+        for key in kind.reactions:
+            if kind.reaction_of(spec, key, scenario.behaviour) is None:
+                shared = f"behaviour.when_held.{kind.holds_as}.{key}"
+                problems.append(
+                    doc.problem(
+                        ("authorities", name),
+                        f"missing '{key}': give it in this entry, or as {shared} for everyone "
+                        f"held at a {kind.holds_as}",
+                    )
+                )
+    return problems
 
 
 def _place_problems(scenario: Scenario, doc: Document) -> list[Problem]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 import yaml
 from pydantic import Field, model_validator
 
-from sim.rules import KINDS, RuleSpec
+from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
 from sim.scenario.network_spec import NetworkSpec
 from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
@@ -155,6 +155,7 @@ class Scenario(StrictModel):
     movement: Movement
     route_choice: RouteChoice
     authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
+    behaviour: Behaviour = Behaviour()  # reactions that rules' entries leave out
     health: Health
     output: Output = Output()
     calibration: CalibrationSection | None = None  # free parameters; read by calibration only
