@@ -91,20 +91,7 @@ def test_a_force_with_nothing_left_stands_down_at_the_first_breakthrough(
         assert series["n_held_border"].tolist() == [0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         assert series["cum_held"].tolist() == [0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]
         assert series["cum_released"].tolist() == [0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]
-        assert series["cum_entered_guatemala"].tolist() == [
-            0,
-            0,
-            5,
-            5,
-            5,
-            5,
-            12,
-            12,
-            12,
-            12,
-            12,
-            12,
-        ]
+        assert series["cum_entered_guatemala"].tolist() == [0, 0, 5, 5, 5, 5] + [12] * 6
         assert events_of(results, BREAKS, STANDS_DOWN) == [
             (2.0, BREAKS, 5, ""),
             (2.0, STANDS_DOWN, 0, "0 of 100 left"),
@@ -143,9 +130,9 @@ def test_a_force_halving_at_each_breakthrough_stands_down_below_one_person(
     make_scenario: Any,
 ) -> None:
     # A force of 4, halved at each breakthrough: 4 -> 2 -> 1 -> 0.5, below one person at the
-    # third. Waves of 3 leave every 2 hours, so each is held at B for one step (hours 2, 4, 6)
-    # and breaks through in the next (hours 2, 4, 6 are the steps' starts); the fourth (left at
-    # hour 6) reaches B at the end of [7, 8) after the force stood down, and passes.
+    # third. Waves of 3 leave every 2 hours: each is held at B at the end of [1, 2), [3, 4),
+    # [5, 6) and breaks through in the step after, starting at hour 2, 4, 6; the fourth (left
+    # at hour 6) reaches B at the end of [7, 8), after the force stood down, and passes.
     force = border_force(force=4, **{KEY: 0.5})
     scenario = scenario_with(make_scenario, force, (0, 3), (2, 3), (4, 3), (6, 3), hours=16)
     results = sim.run(scenario, seed=0)
@@ -181,7 +168,8 @@ def test_after_one_breakthrough_a_crowd_pushes_as_against_half_the_force(
             assert rule.breach_chance(crowd, step_h) == pytest.approx(
                 1.0 - math.exp(-rate_per_h * step_h * crowd / force), rel=1e-15
             )
-        model.step(), model.step()  # [1, 2): held at B; [2, 3): they break through
+        model.step()  # [1, 2): held at B
+        model.step()  # [2, 3): they break through
         assert events_of(model.results(), BREAKS) == [(2.0, BREAKS, 20, "")]
         assert rule.force_left == force / 2
         for crowd in (1, 20, 300):
