@@ -143,6 +143,7 @@ def scenario_changes(draw: st.DrawFn) -> tuple[dict[str, Any], int, bool]:
             "force": draw(st.integers(1, 500)),
             "push_rate_per_h": draw(st.sampled_from([0.0, 0.1, 1.0])),
             "give_up": draw(give_ups()),
+            "force_share_after_breakthrough": draw(st.sampled_from([1.0, 0.5, 0.0])),
         }
     if draw(st.integers(0, 3)):
         authorities["checks"] = {

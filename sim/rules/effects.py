@@ -19,8 +19,8 @@ How the mechanisms planned next fit it:
   `state_of_prevention` rule);
 - return transport with a capacity and a travel time: `transport`, `board_chance`,
   `transport_to`, `transport_steps` (the `return_transport` rule);
-- border forces that stand down once overrun: the rule lets go (`release`) and undoes its
-  `hold`, a decision of the rule alone;
+- border forces that stand down once overrun: the rule lets go and undoes its `hold`, a
+  decision of the rule alone (`border_control`'s `force_share_after_breakthrough`);
 - road closures and re-routing: `closed` stops people before a road; choosing another route
   there is a kernel rule on the same effect (with the network's alternative routes);
 - giving up while travelling: `give_up_per_h` on roads (the `state_of_prevention` rule writes
