@@ -221,7 +221,7 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "validate",
         help="run a scenario many times and compare it with a target set's figures",
         description="Run a (calibrated) scenario's replicates and set each figure of a target "
-        "set beside the model's median and 90%% interval; the set need not be the one the "
+        "set beside the model's median and 90% interval; the set need not be the one the "
         "scenario was fitted to.",
     )
     val_p.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -235,7 +235,8 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "--replicates",
         type=_positive_int,
         default=50,
-        help="run seeds SEED .. SEED+R-1 (default 50)",
+        metavar="N",
+        help="run seeds SEED .. SEED+N-1 (default 50)",
     )
     val_p.add_argument(
         "--seed", type=_non_negative_int, default=0, help="first seed, 0 or more (default 0)"
@@ -255,7 +256,10 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
     )
     val_p.add_argument(
-        "--out", type=Path, help="also write validation.json and validation.png into this directory"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="also write validation.json and validation.png into this new directory",
     )
     val_p.add_argument("--overwrite", action="store_true", help="replace what is already in --out")
     val_p.set_defaults(handler=_validate)
