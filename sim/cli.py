@@ -1,7 +1,7 @@
 """The `caravan` command: `run` or `check` a scenario, `sweep` over parameters, compute
-`sensitivity` indices, `calibrate` to a target set, `plot` a run, sweep or calibration
-directory, `animate` a run and `export` a scenario for other tools. Input errors exit with
-status 2; an interrupted sweep or calibration with 130."""
+`sensitivity` indices, `calibrate` to a target set, `validate` against one, `plot` a run, sweep
+or calibration directory, `animate` a run and `export` a scenario for other tools. Input errors
+exit with status 2; an interrupted sweep or calibration with 130."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from sim.targets import COMPARED_SETS
 from sim.validation import did_you_mean
 
 if TYPE_CHECKING:
+    from sim.calibrate.validate import Validation
     from sim.sweep.executors import Executor
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep_parser(sub)
     _add_sensitivity_parser(sub)
     _add_calibrate_parser(sub)
+    _add_validate_parser(sub)
     _add_plot_parser(sub)
     _add_animate_parser(sub)
     _add_export_parser(sub)
@@ -210,6 +213,56 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         "--overwrite", action="store_true", help="replace the file at --write-scenario"
     )
     cal_p.set_defaults(handler=_calibrate)
+
+
+def _add_validate_parser(sub: _Subparsers) -> None:
+    """`caravan validate SCENARIO`."""
+    val_p = sub.add_parser(
+        "validate",
+        help="run a scenario many times and compare it with a target set's figures",
+        description="Run a (calibrated) scenario's replicates and set each figure of a target "
+        "set beside the model's median and 90% interval; the set need not be the one the "
+        "scenario was fitted to.",
+    )
+    val_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    val_p.add_argument(
+        "--targets",
+        required=True,
+        metavar="NAME",
+        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
+    )
+    val_p.add_argument(
+        "--replicates",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="run seeds SEED .. SEED+N-1 (default 50)",
+    )
+    val_p.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="first seed, 0 or more (default 0)"
+    )
+    val_p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
+    )
+    val_p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster (needs caravan-sim[distributed])",
+    )
+    val_p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
+    )
+    val_p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="also write validation.json and validation.png into this new directory",
+    )
+    val_p.add_argument("--overwrite", action="store_true", help="replace what is already in --out")
+    val_p.set_defaults(handler=_validate)
 
 
 def _add_plot_parser(sub: _Subparsers) -> None:
@@ -563,6 +616,75 @@ def _band_cell(stats: dict[str, float]) -> str:
     if not stats:
         return "-"
     return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from sim.calibrate.validate import plan_validation, run_validation, write_validation
+    from sim.rundir import check_writable
+    from sim.sweep.runner import SweepFailedError
+
+    plan = plan_validation(
+        args.scenario, args.targets, tuple(args.set), replicates=args.replicates, seed=args.seed
+    )
+    if args.out is not None:
+        check_writable(args.out, args.overwrite)  # fail before computing, like run
+    console = _console()
+    console.print(
+        Text(
+            f"{args.scenario}: '{plan.scenario.name}' against the {len(plan.readings)} figures "
+            f"of '{plan.targets.name}': {plan.replicates} replicates, seeds {plan.seeds[0]} to "
+            f"{plan.seeds[-1]}"
+        ),
+        soft_wrap=True,
+    )
+    try:
+        with _executor(args) as executor:
+            validation = run_validation(plan, executor)
+    except SweepFailedError as exc:
+        return _failed(str(exc))
+    console.print(_validation_table(validation))
+    mean = validation.mean_relative_difference
+    inside = sum(c.inside for c in validation.checks)
+    lines = [
+        "mean relative difference |median - reported| / reported: "
+        + ("-" if mean is None else f"{mean:.1%}")
+        + f" over the {len(validation.with_number)} figures with a number",
+        f"inside the model's 90% interval: {inside} of {len(validation.checks)} figures "
+        f"({validation.share_inside:.0%})",
+    ]
+    if args.out is not None:
+        written = write_validation(validation, args.out, overwrite=args.overwrite)
+        lines.append(f"wrote {', '.join(str(p) for p in written)}")
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
+    return 0
+
+
+def _validation_table(validation: Validation) -> Table:
+    """One row per figure: reported, the model's median and 90% interval, how they compare."""
+    table = Table(
+        title=f"{validation.scenario} against '{validation.target_set}': "
+        f"{validation.replicates} replicates"
+    )
+    table.add_column("target", no_wrap=True)
+    table.add_column("reported", justify="right", no_wrap=True)
+    table.add_column("tolerance", justify="right", min_width=11)  # 7,000-9,000
+    table.add_column("by")
+    table.add_column("model median\n[90% interval]", justify="right", no_wrap=True)
+    table.add_column("in\n90%", no_wrap=True)
+    table.add_column("within\ntolerance", no_wrap=True)
+    for c in validation.checks:
+        by = None if c.by is None else datetime.fromisoformat(c.by)
+        table.add_row(
+            c.id,
+            c.reported_text,
+            "range" if c.reported is None else c.tolerance,  # the range is the figure
+            "end of run" if by is None else by.strftime("%d %b %H:%M"),
+            c.model_text,
+            "yes" if c.inside else "no",
+            f"{'yes' if c.within_tolerance else 'no'} ({c.discrepancy:.2f})",
+        )
+    return table
 
 
 def _plot(args: argparse.Namespace) -> int:

@@ -150,7 +150,21 @@ def test_a_target_dated_before_the_start(make_scenario: ScenarioFactory, tmp_pat
     targets = write_targets(tmp_path, TARGETS + "    by: 2020-12-31T12:00\n")
     scenario = with_calibration(make_scenario, {"health.prevalence": PRIOR})
     (got,) = problems(scenario, targets)
-    assert got == f"{targets}:10: targets[0].by: is before the scenario starts"
+    assert got == (
+        f"{targets}:10: targets[0].by: 2020-12-31T12:00:00 is at or before the run's start; "
+        "the run covers 2021-01-01T00:00:00 to 2021-01-01T12:00:00 (12 steps of 1 h)"
+    )
+
+
+def test_a_target_dated_after_the_end_is_read_at_the_end(
+    make_scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    """Calibration compares a figure dated after the run with the run's end (validation
+    refuses it: tests/test_validate.py)."""
+    targets = write_targets(tmp_path, TARGETS + "    by: 2021-01-03T00:00\n")
+    scenario = with_calibration(make_scenario, {"health.prevalence": PRIOR})
+    (reading,) = plan_calibration(scenario, targets).readings
+    assert (reading.step, reading.columns) == (None, ("remitted",))
 
 
 def test_a_target_dated_mid_run_is_read_at_that_step(

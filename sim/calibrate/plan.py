@@ -3,7 +3,8 @@
 Everything a user can get wrong is checked here, with the file, line and key of the problem:
 the scenario's `calibration:` section (each free key exists, holds a number, and every value of
 its range makes a valid scenario), the target set, and whether each target can be read off a
-run (its outcome keys exist; a target dated before the end of the run can be read at that time).
+run (its outcome keys exist; a target dated before the end of the run can be read at that time:
+`sim.calibrate.readings`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ import pyarrow as pa
 
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
+from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, target_readings
 from sim.errors import Problem, ScenarioError
-from sim.results import ENTRY_PREFIX, layout_of
 from sim.scenario import Scenario, derive, key_path
 from sim.scenario.calibration import CalibrationSection
 from sim.sweep.worker import ID_COLUMNS
-from sim.targets import Target, TargetSet, load_target_set, target_set_path
+from sim.targets import TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
 
 PARAMETERS = ("calibration", "parameters")
@@ -41,15 +41,6 @@ POST_FIT_SETTINGS = frozenset(
     {"predictive_draws", "point_candidates", "point_replicates", "check_replicates"}
 )
 """Settings of what is done with the posterior, which leave the fit itself alone."""
-
-
-@dataclass(frozen=True)
-class TargetReading:
-    """Where a target's model value comes from: the sum of these result columns."""
-
-    target: Target
-    columns: tuple[str, ...]
-    step: int | None  # the step whose end the figure is compared with; None: the run's end
 
 
 @dataclass(frozen=True)
@@ -68,11 +59,11 @@ class CalibrationPlan:
     @property
     def at_steps(self) -> tuple[int, ...]:
         """The steps at which workers must also report outcomes (targets dated mid-run)."""
-        return tuple(sorted({r.step for r in self.readings if r.step is not None}))
+        return at_steps(self.readings)
 
     def target_values(self, row: Mapping[str, Any]) -> dict[str, float]:
         """The model's value of each target, by id, from one simulation's result row."""
-        return {r.target.id: float(sum(row[c] for c in r.columns)) for r in self.readings}
+        return {r.target.id: r.value(row) for r in self.readings}
 
     def priors_table(self) -> pa.Table:
         """One row per free parameter: its label, keys and prior."""
@@ -141,7 +132,10 @@ def plan_calibration(
     target_set = load_target_set(targets)
     targets_file = target_set_path(targets)
     targets_doc = load_yaml(targets_file)
-    readings, reading_problems = _readings(scenario, target_set, targets_doc)
+    # a figure dated after the run's end is compared with the end, as it always was here
+    readings, reading_problems = target_readings(
+        scenario, target_set, targets_doc, after_end_is_error=False
+    )
     problems += reading_problems
     if problems:
         raise ScenarioError(problems)
@@ -168,7 +162,7 @@ def section_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     must exist and hold a number, and each end of its range must make a valid scenario."""
     if scenario.calibration is None:
         return []
-    produced = _produced_outcomes(scenario)
+    produced = produced_outcomes(scenario)
     return [
         p
         for key in scenario.calibration.parameters
@@ -235,63 +229,3 @@ def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
             return _MISSING
         data = data[part]
     return data
-
-
-def _readings(
-    scenario: Scenario, target_set: TargetSet, doc: Document
-) -> tuple[list[TargetReading], list[Problem]]:
-    """Which result columns give each target's model value, and the targets that cannot be
-    read off a run of this scenario."""
-    produced = _produced_outcomes(scenario)
-    readings: list[TargetReading] = []
-    problems: list[Problem] = []
-    for i, target in enumerate(target_set.targets):
-        missing = [k for k in target.outcome if k not in produced]
-        if missing:
-            problems.append(
-                doc.problem(
-                    ("targets", i, "outcome"),
-                    f"the scenario produces no outcome {', '.join(missing)} (it has no such "
-                    "crossing, border force or blockade)",
-                )
-            )
-            continue
-        step = _step_of(scenario, target.by)
-        if step is None:
-            readings.append(TargetReading(target, tuple(target.outcome), None))
-            continue
-        if step < 0:
-            problems.append(doc.problem(("targets", i, "by"), "is before the scenario starts"))
-            continue
-        if any(k.startswith(ENTRY_PREFIX) for k in target.outcome):
-            problems.append(
-                doc.problem(
-                    ("targets", i, "by"),
-                    "entries by crossing are counted at the end of a run only; drop 'by' or "
-                    "end the scenario at that time",
-                )
-            )
-            continue
-        columns = tuple(f"{k}@{step}" for k in target.outcome)
-        readings.append(TargetReading(target, columns, step))
-    return readings, problems
-
-
-def _produced_outcomes(scenario: Scenario) -> set[str]:
-    return set(layout_of(scenario).outcome_keys())
-
-
-def _step_of(scenario: Scenario, by: datetime | None) -> int | None:
-    """The step in which `by` falls, or None if it falls in the last step or later (the run's
-    end, which the outcomes describe). A `by` without a UTC offset is the scenario's local
-    clock."""
-    if by is None:
-        return None
-    start = scenario.time.start
-    if by.tzinfo is None and start.tzinfo is not None:
-        by = by.replace(tzinfo=start.tzinfo)
-    hours = scenario.hours_since_start(by)
-    step = math.ceil(hours / scenario.time.step_h - 1e-9) - 1
-    if hours <= 0:
-        return -1
-    return None if step >= scenario.n_steps - 1 else step

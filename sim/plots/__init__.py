@@ -20,6 +20,9 @@ them. Counts are people; times are the scenario's local clock. Use every name as
 - `calibration`: `posterior_pairs` (the posterior as parameter pairs), `predictive_check` (each
   target's posterior predictive distribution against the reported figure), and
   `compare_posteriors` (parameters under several target sets, on the priors' scale).
+- `validation`: `validation_intervals` (each figure of a target set beside the model's median
+  and 90% interval over a validation's replicates, each row relative to its figure) and
+  `row_reference` (what a row is scaled by).
 - `_common`: what they share, such as `root_figure` (the Figure an axes is drawn in).
 """
 
@@ -50,6 +53,7 @@ from sim.plots.maps import (
 )
 from sim.plots.sweeps import BINS, MAX_LEVELS, sobol_bars, sweep_heatmap, sweep_line
 from sim.plots.targets import outcomes_vs_targets, reported_span, target_comparison
+from sim.plots.validation import row_reference, validation_intervals
 
 __all__ = [
     "BINS",
@@ -77,9 +81,11 @@ __all__ = [
     "predictive_check",
     "reported_span",
     "root_figure",
+    "row_reference",
     "sobol_bars",
     "sweep_heatmap",
     "sweep_line",
     "target_comparison",
     "timeseries",
+    "validation_intervals",
 ]

@@ -1,0 +1,404 @@
+"""Validation: a scenario run many times against a target set it need not have been fitted to.
+
+- `plan_validation` reads and checks the scenario and the target set: every figure must be
+  readable off a run (its outcomes exist; a dated figure falls within the run), else one
+  ScenarioError names the target set's file, line and key.
+- `run_validation` runs replicate r with seed `seed + r` (as `caravan run --replicates` and
+  sweeps do) through the sweep executors, so the result is the same on any number of workers,
+  and hands the replicates' values to `validation_of`.
+- `validation_of` makes one `TargetCheck` per figure: the model's median and 90% interval
+  (5th-95th percentile over replicates) of the figure's value, at the run's end or at the end
+  of the step containing its date (`sim.calibrate.readings`); whether the figure is inside that
+  interval (a range with no number: whether the interval overlaps the range); and whether the
+  median is within the figure's tolerance (`Target.discrepancy` at most 1; a binomial count is
+  taken out of the median of the model's trials). Two summaries: the mean relative difference
+  |median - reported| / reported over the figures with a reported number (above 0), and the
+  share of figures inside their 90% interval.
+- `write_validation` writes `validation.json` and `validation.png` into a new directory;
+  `load_validation` reads the JSON back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sim import figures, package_version, plots
+from sim import scenario as scenario_module
+from sim.calibrate.readings import TargetReading, at_steps, target_readings
+from sim.calibrate.report import describe_tolerance
+from sim.errors import CaravanError, ScenarioError
+from sim.progress import ProgressReporter
+from sim.results import interval, write_json
+from sim.rundir import new_staging, swap_into_place
+from sim.scenario import Scenario
+from sim.sweep.executors import Executor
+from sim.sweep.plan import RunSpec
+from sim.sweep.runner import execute_runs, library_versions, utc_now
+from sim.targets import Target, TargetSet, load_target_set, target_set_path
+from sim.yamlio import load_yaml
+
+VALIDATION_JSON = "validation.json"
+VALIDATION_PNG = "validation.png"
+KIND = "caravan-validation"
+FORMAT = 1
+DEFAULT_REPLICATES = 50
+
+
+@dataclass(frozen=True)
+class ValidationPlan:
+    """A validation checked before anything runs: scenario, target set and replicates."""
+
+    scenario: Scenario  # with --set overrides applied
+    overrides: tuple[str, ...]
+    targets: TargetSet
+    targets_name: str  # as given: a shipped set's name or a path
+    targets_file: Path
+    readings: tuple[TargetReading, ...]
+    replicates: int
+    seed: int
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Replicate r's seed: seed + r."""
+        return tuple(self.seed + r for r in range(self.replicates))
+
+
+def plan_validation(
+    scenario_path: str | Path,
+    targets: str | Path,
+    overrides: tuple[str, ...] = (),
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+) -> ValidationPlan:
+    """Read and check the scenario and the target set; raise one ScenarioError listing every
+    figure that cannot be read off a run, each with its file, line and key."""
+    if replicates < 1 or seed < 0:
+        raise ValueError(f"need replicates >= 1 and seed >= 0, not {replicates} and {seed}")
+    scenario = scenario_module.load(Path(scenario_path), list(overrides))
+    target_set = load_target_set(targets)
+    targets_file = target_set_path(targets)
+    readings, problems = target_readings(
+        scenario, target_set, load_yaml(targets_file), after_end_is_error=True
+    )
+    if problems:
+        raise ScenarioError(problems)
+    return ValidationPlan(
+        scenario=scenario,
+        overrides=tuple(overrides),
+        targets=target_set,
+        targets_name=str(targets),
+        targets_file=targets_file,
+        readings=tuple(readings),
+        replicates=replicates,
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """One figure against the model's replicates."""
+
+    id: str
+    outcome: tuple[str, ...]  # the outcome keys whose sum is compared
+    reported: float | None  # the figure; None for a range with no number
+    band: tuple[float, float] | None  # what the tolerance accepts (`Target.band`); hi may be inf
+    tolerance: str  # the tolerance in words ("±10%", "7,000-9,000", ...)
+    by: str | None  # the date the source gives the figure, as written (ISO)
+    read_at: str  # the time the model's value is read: the end of the run or of `by`'s step
+    values: tuple[float, ...]  # the model's value in each replicate, in seed order
+    median: float
+    p05: float
+    p95: float
+    discrepancy: float  # of the median (`Target.discrepancy`; 1 at the tolerance's edge)
+    inside: bool  # the figure lies in [p05, p95] (a range with no number: overlaps it)
+    within_tolerance: bool  # discrepancy <= 1
+
+    @property
+    def reported_text(self) -> str:
+        """The figure ("4,957"), or for a range with no number the range ("0-200", ">= 21")."""
+        if self.reported is not None or self.band is None:
+            return people(self.reported)
+        lo, hi = self.band
+        return f"{people(lo)}-{people(hi)}" if math.isfinite(hi) else f">= {people(lo)}"
+
+    @property
+    def model_text(self) -> str:
+        """The model's median and 90% interval: "4,956 [4,805-5,233]" (the interval's ends
+        rounded to whole people)."""
+        return f"{people(self.median)} [{self.p05:,.0f}-{self.p95:,.0f}]"
+
+    @property
+    def relative_difference(self) -> float | None:
+        """|median - reported| / reported; None without a reported number above 0."""
+        if self.reported is None or self.reported <= 0:
+            return None
+        return abs(self.median - self.reported) / self.reported
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A scenario's replicates against every figure of a target set, with provenance."""
+
+    scenario: str
+    scenario_file: str
+    overrides: tuple[str, ...]
+    target_set: str  # the set's name
+    targets: str  # as given on the command line: a shipped set's name or a path
+    seed: int
+    seeds: tuple[int, ...]  # replicate r ran with seeds[r]
+    checks: tuple[TargetCheck, ...]  # one per figure, in the target set's order
+    version: str  # of caravan-sim
+    versions: dict[str, str]  # of Python and the libraries the runs depend on
+    created: str  # UTC, ISO
+
+    @property
+    def replicates(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def with_number(self) -> tuple[TargetCheck, ...]:
+        """The figures a relative difference is taken of: a reported number above 0."""
+        return tuple(c for c in self.checks if c.relative_difference is not None)
+
+    @property
+    def mean_relative_difference(self) -> float | None:
+        """Mean of |median - reported| / reported over `with_number`; None if there are none."""
+        differences = [d for c in self.checks if (d := c.relative_difference) is not None]
+        return math.fsum(differences) / len(differences) if differences else None
+
+    @property
+    def share_inside(self) -> float:
+        """The share of figures inside the model's 90% interval."""
+        return sum(c.inside for c in self.checks) / len(self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        """What `validation.json` holds (an open upper end of a band, and an infinite
+        discrepancy, are written as null: JSON has no infinity)."""
+        return {
+            "format": FORMAT,
+            "kind": KIND,
+            "scenario": self.scenario,
+            "scenario_file": self.scenario_file,
+            "overrides": list(self.overrides),
+            "target_set": self.target_set,
+            "targets": self.targets,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "seeds": list(self.seeds),
+            "version": self.version,
+            "versions": dict(self.versions),
+            "created": self.created,
+            "summary": {
+                "mean_relative_difference": self.mean_relative_difference,
+                "figures_with_number": len(self.with_number),
+                "share_inside": self.share_inside,
+                "inside": sum(c.inside for c in self.checks),
+                "figures": len(self.checks),
+            },
+            "checks": [_check_json(c) for c in self.checks],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Validation:
+        """The inverse of `to_json` (its summary is recomputed, not read)."""
+        return cls(
+            scenario=data["scenario"],
+            scenario_file=data["scenario_file"],
+            overrides=tuple(data["overrides"]),
+            target_set=data["target_set"],
+            targets=data["targets"],
+            seed=int(data["seed"]),
+            seeds=tuple(int(s) for s in data["seeds"]),
+            checks=tuple(_check_from_json(c) for c in data["checks"]),
+            version=data["version"],
+            versions=dict(data["versions"]),
+            created=data["created"],
+        )
+
+
+def people(value: float | None) -> str:
+    """A count of people as text: 4,957; a median between two replicates keeps its half."""
+    if value is None:
+        return "?"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _check_json(check: TargetCheck) -> dict[str, Any]:
+    band = None
+    if check.band is not None:
+        lo, hi = check.band
+        band = [lo, hi if math.isfinite(hi) else None]
+    return {
+        "id": check.id,
+        "outcome": list(check.outcome),
+        "reported": check.reported,
+        "band": band,
+        "tolerance": check.tolerance,
+        "by": check.by,
+        "read_at": check.read_at,
+        "median": check.median,
+        "p05": check.p05,
+        "p95": check.p95,
+        "discrepancy": check.discrepancy if math.isfinite(check.discrepancy) else None,
+        "inside": check.inside,
+        "within_tolerance": check.within_tolerance,
+        "relative_difference": check.relative_difference,
+        "values": list(check.values),
+    }
+
+
+def _check_from_json(data: Mapping[str, Any]) -> TargetCheck:
+    band = None
+    if data["band"] is not None:
+        lo, hi = data["band"]
+        band = (float(lo), math.inf if hi is None else float(hi))
+    discrepancy = data["discrepancy"]
+    return TargetCheck(
+        id=data["id"],
+        outcome=tuple(data["outcome"]),
+        reported=None if data["reported"] is None else float(data["reported"]),
+        band=band,
+        tolerance=data["tolerance"],
+        by=data["by"],
+        read_at=data["read_at"],
+        values=tuple(float(v) for v in data["values"]),
+        median=float(data["median"]),
+        p05=float(data["p05"]),
+        p95=float(data["p95"]),
+        discrepancy=math.inf if discrepancy is None else float(discrepancy),
+        inside=bool(data["inside"]),
+        within_tolerance=bool(data["within_tolerance"]),
+    )
+
+
+def run_validation(
+    plan: ValidationPlan,
+    executor: Executor,
+    batch_size: int | None = None,
+    progress: Callable[..., ProgressReporter] | None = None,
+) -> Validation:
+    """Run the plan's replicates on `executor` (as sweeps and calibration run theirs) and
+    compare them with the figures. Each run is a pure function of its seed, and the rows are
+    put back in seed order, so the result does not depend on where the runs ran."""
+    specs = [RunSpec(r, 0, r, seed, {}) for r, seed in enumerate(plan.seeds)]
+    rows: dict[int, dict[str, Any]] = {}
+    make_progress = progress or ProgressReporter
+    label = f"validate {plan.scenario.name} against {plan.targets.name}"
+    with (
+        make_progress(label, len(specs)) as bar,
+        closing(
+            execute_runs(
+                plan.scenario, specs, executor, batch_size, at_steps=at_steps(plan.readings)
+            )
+        ) as results,
+    ):
+        for batch in results:
+            for row in batch.runs.to_pylist():
+                rows[int(row["run_id"])] = row
+            bar.advance(batch.runs.num_rows)
+    return validation_of(plan, [rows[spec.run_id] for spec in specs])
+
+
+def validation_of(plan: ValidationPlan, rows: Sequence[Mapping[str, Any]]) -> Validation:
+    """The checks of every figure, from one result row per replicate (in seed order): the
+    outcomes at the end, and `<outcome>@<step>` at the steps the dated figures are read."""
+    if len(rows) != plan.replicates:
+        raise ValueError(f"{plan.replicates} replicates planned, {len(rows)} rows given")
+    values = {r.target.id: tuple(r.value(row) for row in rows) for r in plan.readings}
+    stats = {target_id: interval(v) for target_id, v in values.items()}
+    discrepancies = plan.targets.discrepancies({k: s["median"] for k, s in stats.items()})
+    checks = tuple(
+        _check(
+            reading.target,
+            values[reading.target.id],
+            stats[reading.target.id],
+            discrepancies[reading.target.id],
+            _read_at(plan.scenario, reading.step),
+        )
+        for reading in plan.readings
+    )
+    return Validation(
+        scenario=plan.scenario.name,
+        scenario_file=plan.scenario.source_file,
+        overrides=plan.overrides,
+        target_set=plan.targets.name,
+        targets=plan.targets_name,
+        seed=plan.seed,
+        seeds=plan.seeds,
+        checks=checks,
+        version=package_version(),
+        versions=library_versions(),
+        created=utc_now(),
+    )
+
+
+def _check(
+    target: Target,
+    values: tuple[float, ...],
+    stats: Mapping[str, float],
+    discrepancy: float,
+    read_at: str,
+) -> TargetCheck:
+    return TargetCheck(
+        id=target.id,
+        outcome=tuple(target.outcome),
+        reported=target.observed,
+        band=target.band(),
+        tolerance=describe_tolerance(target),
+        by=None if target.by is None else target.by.isoformat(),
+        read_at=read_at,
+        values=values,
+        median=stats["median"],
+        p05=stats["p05"],
+        p95=stats["p95"],
+        discrepancy=discrepancy,
+        inside=_inside(target, stats["p05"], stats["p95"]),
+        within_tolerance=discrepancy <= 1.0,
+    )
+
+
+def _inside(target: Target, p05: float, p95: float) -> bool:
+    """The figure lies within [p05, p95]; a range with no number overlaps it."""
+    if target.observed is not None:
+        return p05 <= target.observed <= p95
+    assert target.tolerance.range is not None  # only a range may leave the figure out
+    lo, hi = target.tolerance.range
+    return p05 <= hi and lo <= p95
+
+
+def _read_at(scenario: Scenario, step: int | None) -> str:
+    """The end of `step` (None: of the run), on the scenario's clock, as ISO text."""
+    steps = scenario.n_steps if step is None else step + 1
+    return (scenario.time.start + timedelta(hours=steps * scenario.time.step_h)).isoformat()
+
+
+def write_validation(validation: Validation, out_dir: Path, overwrite: bool = False) -> list[Path]:
+    """Write `validation.json` and `validation.png` into `out_dir`, which must be new or empty
+    unless `overwrite` (as for a run directory: written aside, then renamed into place)."""
+    staging = new_staging(out_dir, overwrite)
+    write_json(validation.to_json(), staging / VALIDATION_JSON)
+    figures.save({VALIDATION_PNG: plots.validation_intervals(validation)}, staging)
+    swap_into_place(staging, out_dir)
+    return [out_dir / VALIDATION_JSON, out_dir / VALIDATION_PNG]
+
+
+def load_validation(path: str | Path) -> Validation:
+    """Read a validation back from its directory (the `--out` of `caravan validate`) or from
+    its `validation.json`."""
+    file = Path(path)
+    if file.is_dir():
+        file = file / VALIDATION_JSON
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CaravanError(f"{file}: cannot read the validation: {e}") from e
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise CaravanError(f"{file}: not a validation (written by caravan validate)")
+    return Validation.from_json(data)
