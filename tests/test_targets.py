@@ -3,6 +3,8 @@ with the file and line of the mistake."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -10,23 +12,34 @@ import pytest
 from sim.errors import ScenarioError
 from sim.results_schema import is_known_key
 from sim.targets import (
+    COMPARED_SETS,
     Target,
     Tolerance,
     available_target_sets,
+    load_compared_sets,
     load_sources,
     load_target_set,
     seeds_dir,
 )
 
-SETS = ["official", "seed-article"]
+SETS = ["igm-january-2021", "october-2020", "official", "seed-article"]
+DATED_SETS = ["igm-january-2021", "october-2020"]
 
 
 def _by_id(name: str) -> dict[str, Target]:
     return {t.id: t for t in load_target_set(name).targets}
 
 
-def test_both_sets_are_shipped() -> None:
+def test_every_set_is_shipped() -> None:
     assert available_target_sets() == SETS
+
+
+def test_run_table_compares_the_two_original_sets_only() -> None:
+    """`caravan run`'s table and the plots show COMPARED_SETS; the dated sets are for
+    calibration and stay out of it."""
+    assert COMPARED_SETS == ("seed-article", "official")
+    assert [s.name for s in load_compared_sets()] == ["seed-article", "official"]
+    assert set(DATED_SETS) <= set(available_target_sets()) - set(COMPARED_SETS)
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -166,3 +179,134 @@ def test_every_outcome_a_shipped_target_names_is_produced_by_a_run() -> None:
     outcomes = sim.run(scenario, seed=0).outcomes
     named = {key for name in SETS for t in load_target_set(name).targets for key in t.outcome}
     assert named <= set(outcomes)
+
+
+# --- The dated sets: IGM's January 2021 series and the October 2020 caravan ---------------------
+
+PROCESSED = ["returned_after_entering", "remitted"]
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        ("igm-january-2021", datetime(2021, 1, 14), datetime(2021, 1, 31, 23, 59)),
+        ("october-2020", datetime(2020, 10, 1), datetime(2020, 10, 31, 23, 59)),
+    ],
+)
+def test_every_date_lies_in_its_caravan(name: str, first: datetime, last: datetime) -> None:
+    dated = [t for t in load_target_set(name).targets if t.by is not None]
+    assert len(dated) >= 4
+    for target in dated:
+        assert target.by is not None and first <= target.by <= last, target.id
+
+
+def _running_order(targets: list[Target]) -> dict[tuple[str, ...], list[Target]]:
+    """Targets by the outcomes they sum, in file order."""
+    series: dict[tuple[str, ...], list[Target]] = {}
+    for target in targets:
+        series.setdefault(tuple(target.outcome), []).append(target)
+    return series
+
+
+def _least(target: Target) -> float:
+    """The figure, or for a range without one its lower end."""
+    if target.observed is not None:
+        return target.observed
+    assert target.tolerance.range is not None
+    return target.tolerance.range[0]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_dated_figures_run_forward_in_time(name: str) -> None:
+    """Per outcome, dated figures come in time order and then the undated (end of the run); a
+    running count never falls from one to the next."""
+    for outcome, series in _running_order(load_target_set(name).targets).items():
+        dates = [t.by for t in series if t.by is not None]
+        undated = [t.by for t in series[len(dates) :]]
+        assert [t.by for t in series[: len(dates)]] == dates, outcome  # dated ones first
+        assert undated == [None] * len(undated), outcome
+        assert all(a < b for a, b in pairwise(dates)), outcome
+        figures = [_least(t) for t in series]
+        assert figures == sorted(figures), outcome
+
+
+def _processed_with_parts(name: str) -> set[tuple[float, float, float]]:
+    """(processed, returned, remitted) for each processed figure whose source gives both parts
+    for the same time, read from the YAML."""
+    found = set()
+    targets = load_target_set(name).targets
+    for whole in (t for t in targets if t.outcome == PROCESSED):
+        same_report = [t for t in targets if (t.source, t.by) == (whole.source, whole.by)]
+        parts = {key: [t for t in same_report if t.outcome == [key]] for key in PROCESSED}
+        if not all(len(p) == 1 for p in parts.values()):
+            continue
+        returned, remitted = parts["returned_after_entering"][0], parts["remitted"][0]
+        assert whole.observed is not None and returned.observed is not None
+        assert remitted.observed is not None
+        # Feeding the parts to the whole's outcome sum reproduces the whole.
+        values = {"returned_after_entering": returned.observed, "remitted": remitted.observed}
+        assert whole.value_from(values) == whole.observed, whole.id
+        found.add((whole.observed, returned.observed, remitted.observed))
+    return found
+
+
+def test_processed_is_returned_plus_remitted_in_the_january_series() -> None:
+    assert _processed_with_parts("igm-january-2021") == {
+        (3329, 2374, 955),  # 14-18 January (Gaceta 503)
+        (3761, 2731, 1030),  # to 21:00 on 19 January (Publinews)
+        (4957, 3454, 1503),  # the whole event, retrospective
+    }
+
+
+def test_processed_is_returned_plus_remitted_in_october() -> None:
+    assert _processed_with_parts("october-2020") == {(3953, 3055, 898)}
+
+
+def test_igm_counts_are_compared_with_returns_after_entering() -> None:
+    """IGM counts people inside Guatemala: none of its figures uses the returns of those who
+    turned back at the border."""
+    for name in DATED_SETS:
+        for target in load_target_set(name).targets:
+            assert "returned_voluntarily" not in target.outcome, target.id
+
+
+def test_january_repeated_count_is_cited_not_counted_again() -> None:
+    """The 3,661 of 20-21 January repeats the 19 January count for Hondurans: a source of that
+    target, not a target of its own."""
+    targets = _by_id("igm-january-2021")
+    assert "guatemala-telesur-efe-2021-01-21" in targets["processed_jan19"].see_also
+    assert all(t.source != "guatemala-telesur-efe-2021-01-21" for t in targets.values())
+    assert 3661 not in {t.observed for t in targets.values()}
+    assert targets["processed_total"].by is None  # the retrospective total is undated
+
+
+def test_january_17_counts_are_one_range() -> None:
+    """Two same-day IGM counts (909 via Sputnik, 1,383 via EFE): one target spanning both."""
+    jan17 = _by_id("igm-january-2021")["returned_jan17"]
+    assert jan17.observed is None
+    assert jan17.tolerance.range == (909, 1383)
+    assert {jan17.source, *jan17.see_also} == {"igm-efe-2021-01-17", "igm-sputnik-2021-01-17"}
+
+
+def test_january_series_reads_off_the_january_scenario() -> None:
+    """A calibration of the January scenario to the series finds every outcome and compares each
+    dated figure with the end of the step its time falls in (hourly steps from 18:00 on
+    13 January: 12:00 on the 16th is 66 h in, the end of step 65)."""
+    from sim.calibrate.plan import plan_calibration
+
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "january-2021-base.yaml"
+    plan = plan_calibration(scenario, "igm-january-2021")
+    steps = {reading.target.id: reading.step for reading in plan.readings}
+    assert steps == {
+        "returned_jan16": 65,
+        "returned_jan17": 95,  # 18:00 on the 17th: 96 h
+        "processed_jan18": 122,  # 21:00 on the 18th: 123 h
+        "returned_jan18": 122,
+        "remitted_jan18": 122,
+        "processed_jan19": 146,  # 21:00 on the 19th: 147 h
+        "returned_jan19": 146,
+        "remitted_jan19": 146,
+        "processed_total": None,  # undated: the end of the run
+        "returned_total": None,
+        "remitted_total": None,
+    }
