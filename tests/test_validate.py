@@ -264,7 +264,7 @@ def test_an_unknown_target_set(setup: Setup, capsys: pytest.CaptureFixture[str])
     assert main(["validate", str(setup.scenario), "--targets", "oficial"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: oficial: unknown target set (did you mean 'official'?); expected one of: "
-        "official, seed-article, or a path to a YAML file"
+        "igm-january-2021, october-2020, official, seed-article, or a path to a YAML file"
     )
 
 
