@@ -198,7 +198,8 @@ def column_label(column: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Outcomes: what a run reports at its end (or at a step). Most are read off the recorded counts;
-# two families depend on the scenario: entries by crossing into Guatemala
+# three families depend on the scenario: departures by origin (`departed_from_<id>`, one per
+# place waves leave from, where there are several), entries by crossing into Guatemala
 # (`entered_guatemala_via_<id>`, one per crossing of the network) and the peak held at each
 # place where a rule holds people (`held_at_<id>_peak`). `Layout` says which of them, and which
 # counters, a scenario's runs have.
@@ -260,6 +261,13 @@ def _held(t: Totals) -> int:
     return sum(t.stock(f"held_{name}") for name in HOLD_CLASSES)
 
 
+DEPARTED_BY_ORIGIN = Family(
+    "departed_from_",
+    "",
+    "departed from {place}",
+    "people who left from this place (counted at the end of a run only; reported for "
+    "scenarios whose waves leave from more than one place)",
+)
 ENTRIES_BY_CROSSING = Family(
     "entered_guatemala_via_",
     "",
@@ -275,6 +283,7 @@ HELD_PEAK = Family(
 
 OUTCOMES: tuple[Outcome | Family, ...] = (
     Outcome("departed", "departed", "left their origin", lambda t: t.flow("departed")),
+    DEPARTED_BY_ORIGIN,
     Outcome("not_departed", "never left", "still at their origin", lambda t: t.stock("waiting")),
     Outcome(
         "entered_guatemala",
@@ -412,12 +421,14 @@ MAIN_OUTCOMES = (
 @dataclass(frozen=True)
 class Layout:
     """What a run of one scenario records and reports: the counters of the mechanisms its rules
-    switch on (`effects`), an entry outcome per crossing into Guatemala, and a peak per place
-    where a rule holds people (in the order of the scenario's authorities)."""
+    switch on (`effects`), an entry outcome per crossing into Guatemala, a peak per place
+    where a rule holds people (in the order of the scenario's authorities), and the departures
+    from each origin where waves leave from several (`origins`; empty for one)."""
 
     effects: frozenset[str] = frozenset()
     entry_crossings: tuple[str, ...] = ()
     hold_places: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
 
     @cached_property
     def counters(self) -> tuple[Counter, ...]:
@@ -447,21 +458,24 @@ class Layout:
         return tuple(o.name for o in _outcomes(self.effects) if o.partition)
 
     def outcome_keys(self, entries: bool = True) -> list[str]:
-        """Every outcome key, in order (without entries by crossing if not `entries`)."""
+        """Every outcome key, in order (without the families counted at the end of a run only,
+        entries by crossing and departures by origin, if not `entries`)."""
         return list(self._keyed(entries))
 
     def _keyed(self, entries: bool) -> dict[str, Outcome | tuple[Family, str]]:
         written = self.effects
+        places = {
+            DEPARTED_BY_ORIGIN: self.origins if entries else (),
+            ENTRIES_BY_CROSSING: self.entry_crossings if entries else (),
+            HELD_PEAK: self.hold_places,
+        }
         out: dict[str, Outcome | tuple[Family, str]] = {}
         for item in OUTCOMES:
             if isinstance(item, Outcome):
                 if item.effect is None or item.effect in written:
                     out[item.name] = item
-            elif item is ENTRIES_BY_CROSSING:
-                if entries:
-                    out.update({item.key(p): (item, p) for p in self.entry_crossings})
             else:
-                out.update({item.key(p): (item, p) for p in self.hold_places})
+                out.update({item.key(p): (item, p) for p in places[item]})
         return out
 
     def compute(
@@ -470,10 +484,12 @@ class Layout:
         places: npt.NDArray[np.int64],
         place_ids: Sequence[str],
         entries_by_crossing: Mapping[str, int] | None,
+        departed_by_origin: Mapping[str, int] | None = None,
     ) -> dict[str, int]:
         """Outcomes from a run's counts (columns `self.columns`) and per-place counts (columns
         `self.place_columns`) up to some step; without `entries_by_crossing` (counted at the
-        end of a run only), the entries by crossing are left out."""
+        end of a run only, as `departed_by_origin`, needed where there are several origins),
+        the entries by crossing and departures by origin are left out."""
         totals = Totals(counts, self.columns)
         held = self.place_columns.index("n_held")
         out: dict[str, int] = {}
@@ -483,6 +499,9 @@ class Layout:
             elif item[0] is ENTRIES_BY_CROSSING:
                 assert entries_by_crossing is not None
                 out[key] = int(entries_by_crossing[item[1]])
+            elif item[0] is DEPARTED_BY_ORIGIN:
+                assert departed_by_origin is not None
+                out[key] = int(departed_by_origin[item[1]])
             else:
                 index = list(place_ids).index(item[1])
                 out[key] = int(np.max(places[:, index, held], initial=0))

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
 from sim.errors import Problem, ScenarioError
-from sim.results import ENTRY_PREFIX, layout_of
+from sim.results import DEPARTED_PREFIX, ENTRY_PREFIX, layout_of
 from sim.scenario import Scenario, derive, key_path
 from sim.scenario.calibration import CalibrationSection
 from sim.sweep.worker import ID_COLUMNS
@@ -263,11 +263,12 @@ def _readings(
         if step < 0:
             problems.append(doc.problem(("targets", i, "by"), "is before the scenario starts"))
             continue
-        if any(k.startswith(ENTRY_PREFIX) for k in target.outcome):
+        at_end_only = _counted_at_end_only(target.outcome)
+        if at_end_only:
             problems.append(
                 doc.problem(
                     ("targets", i, "by"),
-                    "entries by crossing are counted at the end of a run only; drop 'by' or "
+                    f"{at_end_only} are counted at the end of a run only; drop 'by' or "
                     "end the scenario at that time",
                 )
             )
@@ -275,6 +276,15 @@ def _readings(
         columns = tuple(f"{k}@{step}" for k in target.outcome)
         readings.append(TargetReading(target, columns, step))
     return readings, problems
+
+
+def _counted_at_end_only(keys: list[str]) -> str | None:
+    """What among the outcome `keys` a run counts at its end only, in words (None: none)."""
+    if any(k.startswith(ENTRY_PREFIX) for k in keys):
+        return "entries by crossing"
+    if any(k.startswith(DEPARTED_PREFIX) for k in keys):
+        return "departures by origin"
+    return None
 
 
 def _produced_outcomes(scenario: Scenario) -> set[str]:
