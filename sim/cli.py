@@ -820,7 +820,7 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
 
 def _outcome_table(summary: dict[str, Any]) -> Table:
     """Model outcomes beside the reported figures of both target sets."""
-    from sim.results import ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
+    from sim.results import DEPARTED_BY_ORIGIN, ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
     from sim.targets import load_compared_sets
 
     n = summary["replicates"]
@@ -838,7 +838,9 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
             reported.setdefault(key, {})[target_set.name] = _describe_target(target)
     partition = summary.get("partition", PARTITION)  # the scenario's, with its mechanisms
     outcomes = summary["outcomes"]
-    shown = ["departed", "entered_guatemala"]
+    shown = ["departed"]
+    shown += [k for k in outcomes if DEPARTED_BY_ORIGIN.place_of(k) is not None]
+    shown += ["entered_guatemala"]
     shown += [k for k in outcomes if ENTRIES_BY_CROSSING.place_of(k) is not None]
     shown += ["tested", "tested_positive", "quarantined", *partition, "moved_on_toward_mexico"]
     shown += [k for k in outcomes if HELD_PEAK.place_of(k) is not None]

@@ -134,8 +134,12 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         waves_h = {
             name: scenario.hours_since_start(w.at) for name, w in scenario.population.waves.items()
         }
+        wave_origins = {
+            name: net.index(scenario.population.origin_of(name))
+            for name in scenario.population.waves
+        }
         self.migrants = population.create(
-            scenario.population, waves_h, net.origin, self.step_h, self.rng
+            scenario.population, waves_h, net.origin, self.step_h, self.rng, wave_origins
         )
         kernels.infect(self.migrants, self.key, scenario.health.prevalence)
         # The steps in which someone leaves, and how many have left by the end of each (a few
@@ -313,22 +317,39 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         return np.asarray(1.0 - (1.0 - hourly) ** self.step_h, dtype=np.float64)
 
     def route_cdf(self) -> npt.NDArray[np.float64]:
-        """The cumulative route weights a group leaving now draws from: base weight times
-        (1 + crowd_weight * share who chose the route so far), normalised to end at 1.
+        """The cumulative route weights a group leaving now draws from, origin by origin (the
+        routes from each origin are consecutive): base weight times (1 + crowd_weight * share
+        of those who left that origin who chose the route so far), normalised to end at 1 for
+        each origin.
 
         Picks only grow, so an unchanged total means unchanged picks: the cdf is reused (most
         steps, once everyone has left)."""
         total = int(self.route_picks.sum())
         if total == self._route_cdf_at_picks:
             return self._route_cdf_cached
-        weights = self.network.base_weights
-        if total > 0:
-            share = self.route_picks / total
-            weights = weights * (1.0 + self.caravan_scenario.route_choice.crowd_weight * share)
-        cdf = np.cumsum(weights)
+        base = self.network.base_weights
+        cdf = np.empty_like(base)
+        crowd_weight = self.caravan_scenario.route_choice.crowd_weight
+        for first, end in self.network.origin_routes:
+            weights = base[first:end]
+            picks = self.route_picks[first:end]
+            taken = int(picks.sum())
+            if taken > 0:
+                weights = weights * (1.0 + crowd_weight * (picks / taken))
+            cumulative = np.cumsum(weights)
+            cdf[first:end] = cumulative / cumulative[-1]
         self._route_cdf_at_picks = total
-        self._route_cdf_cached = np.asarray(cdf / cdf[-1], dtype=np.float64)
+        self._route_cdf_cached = np.asarray(cdf, dtype=np.float64)
         return self._route_cdf_cached
+
+    def departed_by_origin(self) -> dict[str, int]:
+        """People who have left so far, by the place their wave leaves from."""
+        waves = self.caravan_scenario.population
+        departed = dict.fromkeys(waves.origins(), 0)
+        for name, rows in population.wave_rows(waves).items():
+            left = int(np.count_nonzero(self.migrants.status[rows] != population.WAITING))
+            departed[waves.origin_of(name)] += left
+        return departed
 
     def _log(self, events: list[Event]) -> None:
         self.recorder.events.extend(asdict(e) for e in events)
@@ -354,6 +375,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             places,
             net.place_ids,
             dict(zip(net.entry_crossings, entries.tolist(), strict=True)),
+            self.departed_by_origin(),
         )
         return Results(
             scenario_name=self.caravan_scenario.name,

@@ -2,7 +2,9 @@
 
 The kernel never sees networkx. It sees routes: for each route r, the places it passes
 (`route_place[r, k]`), the road km of each leg (`leg_km[r, k]`, from place k to k + 1) and the
-road index of each leg. A migrant's position is (route, leg, km along that leg).
+road index of each leg. A migrant's position is (route, leg, km along that leg). Routes start
+at an origin; the routes from each origin are consecutive, and a group draws among those from
+the place it leaves.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ class PlaceArrays(NamedTuple):
 
 
 class RouteArrays(NamedTuple):
-    """The route set from the origin to the destinations, padded to the longest route."""
+    """The route set from the origins to the destinations, padded to the longest route."""
 
     place: npt.NDArray[np.int16]  # [route, k] k-th place on the route, -1 past the end
     leg_km: npt.NDArray[np.float32]  # [route, k] km from place k to place k + 1
     leg_road: npt.NDArray[np.int16]  # [route, k] road index of leg k
     n_legs: npt.NDArray[np.int16]  # [route] legs on the route
+    from_first: npt.NDArray[np.int32]  # [place] first route from the place (0: not an origin)
+    from_end: npt.NDArray[np.int32]  # [place] one past its last route (0: not an origin)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ class RoadNetwork:
     routes: tuple[Route, ...]
     places_arrays: PlaceArrays
     route_arrays: RouteArrays
-    origin: int
+    origin: int  # the population's origin
+    origins: tuple[str, ...]  # the places waves leave from (`Population.origins`)
+    origin_routes: tuple[tuple[int, int], ...]  # per origin: its routes' range [first, end)
 
     def index(self, place: str) -> int:
         return self.place_index[place]
@@ -100,7 +106,9 @@ def build(scenario: Scenario) -> RoadNetwork:
     for k, pid in enumerate(entry_crossings):
         entry_index[index[pid]] = k
 
-    routes = _route_set(scenario)
+    routes, origin_routes = _route_set(scenario)
+    origins = scenario.population.origins()
+    routes_of = dict(zip(origins, origin_routes, strict=True))
     return RoadNetwork(
         graph=graph,
         place_ids=place_ids,
@@ -110,19 +118,41 @@ def build(scenario: Scenario) -> RoadNetwork:
         entry_crossings=entry_crossings,
         routes=routes,
         places_arrays=PlaceArrays(entry_index, _return_points(graph, place_ids)),
-        route_arrays=_route_arrays(routes, graph, index),
+        route_arrays=_route_arrays(routes, graph, index, routes_of),
         origin=index[scenario.population.origin],
+        origins=origins,
+        origin_routes=origin_routes,
     )
 
 
-def _route_set(scenario: Scenario) -> tuple[Route, ...]:
-    """Simple paths from the origin to any destination within `max_detour_km` of the shortest.
+def _route_set(scenario: Scenario) -> tuple[tuple[Route, ...], tuple[tuple[int, int], ...]]:
+    """The routes from every origin (`Population.origins`, in that order), and for each origin
+    the range [first, end) of its routes.
 
-    A path that passes another destination on the way is dropped: the migrant would stop there.
-    At most `max_routes` routes, shortest first.
+    Each origin has a route set of its own, chosen as if it were the only one: the simple paths
+    from it to any destination within `max_detour_km` of its shortest, at most `max_routes`,
+    shortest first, a path that passes another destination on the way dropped (the migrant
+    would stop there). A route from a place that lies on another origin's route is a route of
+    its own, not the tail of that route: its detour is measured from the shortest route from
+    where its groups start, so `exp(-detour_km / detour_scale_km)` weighs the choices a group
+    leaving there has, as it does for a group leaving the first origin. Tails would not: two
+    routes that differ before the joining place share their tail, which would weigh once per
+    route leading into it, and a route from the joining place that no route of the first
+    origin ends with (a detour too long from the first origin, a road back) would be missing.
     """
+    routes: list[Route] = []
+    ranges: list[tuple[int, int]] = []
+    for origin in scenario.population.origins():
+        first = len(routes)
+        routes += _routes_from(scenario, origin)
+        ranges.append((first, len(routes)))
+    return tuple(routes), tuple(ranges)
+
+
+def _routes_from(scenario: Scenario, origin: str) -> list[Route]:
+    """The route set from one origin (see `_route_set`); raise ScenarioError if it is empty
+    (which the scenario's checks rule out: see `sim.scenario.checks.route_problems`)."""
     choice = scenario.route_choice
-    origin = scenario.population.origin
     # in the order `build` adds them to `graph`, so that the search breaks ties alike
     nodes = tuple(p.id for p in scenario.network.places)
     roads = tuple((r.between[0], r.between[1], r.length_km) for r in scenario.network.roads)
@@ -150,7 +180,7 @@ def _route_set(scenario: Scenario) -> tuple[Route, ...]:
         for place in path:
             weight *= choice.place_preference.get(place, 1.0)
         routes.append(Route(path, length, detour, weight))
-    return tuple(routes)
+    return routes
 
 
 @functools.lru_cache(maxsize=16)
@@ -186,6 +216,7 @@ def _route_arrays(
     routes: tuple[Route, ...],
     graph: nx.Graph,
     index: dict[str, int],
+    origin_routes: dict[str, tuple[int, int]],
 ) -> RouteArrays:
     width = max(len(r.places) for r in routes)
     place = np.full((len(routes), width), -1, dtype=np.int16)
@@ -200,7 +231,12 @@ def _route_arrays(
             edge = graph.edges[a, b]
             leg_km[r, k] = edge["length_km"]
             leg_road[r, k] = edge["road"]
-    return RouteArrays(place, leg_km, leg_road, n_legs)
+    from_first = np.zeros(len(index), dtype=np.int32)
+    from_end = np.zeros(len(index), dtype=np.int32)
+    for origin, (first, end) in origin_routes.items():
+        from_first[index[origin]] = first
+        from_end[index[origin]] = end
+    return RouteArrays(place, leg_km, leg_road, n_legs, from_first, from_end)
 
 
 def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:

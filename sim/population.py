@@ -7,6 +7,7 @@ together until a rule acts on one person alone (a positive test).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -51,7 +52,8 @@ class Migrants(NamedTuple):
     route: npt.NDArray[np.int16]  # chosen route, -1 before departure
     leg: npt.NDArray[np.int16]  # leg of the route being travelled
     km: npt.NDArray[np.float32]  # km travelled along that leg
-    place: npt.NDArray[np.int16]  # place at or last passed; for final statuses, where they ended
+    place: npt.NDArray[np.int16]  # place at or last passed (before departure: the origin);
+    # for final statuses, where they ended
     depart_step: npt.NDArray[np.int32]  # step in which the group sets off
     timer_step: npt.NDArray[np.int32]  # step in which a hold began, or the quarantine ends
     entry: npt.NDArray[np.int8]  # entry crossing used, -1 if none
@@ -87,16 +89,20 @@ def create(
     origin: int,
     step_h: float,
     rng: np.random.Generator,
+    wave_origins: Mapping[str, int] | None = None,
 ) -> Migrants:
-    """Form groups, give each a wave and a departure hour (on a step boundary), place at origin.
+    """Form groups, give each a wave and a departure hour (on a step boundary), place them where
+    their wave leaves from: `wave_origins[wave]` (a place index), else `origin`.
 
     Group sizes are drawn from `group_size`; a wave's last group is cut to fit its count. Groups
     of a wave with `spread_h` leave at whole steps spread evenly at random over that window;
-    a group leaves in the first step that starts at or after its departure time.
+    a group leaves in the first step that starts at or after its departure time. The draws do
+    not depend on where waves leave from. Rows are in the order of the waves (`wave_rows`).
     """
     counts = population.wave_counts()
     migrants = empty(population.size)
     migrants.place[:] = origin
+    wave_origins = wave_origins or {}
     sizes = np.asarray(population.group_size.sizes)
     shares = np.asarray(population.group_size.shares, dtype=np.float64)
     row = 0
@@ -118,6 +124,17 @@ def create(
         # a wave at 73.6 h with 0.2 h steps leaves in step 368, not one early or late).
         depart_step = np.ceil(depart_h / step_h - 1e-9).astype(np.int32)
         migrants.depart_step[row : row + count] = np.repeat(depart_step, group_sizes)
+        migrants.place[row : row + count] = wave_origins.get(name, origin)
         row += count
         first_group += n_groups
     return migrants
+
+
+def wave_rows(population: Population) -> dict[str, slice]:
+    """The rows of each wave's people in the migrants `create` makes."""
+    rows: dict[str, slice] = {}
+    row = 0
+    for name, count in population.wave_counts().items():
+        rows[name] = slice(row, row + count)
+        row += count
+    return rows

@@ -234,7 +234,8 @@ def column_label(column: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Outcomes: what a run reports at its end (or at a step). Most are read off the recorded counts;
-# two families depend on the scenario: entries by crossing into Guatemala
+# three families depend on the scenario: departures by origin (`departed_from_<id>`, one per
+# place waves leave from, where there are several), entries by crossing into Guatemala
 # (`entered_guatemala_via_<id>`, one per crossing of the network) and the peak held at each
 # place where a rule holds people (`held_at_<id>_peak`). `Layout` says which of them, and which
 # counters, a scenario's runs have.
@@ -297,6 +298,13 @@ def _held(t: Totals) -> int:
     return sum(t.stock(f"held_{name}") for name in HOLD_CLASSES)
 
 
+DEPARTED_BY_ORIGIN = Family(
+    "departed_from_",
+    "",
+    "departed from {place}",
+    "people who left from this place (counted at the end of a run only; reported for "
+    "scenarios whose waves leave from more than one place)",
+)
 ENTRIES_BY_CROSSING = Family(
     "entered_guatemala_via_",
     "",
@@ -318,6 +326,7 @@ HELD_PEAK = Family(
 
 OUTCOMES: tuple[Outcome | Family, ...] = (
     Outcome("departed", "departed", "left their origin", lambda t: t.flow("departed")),
+    DEPARTED_BY_ORIGIN,
     Outcome("not_departed", "never left", "still at their origin", lambda t: t.stock("waiting")),
     Outcome(
         "entered_guatemala",
@@ -479,8 +488,9 @@ MAIN_OUTCOMES = (
 class Layout:
     """What a run of one scenario records and reports: the counters of the mechanisms its rules
     switch on (`effects`), an entry outcome per crossing into Guatemala, a return outcome per
-    return point, and a peak per place where a rule holds people (in the order of the
-    scenario's authorities).
+    return point, a peak per place where a rule holds people (in the order of the scenario's
+    authorities), and the departures from each origin where waves leave from several
+    (`origins`; empty for one).
 
     `absent` names columns of counters added since a run directory was written: a layout read
     back from such a directory leaves them out, with the outcomes that read them."""
@@ -489,6 +499,7 @@ class Layout:
     entry_crossings: tuple[str, ...] = ()
     hold_places: tuple[str, ...] = ()
     return_points: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
     absent: frozenset[str] = frozenset()
 
     def _in_use(self, counters: tuple[Counter, ...]) -> tuple[Counter, ...]:
@@ -526,27 +537,25 @@ class Layout:
         return tuple(o.name for o in _outcomes(self.effects) if o.partition)
 
     def outcome_keys(self, entries: bool = True) -> list[str]:
-        """Every outcome key, in order (without entries by crossing if not `entries`)."""
+        """Every outcome key, in order (without the families counted at the end of a run only,
+        entries by crossing and departures by origin, if not `entries`)."""
         return list(self._keyed(entries))
 
-    def _family_places(self, family: Family) -> tuple[str, ...]:
-        if family is ENTRIES_BY_CROSSING:
-            return self.entry_crossings
-        if family is RETURNS_BY_POINT:
-            return () if "new_returned_here" in self.absent else self.return_points
-        return self.hold_places
-
     def _keyed(self, entries: bool) -> dict[str, Outcome | tuple[Family, str]]:
-        written = self.effects
+        places = {
+            DEPARTED_BY_ORIGIN: self.origins if entries else (),
+            ENTRIES_BY_CROSSING: self.entry_crossings if entries else (),
+            RETURNS_BY_POINT: () if "new_returned_here" in self.absent else self.return_points,
+            HELD_PEAK: self.hold_places,
+        }
         out: dict[str, Outcome | tuple[Family, str]] = {}
         for item in OUTCOMES:
             if isinstance(item, Outcome):
-                if (item.effect is None or item.effect in written) and item.reads not in (
-                    self.absent
-                ):
+                written = item.effect is None or item.effect in self.effects
+                if written and item.reads not in self.absent:
                     out[item.name] = item
-            elif entries or item is not ENTRIES_BY_CROSSING:
-                out.update({item.key(p): (item, p) for p in self._family_places(item)})
+            else:
+                out.update({item.key(p): (item, p) for p in places[item]})
         return out
 
     def compute(
@@ -555,10 +564,12 @@ class Layout:
         places: npt.NDArray[np.int64],
         place_ids: Sequence[str],
         entries_by_crossing: Mapping[str, int] | None,
+        departed_by_origin: Mapping[str, int] | None = None,
     ) -> dict[str, int]:
         """Outcomes from a run's counts (columns `self.columns`) and per-place counts (columns
         `self.place_columns`) up to some step; without `entries_by_crossing` (counted at the
-        end of a run only), the entries by crossing are left out."""
+        end of a run only, as `departed_by_origin`, needed where there are several origins),
+        the entries by crossing and departures by origin are left out."""
         totals = Totals(counts, self.columns)
         out: dict[str, int] = {}
         for key, item in self._keyed(entries_by_crossing is not None).items():
@@ -569,13 +580,19 @@ class Layout:
             if family is ENTRIES_BY_CROSSING:
                 assert entries_by_crossing is not None
                 out[key] = int(entries_by_crossing[place])
-                continue
-            at = places[:, list(place_ids).index(place)]
-            if family is RETURNS_BY_POINT:
-                out[key] = int(at[:, self.place_columns.index("new_returned_here")].sum())
+            elif family is DEPARTED_BY_ORIGIN:
+                assert departed_by_origin is not None
+                out[key] = int(departed_by_origin[place])
             else:
-                out[key] = int(np.max(at[:, self.place_columns.index("n_held")], initial=0))
+                at = places[:, list(place_ids).index(place)]
+                out[key] = self._per_place(family, at)
         return out
+
+    def _per_place(self, family: Family, at: npt.NDArray[np.int64]) -> int:
+        """A per-place family's value from one place's counts ([step, column])."""
+        if family is RETURNS_BY_POINT:
+            return int(at[:, self.place_columns.index("new_returned_here")].sum())
+        return int(np.max(at[:, self.place_columns.index("n_held")], initial=0))
 
 
 def outcome_label(key: str) -> str:

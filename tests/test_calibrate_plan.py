@@ -197,6 +197,23 @@ def test_entries_by_crossing_cannot_be_dated_mid_run(
     assert "targets[0].by: entries by crossing are counted at the end of a run only" in got
 
 
+def test_departures_by_origin_cannot_be_dated_mid_run(
+    make_scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    waves = {"only": {"at": 0, "share": 1.0}, "joining": {"at": 1, "count": 50, "origin": "B"}}
+    scenario = with_calibration(
+        make_scenario, {"health.prevalence": PRIOR}, population={"size": 200, "waves": waves}
+    )
+    changed = TARGETS.replace("[remitted]", "[departed_from_B]")
+    plan_calibration(scenario, write_targets(tmp_path, changed))  # at the end: fine
+    targets = write_targets(tmp_path, changed + "    by: 2021-01-01T04:30\n")
+    (got,) = problems(scenario, targets)
+    assert got == (
+        f"{targets}:10: targets[0].by: departures by origin are counted at the end of a run "
+        "only; drop 'by' or end the scenario at that time"
+    )
+
+
 def test_the_command_exits_2_naming_the_problem(
     make_scenario: ScenarioFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -256,3 +256,56 @@ def test_cli_reports_a_bad_scenario_with_file_line_and_key(
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "sise" in text)
     assert f"{path}:{line}: population.sise: unknown key 'sise' (did you mean 'size'?)" in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Several origins: the late wave leaves from C (people joining in Guatemala)
+# --------------------------------------------------------------------------------------------
+
+
+def joining_at_c(make_scenario: Any, late: dict[str, Any] | None = None) -> flee.FleeExport:
+    waves = {**CHANGES["population"]["waves"]}
+    waves["late"] = {**waves["late"], "origin": "C", **(late or {})}
+    population = {**CHANGES["population"], "waves": waves}
+    return flee.build(make_scenario({**CHANGES, "population": population}))
+
+
+def test_several_origins_are_conflict_zones_with_their_people(make_scenario: Any) -> None:
+    # early: 4 from A on day 0; late: 6 from C, 4 on day 1 and 2 on day 2 (as above). A is a
+    # conflict zone from day 0, C from day 1 (a town until then); each only on days people
+    # leave it.
+    export = joining_at_c(make_scenario)
+    assert lines(export, "input_csv/locations.csv")[1:4] == [
+        "A,A,HN,15.5,-88,conflict_zone,0,4",
+        "B,B,HN,14.9,-89.1,town,,",
+        "C,Town C,GT,14.8,-90,conflict_zone,1,6",
+    ]
+    assert lines(export, "input_csv/conflicts.csv") == ["#Day,A,C", "0,1,0", "1,0,1", "2,0,1"]
+    assert export.departures_by_day == (4, 4, 2)
+    assert export.departures_by_origin == {"A": (4, 0, 0), "C": (0, 4, 2)}
+    recorded = json.loads(export.files["caravan-export.json"])
+    assert recorded["departures_by_origin"] == {"A": [4, 0, 0], "C": [0, 4, 2]}
+    settings = yaml.safe_load(export.files["simsetting.yml"])
+    assert settings["move_rules"]["conflict_weight"] == 1.0
+    assert "leaving A, C" in export.files["notes.md"]
+
+
+def test_several_origins_are_noted_and_shared_days_named(make_scenario: Any) -> None:
+    apart = {n.feature: n for n in joining_at_c(make_scenario).notes}
+    note = apart["population.waves.*.origin"]
+    assert note.treatment == "approximated"
+    assert "(A, C) are conflict zones" in note.detail
+    assert "when people leave several" not in note.detail  # nobody leaves both on one day
+    assert "Flee spawns them at the origins" in apart["population.waves"].detail
+    # The late wave all at hour 0: 6 leave C on day 0, beside the 4 from A.
+    together = joining_at_c(make_scenario, {"at": 0, "spread_h": 0})
+    assert together.departures_by_origin == {"A": (4, 0, 0), "C": (6, 0, 0)}
+    detail = {n.feature: n.detail for n in together.notes}["population.waves.*.origin"]
+    assert "on day 0, when people leave several, the split is by their people in all" in detail
+
+
+def test_one_origin_keeps_flees_default_conflict_weight(export: flee.FleeExport) -> None:
+    settings = yaml.safe_load(export.files["simsetting.yml"])
+    assert "conflict_weight" not in settings["move_rules"]
+    assert "population.waves.*.origin" not in {n.feature for n in export.notes}
+    assert export.departures_by_origin == {"A": (4, 4, 2)}

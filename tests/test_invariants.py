@@ -14,6 +14,7 @@ import numpy.typing as npt
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from sim import population
 from sim.model import CaravanModel
 from sim.population import (
     ARRIVED,
@@ -313,3 +314,73 @@ def check_final_states(model: CaravanModel, scenario: Scenario, out: dict[str, i
     for g in np.unique(m.group[departed]):
         members = departed & (m.group == g)
         assert len(set(m.route[members].tolist())) == 1
+
+
+@st.composite
+def several_origins(draw: st.DrawFn) -> tuple[dict[str, Any], int, bool]:
+    """A case of `scenario_changes` with one or two more waves, each leaving from a place that
+    is not a destination (P0 stays the population's origin)."""
+    changes, seed, threads = draw(scenario_changes())
+    ids = [p["id"] for p in changes["network"]["places"]]
+    destinations = changes["route_choice"]["destinations"]
+    starts = [p for p in ids[1:] if p not in destinations]
+    population = changes["population"]
+    for k in range(draw(st.integers(1, 2))):
+        count = draw(st.integers(0, 150))
+        population["size"] += count
+        population["waves"][f"join{k}"] = {
+            "at": draw(st.integers(0, 60)) / 2,
+            "count": count,
+            "spread_h": draw(st.sampled_from([0.0, 5.0, 24.0])),
+            "origin": draw(st.sampled_from(starts)),
+        }
+    return changes, seed, threads
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(case=several_origins())
+def test_every_step_accounts_for_everyone_leaving_from_several_places(
+    session_scenarios: Any, case: Any
+) -> None:
+    changes, seed, threads = case
+    scenario = session_scenarios(changes)
+    size = scenario.population.size
+    model = CaravanModel(scenario, seed=seed, threads=threads)
+    results = model.run()
+    s = results.series()
+    check_one_state_each(s, size, results.n_steps)
+    check_counts(s)
+    check_places_and_roads(results, s)
+    check_outcomes(results, s, size, len(model.network.entry_crossings))
+    check_final_states(model, scenario, results.outcomes)
+    check_origins(model, scenario, results.outcomes)
+
+
+def check_origins(model: CaravanModel, scenario: Scenario, out: dict[str, int]) -> None:
+    """Departures by origin add up to `departed`, each as the rows of its waves; everyone who
+    left took a route from where their wave leaves."""
+    origins = scenario.population.origins()
+    event(f"origins: {len(origins)}")
+    by_origin = {k: v for k, v in out.items() if k.startswith("departed_from_")}
+    if len(origins) == 1:
+        assert not by_origin
+        return
+    assert list(by_origin) == [f"departed_from_{o}" for o in origins]
+    assert sum(by_origin.values()) == out["departed"]
+    m = model.migrants
+    net = model.network
+    route_start = net.route_arrays.place[m.route, 0]
+    left = {o: 0 for o in origins}
+    for name, rows in population.wave_rows(scenario.population).items():
+        origin = scenario.population.origin_of(name)
+        departed = m.status[rows] != WAITING
+        left[origin] += int(departed.sum())
+        assert (route_start[rows][departed] == net.index(origin)).all()
+        assert (m.route[rows][~departed] == -1).all()
+    assert left == {o: out[f"departed_from_{o}"] for o in origins}

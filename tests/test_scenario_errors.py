@@ -258,6 +258,61 @@ def test_unknown_place_is_located_with_a_hint(
     assert str(error) == f"{expected} unknown place '{name}' (did you mean '{hint}'?)"
 
 
+WAVE_ORIGIN = ("      share: 1.0\n", "      share: 1.0\n      origin: {}\n")
+
+
+def with_wave_origin(place: str) -> tuple[str, str]:
+    """The edit that makes the wave `main` leave from `place`."""
+    return WAVE_ORIGIN[0], WAVE_ORIGIN[1].format(place)
+
+
+def test_unknown_wave_origin_is_located_with_a_hint(tmp_path: Path) -> None:
+    path, text = write(tmp_path, with_wave_origin("towm"))
+    error = error_of(path)
+    assert len(error.problems) == 1
+    expected = at(path, line_of(text, "origin: towm"), "population.waves.main.origin")
+    assert str(error) == f"{expected} unknown place 'towm' (did you mean 'town'?)"
+
+
+def test_wave_leaving_from_a_destination_is_located(tmp_path: Path) -> None:
+    path, text = write(tmp_path, with_wave_origin("goal"))
+    error = error_of(path)
+    assert len(error.problems) == 1
+    expected = at(path, line_of(text, "origin: goal"), "population.waves.main.origin")
+    assert str(error) == (
+        f"{expected} goal is a destination (route_choice.destinations): no journey can start "
+        "where it ends"
+    )
+
+
+def test_population_origin_at_a_destination_is_located(tmp_path: Path) -> None:
+    path, text = write(tmp_path, ("  origin: home", "  origin: goal"))
+    error = error_of(path)
+    assert len(error.problems) == 1
+    expected = at(path, line_of(text, "origin: goal"), "population.origin")
+    assert str(error).startswith(f"{expected} goal is a destination")
+
+
+def test_wave_origin_from_set_blames_the_option(tmp_path: Path) -> None:
+    path, _ = write(tmp_path)
+    error = error_of(path, ("population.waves.main.origin=goal",))
+    assert str(error).startswith(
+        "--set population.waves.main.origin=goal: population.waves.main.origin: goal is a "
+        "destination"
+    )
+
+
+def test_cli_check_bad_wave_origin_exits_2_with_location(tmp_path: Path) -> None:
+    path, text = write(tmp_path, with_wave_origin("towm"))
+    result = caravan("check", path, cwd=tmp_path)
+    assert result.returncode == 2
+    line = line_of(text, "origin: towm")
+    assert f"{at(path, line, 'population.waves.main.origin')} unknown place 'towm'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sim.errors import Problem
-from sim.results import ENTRY_PREFIX, layout_of
+from sim.results import DEPARTED_PREFIX, ENTRY_PREFIX, layout_of
 from sim.scenario import Scenario
 from sim.targets import Target, TargetSet
 from sim.yamlio import Document
@@ -87,11 +87,12 @@ def target_readings(
         if step >= scenario.n_steps - 1:  # the last step, or later: the run's end
             readings.append(TargetReading(target, tuple(target.outcome), None))
             continue
-        if any(k.startswith(ENTRY_PREFIX) for k in target.outcome):
+        at_end_only = _counted_at_end_only(target.outcome)
+        if at_end_only:
             problems.append(
                 doc.problem(
                     at,
-                    "entries by crossing are counted at the end of a run only; drop 'by' or "
+                    f"{at_end_only} are counted at the end of a run only; drop 'by' or "
                     "end the scenario at that time",
                 )
             )
@@ -99,6 +100,15 @@ def target_readings(
         columns = tuple(f"{k}@{step}" for k in target.outcome)
         readings.append(TargetReading(target, columns, step))
     return readings, problems
+
+
+def _counted_at_end_only(keys: Iterable[str]) -> str | None:
+    """What among the outcome `keys` a run counts at its end only, in words (None: none)."""
+    if any(k.startswith(ENTRY_PREFIX) for k in keys):
+        return "entries by crossing"
+    if any(k.startswith(DEPARTED_PREFIX) for k in keys):
+        return "departures by origin"
+    return None
 
 
 def _outside_message(

@@ -4,11 +4,13 @@ Flee (https://flee.readthedocs.io) moves agents between locations in daily steps
 run script reads a directory laid out like this, which `build` produces:
 
     input_csv/locations.csv      places: the origin is a conflict zone (where agents spawn), the
-                                 destinations are camps nobody leaves, every other place a town
+                                 destinations are camps nobody leaves, every other place a town;
+                                 with several origins, each is a conflict zone with its people
     input_csv/routes.csv         roads with their length, and per road the km of a day with a ride
                                  (max_move_speed) and the chance of a day on foot (walk_probability)
     input_csv/closures.csv       border forces and blockades as location closures, in days
-    input_csv/conflicts.csv      the origin is a conflict zone on every day
+    input_csv/conflicts.csv      the origin is a conflict zone on every day; with several, each
+                                 on the days people leave from it
     input_csv/conflict_period.csv, input_csv/sim_period.csv   start date and days (Flee 3.1
                                  reads the first name, later versions the second)
     source_data/departures.csv   cumulative departures by date: Flee spawns the difference daily
@@ -74,6 +76,7 @@ class FleeExport:
     n_days: int
     departures_by_day: tuple[int, ...]
     closures: tuple[tuple[str, str, int, int], ...]  # (authority, place, start day, end day)
+    departures_by_origin: dict[str, tuple[int, ...]]  # per origin, people leaving on each day
 
 
 def day_of(hour: float) -> int:
@@ -87,7 +90,13 @@ def n_days(scenario: Scenario) -> int:
 
 
 def departures_by_day(scenario: Scenario) -> list[int]:
-    """Expected people leaving the origin on each day, rounded so each wave adds up.
+    """Expected people leaving on each day, from every origin (`departures_by_origin`)."""
+    by_origin = departures_by_origin(scenario).values()
+    return [sum(day) for day in zip(*by_origin, strict=True)]
+
+
+def departures_by_origin(scenario: Scenario) -> dict[str, list[int]]:
+    """Expected people leaving each origin on each day, rounded so each wave adds up.
 
     A group of a wave leaves at the wave's hour plus a whole number of steps drawn evenly over
     `spread_h` (as `sim.population.create` draws it), in the first step starting at or after
@@ -96,13 +105,15 @@ def departures_by_day(scenario: Scenario) -> list[int]:
     """
     days = n_days(scenario)
     step_h = scenario.time.step_h
-    counts = scenario.population.wave_counts()
-    total = [0] * (days + 1)
-    for name, wave in scenario.population.waves.items():
+    population = scenario.population
+    counts = population.wave_counts()
+    out = {origin: [0] * (days + 1) for origin in population.origins()}
+    for name, wave in population.waves.items():
         shares = _wave_day_shares(scenario.hours_since_start(wave.at), wave, step_h, days)
+        total = out[population.origin_of(name)]
         for day, people in enumerate(_largest_remainder(counts[name], shares)):
             total[day] += people
-    return total
+    return out
 
 
 def _wave_day_shares(at_h: float, wave: Wave, step_h: float, days: int) -> list[float]:
@@ -167,6 +178,7 @@ def build(scenario: Scenario) -> FleeExport:
     """
     net = network_module.build(scenario)  # checks that the destinations can be reached
     days = n_days(scenario)
+    by_origin = departures_by_origin(scenario)
     departures = departures_by_day(scenario)
     speeds = road_speeds(scenario, net.graph)
     closures = _closures(scenario)
@@ -178,15 +190,13 @@ def build(scenario: Scenario) -> FleeExport:
     period = _csv([["StartDate", dates[0]], ["Length", days]])
     destinations = scenario.route_choice.destinations
     files = {
-        "input_csv/locations.csv": _locations_csv(scenario),
+        "input_csv/locations.csv": _locations_csv(scenario, by_origin),
         "input_csv/routes.csv": _routes_csv(scenario, speeds),
         "input_csv/closures.csv": _csv(
             [["#closure_type", "name1", "name2", "closure_start", "closure_end"]]
             + [["location", place, place, start, end] for _, place, start, end in closures]
         ),
-        "input_csv/conflicts.csv": _csv(
-            [["#Day", scenario.population.origin]] + [[d, 1] for d in range(days)]
-        ),
+        "input_csv/conflicts.csv": _conflicts_csv(by_origin, days),
         "input_csv/conflict_period.csv": period,
         "input_csv/sim_period.csv": period,
         "source_data/data_layout.csv": _csv(
@@ -205,7 +215,16 @@ def build(scenario: Scenario) -> FleeExport:
         "simsetting.yml": _simsetting(scenario, walk_day_km, speeds),
     }
     notes = _notes(scenario, days, departures, walk_day_km, closures)
-    export = FleeExport(files, tuple(notes), days, tuple(departures[:days]), tuple(closures))
+    if len(by_origin) > 1:
+        notes.insert(2, _origins_note(by_origin, days))
+    export = FleeExport(
+        files,
+        tuple(notes),
+        days,
+        tuple(departures[:days]),
+        tuple(closures),
+        {origin: tuple(people[:days]) for origin, people in by_origin.items()},
+    )
     # These two describe the export itself, so they come last.
     files["notes.md"] = _notes_md(scenario, export)
     files["caravan-export.json"] = _summary_json(scenario, export, dates[0])
@@ -239,27 +258,58 @@ def _number(x: float) -> str:
     return format(x, ".10g")
 
 
-def _locations_csv(scenario: Scenario) -> str:
-    """The origin first: Flee takes the first location's country as home."""
+def _locations_csv(scenario: Scenario, by_origin: dict[str, list[int]]) -> str:
+    """The population's origin first: Flee takes the first location's country as home. Each
+    origin is a conflict zone with its people as population (Flee spawns a day's departures
+    among the conflict zones in proportion to it), from the first day people leave it (with
+    one origin: from day 0, as every day is one)."""
     origin = scenario.population.origin
+    counts = scenario.population.wave_counts()
+    people = dict.fromkeys(by_origin, 0)
+    for name, count in counts.items():
+        people[scenario.population.origin_of(name)] += count
+    first_days = {o: _first_day(by_origin, o) for o in by_origin}
     destinations = set(scenario.route_choice.destinations)
     places = sorted(scenario.network.places, key=lambda p: p.id != origin)
     rows: list[list[object]] = [
         ["#name", "region", "country", "lat", "lon", "location_type", "conflict_date", "pop/cap"]
     ]
     for p in places:
-        if p.id == origin:
-            kind, population = "conflict_zone", str(scenario.population.size)
+        conflict_date = ""
+        if p.id in people:
+            kind, population = "conflict_zone", str(people[p.id])
+            conflict_date = str(first_days[p.id])
         elif p.id in destinations:
             kind, population = "camp", ""  # no capacity: never full
         else:
             kind, population = "town", ""
-        conflict_date = "0" if p.id == origin else ""
         country = p.country.split("-")[0]  # a crossing "HN-GT" stands in HN, as for rides
         rows.append(
             [p.id, p.name or p.id, country, _number(p.lat), _number(p.lon), kind, conflict_date,
              population]
         )  # fmt: skip
+    return _csv(rows)
+
+
+def _first_day(by_origin: dict[str, list[int]], origin: str) -> int:
+    """The first day people leave `origin` (0 with one origin: it is a conflict zone every
+    day), or the number of days if nobody leaves it within them (never a conflict zone)."""
+    if len(by_origin) == 1:
+        return 0
+    leaving = by_origin[origin][:-1]  # the last index: after the simulated days
+    return next((day for day, n in enumerate(leaving) if n > 0), len(leaving))
+
+
+def _conflicts_csv(by_origin: dict[str, list[int]], days: int) -> str:
+    """Conflict intensity by day: the one origin on every day; each of several origins 1 on the
+    days people leave it, else 0 (Flee 3.1 adds a conflict zone when its intensity turns from
+    0 to 1 and removes it when it turns back; Flee's `conflict_date` in locations.csv keeps it
+    a town until its first day)."""
+    origins = list(by_origin)
+    if len(origins) == 1:
+        return _csv([["#Day", origins[0]]] + [[d, 1] for d in range(days)])
+    rows: list[list[object]] = [["#Day", *origins]]
+    rows += [[d, *(int(by_origin[o][d] > 0) for o in origins)] for d in range(days)]
     return _csv(rows)
 
 
@@ -290,6 +340,11 @@ def _closures(scenario: Scenario) -> list[tuple[str, str, int, int]]:
 
 def _simsetting(scenario: Scenario, walk_day_km: float, speeds: list[RoadSpeed]) -> str:
     fastest = max([walk_day_km] + [s.ride_day_km for s in speeds])
+    joining = ""
+    if len(scenario.population.origins()) > 1:
+        # Flee makes conflict zones less attractive to move to (by 1/sqrt(10) by default); a
+        # place where people join the caravan is not one that those passing avoid.
+        joining = "\n  conflict_weight: 1.0            # origins on the way are not avoided"
     return f"""\
 # Flee {FLEE_VERSION} settings for caravan-sim scenario '{scenario.name}' (see notes.md).
 log_levels:
@@ -309,7 +364,7 @@ move_rules:
   default_movechance: 1.0         # people on the road go on every day
   conflict_movechance: 1.0
   camp_movechance: 0.0            # reaching a destination ends the journey
-  awareness_level: 1
+  awareness_level: 1{joining}
 optimisations:
   hasten: 1
 """
@@ -330,9 +385,10 @@ def _notes(
     start = scenario.time.start
     mv = scenario.movement
     later = departures[days]
+    where = "the origins" if len(scenario.population.origins()) > 1 else "the origin"
     waves = (
         "the expected departures of each day (groups leave at random hours of each wave's "
-        "spread), rounded; Flee spawns them at the origin (source_data/departures.csv)"
+        f"spread), rounded; Flee spawns them at {where} (source_data/departures.csv)"
     )
     if later:
         waves += f"; {later} people who would leave after the last day are not spawned"
@@ -393,6 +449,27 @@ def _notes(
     return notes
 
 
+def _origins_note(by_origin: dict[str, list[int]], days: int) -> Note:
+    """Several origins: what Flee keeps of who leaves where and when."""
+    shared = [d for d in range(days) if sum(people[d] > 0 for people in by_origin.values()) > 1]
+    detail = (
+        f"the {len(by_origin)} places waves leave from ({', '.join(by_origin)}) are conflict "
+        "zones with their people as population, each on the days people leave it "
+        "(input_csv/conflicts.csv); Flee splits a day's departures among that day's conflict "
+        "zones in proportion to their population, so who leaves where is kept on days people "
+        "leave one origin only"
+    )
+    if shared:
+        days_text = ("days " if len(shared) > 1 else "day ") + ", ".join(map(str, shared))
+        detail += (
+            f"; on {days_text}, when people leave several, the split is by their people in "
+            "all, not by who leaves each that day (caravan-export.json lists those by origin "
+            "and day)"
+        )
+    detail += "; those passing an origin do not avoid it (conflict_weight 1.0)"
+    return Note("population.waves.*.origin", "approximated", detail)
+
+
 def _notes_md(scenario: Scenario, export: FleeExport) -> str:
     lines = [
         f"# Flee input for caravan-sim scenario '{scenario.name}'",
@@ -400,7 +477,7 @@ def _notes_md(scenario: Scenario, export: FleeExport) -> str:
         f"Written by caravan-sim {package_version()} from {scenario.source_file or 'a scenario'}"
         f" for Flee {FLEE_VERSION}: {export.n_days} days, "
         f"{sum(export.departures_by_day):,} people leaving "
-        f"{scenario.population.origin}. Run it with Flee's run script:",
+        f"{', '.join(export.departures_by_origin)}. Run it with Flee's run script:",
         "",
         "    python3 run.py input_csv source_data 0 simsetting.yml > out.csv",
         "",
@@ -428,6 +505,7 @@ def _summary_json(scenario: Scenario, export: FleeExport, start_date: str) -> st
         "origin": scenario.population.origin,
         "destinations": list(scenario.route_choice.destinations),
         "departures_by_day": list(export.departures_by_day),
+        "departures_by_origin": {o: list(d) for o, d in export.departures_by_origin.items()},
         "closures": [
             {"authority": a, "place": p, "start_day": s, "end_day": e}
             for a, p, s, e in export.closures

@@ -79,7 +79,6 @@ def update_statuses(  # type: ignore[no-untyped-def]
     n_legs = routes.n_legs
     entry_index = places.entry_index
     return_point = places.return_point
-    last_route = route_cdf.shape[0] - 1
     route_group = -1
     group_route = 0
     hazard_of = (-1, -1, -1)  # (group, timer, place) the hazard was computed for
@@ -90,11 +89,14 @@ def update_statuses(  # type: ignore[no-untyped-def]
         group = group_a[i]
         if status == WAITING:  # listed: its departure is due
             # The route is drawn once per group, with step 0, so it does not depend on when
-            # they leave.
+            # they leave; among the routes from where they wait (each origin's cdf ends at 1).
             if group != route_group:
                 route_group = group
                 u = uniform(p.key, ROUTE, group, 0, 0)
-                group_route = min(np.searchsorted(route_cdf, u, side="right"), last_route)
+                first = routes.from_first[place_a[i]]
+                last = routes.from_end[place_a[i]] - 1
+                drawn = np.searchsorted(route_cdf[first : last + 1], u, side="right")
+                group_route = first + min(drawn, last - first)
             r = group_route
             route_a[i] = r
             leg_a[i] = 0

@@ -41,7 +41,8 @@ class StepParams(NamedTuple):
 class StepInputs(NamedTuple):
     """The arrays one step reads besides the migrants."""
 
-    route_cdf: npt.NDArray[np.float64]  # [route] cumulative route weights, ending at 1
+    route_cdf: npt.NDArray[np.float64]  # [route] cumulative route weights of each origin's
+    # routes (sim.network.RouteArrays.from_first), each origin's ending at 1
     ride_chance: npt.NDArray[np.float64]  # [place] per step, on a road leading there, with
     # the place's `ride_factor` applied
     place_fx: npt.NDArray[np.void]  # [place] effects (sim.rules.effects.PLACE_EFFECT)

@@ -103,7 +103,7 @@ class NetworkMap:
         blank = np.zeros(len(lon))
         self._people = ax.scatter(lon, lat, s=blank, zorder=6, gid="people", **_PEOPLE_STYLE)
         self._held = ax.scatter(lon, lat, s=blank, zorder=7, gid="held", **_HELD_STYLE)
-        named = {scenario.population.origin, *scenario.route_choice.destinations}
+        named = {*scenario.population.origins(), *scenario.route_choice.destinations}
         for i, place in enumerate(places):
             if place.id in named:
                 ax.annotate(

@@ -25,6 +25,7 @@ from sim.results.tables import (
     write_parquet,
 )
 from sim.results_schema import (
+    DEPARTED_BY_ORIGIN,
     ENTRIES_BY_CROSSING,
     FIXED_OUTCOME_KEYS,
     HELD_PEAK,
@@ -37,12 +38,16 @@ from sim.results_schema import (
 ENTRY_PREFIX = ENTRIES_BY_CROSSING.prefix
 """Outcomes by crossing are counted at the end of a run only (not step by step)."""
 
+DEPARTED_PREFIX = DEPARTED_BY_ORIGIN.prefix
+"""Departures by origin are counted at the end of a run only (not step by step)."""
+
 
 def outcomes_until(results: Results, step: int) -> dict[str, int]:
     """The outcomes as they stood at the end of `step` (0-based), as if the run ended there.
 
-    Entries by crossing (`entered_guatemala_via_*`) are left out: the run counts them only in
-    total. The last step gives `results.outcomes` without those keys.
+    Entries by crossing (`entered_guatemala_via_*`) and departures by origin
+    (`departed_from_*`) are left out: the run counts them only in total. The last step gives
+    `results.outcomes` without those keys.
     """
     if not 0 <= step < results.n_steps:
         raise ValueError(f"step {step} is outside the run's {results.n_steps} steps")
@@ -53,6 +58,8 @@ def outcomes_until(results: Results, step: int) -> dict[str, int]:
 
 
 __all__ = [
+    "DEPARTED_BY_ORIGIN",
+    "DEPARTED_PREFIX",
     "ENTRIES_BY_CROSSING",
     "ENTRY_PREFIX",
     "FIXED_OUTCOME_KEYS",

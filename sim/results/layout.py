@@ -10,15 +10,18 @@ from sim.scenario import Scenario, entry_crossings_of
 def layout_of(scenario: Scenario) -> Layout:
     """The counters of the mechanisms the scenario's rules switch on, its crossings into
     Guatemala, its return points (places of kind `return_point`, and places rules carry people
-    to), and the places where its rules hold people, in the order of its authorities."""
+    to), the places where its rules hold people, in the order of its authorities, and the
+    places its waves leave from if they are several."""
     rules = [(KINDS[spec.kind], spec) for spec in scenario.authorities.values()]
     places = scenario.network.places
     carried_to = {place for _, spec in rules for _, place in spec.named_places()} - {
         place for _, spec in rules for place in spec.place_ids()
     }
+    origins = scenario.population.origins()
     return Layout(
         effects=frozenset(e for kind, spec in rules for e in kind.writes_for(spec)),
         entry_crossings=entry_crossings_of(places),
         hold_places=tuple(p for kind, spec in rules if kind.holds_as for p in spec.place_ids()),
         return_points=tuple(p.id for p in places if "return_point" in p.kind or p.id in carried_to),
+        origins=origins if len(origins) > 1 else (),
     )

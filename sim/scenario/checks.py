@@ -1,6 +1,6 @@
 """Checks that need more than one key of a scenario: the places its sections name exist, no two
 rules write one effect at one place at once, every country has a ride chance, times agree on
-carrying a UTC offset."""
+carrying a UTC offset; and, once those hold, a destination can be reached from every origin."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ def _place_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     known = {p.id for p in scenario.network.places}
     named: list[tuple[KeyPath, str]] = [(("population", "origin"), scenario.population.origin)]
     named += [
+        (("population", "waves", name, "origin"), wave.origin)
+        for name, wave in scenario.population.waves.items()
+        if wave.origin is not None
+    ]
+    named += [
         (("route_choice", "destinations", i), dest)
         for i, dest in enumerate(scenario.route_choice.destinations)
     ]
@@ -62,6 +67,36 @@ def _place_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         for path, place in named
         if place not in known
     ]
+
+
+def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """A destination can be reached from every place waves leave from, without passing another
+    destination. On a connected network (which `network_problems` checks) the nearest
+    destination always can, unless the place is a destination itself: so that is the check,
+    blamed on the key that first names the place (a wave's `origin`, or `population.origin`
+    for waves that name none)."""
+    population = scenario.population
+    destinations = scenario.route_choice.destinations
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for name, wave in population.waves.items():
+        origin = population.origin_of(name)
+        if origin in seen:
+            continue
+        seen.add(origin)
+        if origin not in destinations:
+            continue
+        key: KeyPath = ("population", "origin")
+        if wave.origin is not None:
+            key = ("population", "waves", name, "origin")
+        problems.append(
+            doc.problem(
+                key,
+                f"{origin} is a destination (route_choice.destinations): no journey can start "
+                "where it ends",
+            )
+        )
+    return problems
 
 
 def _ride_chance_problems(scenario: Scenario, doc: Document) -> list[Problem]:

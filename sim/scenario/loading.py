@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario.checks import reference_problems
+from sim.scenario.checks import reference_problems, route_problems
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
 from sim.scenario.schema import Scenario
 from sim.validation import did_you_mean, validate_model
@@ -211,6 +211,8 @@ def _checked(doc: Document) -> Scenario:
         scenario.network, doc, ("network",), origin=scenario.population.origin
     )
     problems += reference_problems(scenario, doc)
+    # Paths are searched only on a network whose places and roads are known to be right.
+    problems = problems or route_problems(scenario, doc)
     if problems:
         raise ScenarioError(problems)
     return scenario

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
@@ -23,18 +23,34 @@ class TimeSection(StrictModel):
 
 
 class Wave(StrictModel):
-    """A departure wave: `count` people, or a `share` of what the counted waves leave over."""
+    """A departure wave: `count` people, or a `share` of what the counted waves leave over,
+    leaving from `origin` (a place id; None: the population's origin).
+
+    People who join the caravan along the way are a wave from the place where they join, its
+    groups spread over the hours they join in (`spread_h`): `count / spread_h` people an hour
+    on average."""
 
     at: datetime
     count: int | None = Field(default=None, ge=0)
     share: UnitFloat | None = None
     spread_h: NonNegativeFloat = 0.0
+    origin: str | None = None
 
     @model_validator(mode="after")
     def _count_or_share(self) -> Wave:
         if (self.count is None) == (self.share is None):
             raise ValueError("give exactly one of 'count' (people) or 'share' (of the rest)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_default_origin(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A wave that leaves from the population's origin is written without `origin`, as
+        before waves could name one: resolved scenarios, and the fingerprints sweeps and
+        calibrations take of them, stay as they were."""
+        data = handler(self)
+        if self.origin is None and isinstance(data, dict):
+            data.pop("origin", None)
+        return data
 
 
 class GroupSizes(StrictModel):
@@ -72,6 +88,15 @@ class Population(StrictModel):
                 "give one wave a 'share: 1.0' to take the rest"
             )
         return self
+
+    def origin_of(self, wave: str) -> str:
+        """The place the wave `wave` leaves from."""
+        return self.waves[wave].origin or self.origin
+
+    def origins(self) -> tuple[str, ...]:
+        """The places the waves leave from, each once, in the order of the waves that first
+        name them (one place, the population's origin, unless a wave names another)."""
+        return tuple(dict.fromkeys(self.origin_of(name) for name in self.waves))
 
     def wave_counts(self) -> dict[str, int]:
         """People per wave: counts as given; share waves split the rest (largest remainder)."""
