@@ -1,0 +1,59 @@
+"""The library of caravans (`scenarios/caravans/`): one behaviour file shared by every caravan,
+and one file per caravan that sets only its context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import sim
+from sim.errors import ScenarioError
+
+CARAVANS = Path(__file__).resolve().parent.parent / "scenarios" / "caravans"
+BEHAVIOUR = CARAVANS / "behaviour.yaml"
+CONTEXTS = sorted(p for p in CARAVANS.glob("*.yaml") if p != BEHAVIOUR)
+
+
+def leaf_keys(data: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every key path of a YAML mapping down to its values (lists and scalars are leaves)."""
+    if not isinstance(data, dict):
+        return {prefix}
+    return {leaf for key, value in data.items() for leaf in leaf_keys(value, (*prefix, key))}
+
+
+def test_the_library_has_both_caravans() -> None:
+    assert [p.stem for p in CONTEXTS] == ["january-2021", "october-2020"]
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=lambda p: p.stem)
+def test_a_caravan_sets_only_its_context(context: Path) -> None:
+    """No key of the shared behaviour is set again by a caravan: one behaviour for all."""
+    data = yaml.safe_load(context.read_text(encoding="utf-8"))
+    assert data["extends"] == BEHAVIOUR.name
+    behaviour = leaf_keys(yaml.safe_load(BEHAVIOUR.read_text(encoding="utf-8")))
+    overlap = {".".join(k) for k in leaf_keys(data) & behaviour}
+    assert not overlap, f"{context.name} sets behaviour keys: {sorted(overlap)}"
+    # and whatever the caravan leaves to the behaviour is read from it
+    scenario = sim.load(context)
+    assert scenario.movement.walking_speed_kmh == yaml.safe_load(
+        BEHAVIOUR.read_text(encoding="utf-8")
+    )["movement"]["walking_speed_kmh"]
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=lambda p: p.stem)
+def test_a_caravan_runs_and_counts_everyone_once(context: Path) -> None:
+    results = sim.run(sim.load(context, ["population.size=3000"]), seed=1)
+    out = results.outcomes
+    partition = results.layout.partition
+    assert sum(out[k] for k in partition) == out["departed"] == 3000
+    assert out["returned_after_entering"] + out["turned_back_at_border"] == (
+        out["returned_voluntarily"]
+    )
+
+
+def test_the_behaviour_file_is_not_a_scenario_on_its_own() -> None:
+    with pytest.raises(ScenarioError, match="behaviour.yaml: name: missing required key"):
+        sim.load(BEHAVIOUR)
