@@ -197,6 +197,18 @@ def test_entries_by_crossing_cannot_be_dated_mid_run(
     assert "targets[0].by: entries by crossing are counted at the end of a run only" in got
 
 
+def test_departures_by_origin_of_a_scenario_with_one_origin(
+    make_scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    targets = write_targets(tmp_path, TARGETS.replace("[remitted]", "[departed_from_A]"))
+    scenario = with_calibration(make_scenario, {"health.prevalence": PRIOR})
+    (got,) = problems(scenario, targets)
+    assert got == (
+        f"{targets}:5: targets[0].outcome: the scenario produces no outcome departed_from_A "
+        "(departures by origin are reported where waves leave from several places)"
+    )
+
+
 def test_departures_by_origin_cannot_be_dated_mid_run(
     make_scenario: ScenarioFactory, tmp_path: Path
 ) -> None:

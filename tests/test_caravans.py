@@ -38,9 +38,10 @@ def test_a_caravan_sets_only_its_context(context: Path) -> None:
     assert not overlap, f"{context.name} sets behaviour keys: {sorted(overlap)}"
     # and whatever the caravan leaves to the behaviour is read from it
     scenario = sim.load(context)
-    assert scenario.movement.walking_speed_kmh == yaml.safe_load(
-        BEHAVIOUR.read_text(encoding="utf-8")
-    )["movement"]["walking_speed_kmh"]
+    assert (
+        scenario.movement.walking_speed_kmh
+        == yaml.safe_load(BEHAVIOUR.read_text(encoding="utf-8"))["movement"]["walking_speed_kmh"]
+    )
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=lambda p: p.stem)
@@ -49,11 +50,12 @@ def test_a_caravan_runs_and_counts_everyone_once(context: Path) -> None:
     out = results.outcomes
     partition = results.layout.partition
     assert sum(out[k] for k in partition) == out["departed"] == 3000
-    assert out["returned_after_entering"] + out["turned_back_at_border"] == (
-        out["returned_voluntarily"]
+    assert (
+        out["returned_after_entering"] + out["turned_back_at_border"]
+        == (out["returned_voluntarily"])
     )
 
 
 def test_the_behaviour_file_is_not_a_scenario_on_its_own() -> None:
-    with pytest.raises(ScenarioError, match="behaviour.yaml: name: missing required key"):
+    with pytest.raises(ScenarioError, match=r"behaviour\.yaml: name: missing required key"):
         sim.load(BEHAVIOUR)

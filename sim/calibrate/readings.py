@@ -62,11 +62,13 @@ def target_readings(
     for i, target in enumerate(target_set.targets):
         missing = [k for k in target.outcome if k not in produced]
         if missing:
+            why = "it has no such crossing, border force or blockade"
+            if all(k.startswith(DEPARTED_PREFIX) for k in missing):
+                why = "departures by origin are reported where waves leave from several places"
             problems.append(
                 doc.problem(
                     ("targets", i, "outcome"),
-                    f"the scenario produces no outcome {', '.join(missing)} (it has no such "
-                    "crossing, border force or blockade)",
+                    f"the scenario produces no outcome {', '.join(missing)} ({why})",
                 )
             )
             continue
