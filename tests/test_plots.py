@@ -221,18 +221,18 @@ def test_map_labels_crowded_places_and_counts_everyone(small_january: Run) -> No
     scenario, runs = small_january
     results = runs[0]
     ax = only_axes(plots.network_map(results, scenario))  # the hour most were held
-    held_by_step = results.places[:, :, 1].sum(axis=1)
-    step = int(np.argmax(held_by_step))
+    at_place, held = results.at_places("n_at_place"), results.at_places("n_held")
+    step = int(np.argmax(held.sum(axis=1)))
     assert ax.get_title().endswith(f"{results.times[step]:%a %d %b %Y %H:%M}")
-    most = int(np.argmax(results.places[step, :, 1]))
-    n, h = results.places[step, most]
+    most = int(np.argmax(held[step]))
+    n, h = at_place[step, most], held[step, most]
     assert n >= h > 0
     place = scenario.network.places[most]
     label: Text = by_gid(ax, f"label {place.id}")
     assert label.get_visible()
     assert label.get_text() == f"{place.name.split(' (')[0]} {n:,}, {h:,} held"
     empty = results.place_ids.index("guatemala_city")
-    assert results.places[step, empty, 0] == 0
+    assert at_place[step, empty] == 0
     assert not by_gid(ax, "label guatemala_city").get_visible()
     series = results.series()
     shown = {
