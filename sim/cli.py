@@ -468,7 +468,7 @@ def _run(args: argparse.Namespace) -> int:
         # Drawn from what was written, so the figures show what the files hold.
         figures.save(figures.directory_figures(out_dir).figures, out_dir)
     if not args.quiet:
-        console.print(_outcome_table(summary))
+        console.print(_outcome_table(summary, sc.output.compare_with))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
     return 0
 
@@ -818,8 +818,8 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
     console.print(Text(f"wrote {', '.join(str(f) for f in files)}"), soft_wrap=True)
 
 
-def _outcome_table(summary: dict[str, Any]) -> Table:
-    """Model outcomes beside the reported figures of both target sets."""
+def _outcome_table(summary: dict[str, Any], compared_with: Sequence[str]) -> Table:
+    """Model outcomes beside the reported figures of the target sets `compared_with`."""
     from sim.results import DEPARTED_BY_ORIGIN, ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
     from sim.targets import load_compared_sets
 
@@ -831,9 +831,12 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
     table.add_column("outcome")
     table.add_column("model", justify="right")
     reported: dict[str, dict[str, str]] = {}
-    for target_set in load_compared_sets():
+    target_sets = load_compared_sets(compared_with)
+    for target_set in target_sets:
         table.add_column(f"reported ({target_set.name})", justify="right")
-        for target in target_set.targets:
+        # Beside the end of the run: of figures of one outcome, the latest (undated last).
+        latest_last = sorted(target_set.targets, key=lambda t: (t.by is None, t.by or 0))
+        for target in latest_last:
             key = " + ".join(target.outcome)
             reported.setdefault(key, {})[target_set.name] = _describe_target(target)
     partition = summary.get("partition", PARTITION)  # the scenario's, with its mechanisms
@@ -842,7 +845,9 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
     shown += [k for k in outcomes if DEPARTED_BY_ORIGIN.place_of(k) is not None]
     shown += ["entered_guatemala"]
     shown += [k for k in outcomes if ENTRIES_BY_CROSSING.place_of(k) is not None]
-    shown += ["tested", "tested_positive", "quarantined", *partition, "moved_on_toward_mexico"]
+    shown += ["tested", "tested_positive", "quarantined", *partition]
+    shown += [k for k in ("returned_after_entering", "turned_back_at_border") if k in outcomes]
+    shown += ["moved_on_toward_mexico"]
     shown += [k for k in outcomes if HELD_PEAK.place_of(k) is not None]
     rows = [(k, [k]) for k in shown]
     rows += [(k, k.split(" + ")) for k in reported if " + " in k]
@@ -850,7 +855,7 @@ def _outcome_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             label,
             _model_cell(summary, keys),
-            *[reported.get(label, {}).get(name, "") for name in COMPARED_SETS],
+            *[reported.get(label, {}).get(s.name, "") for s in target_sets],
         )
     return table
 
@@ -875,6 +880,8 @@ def _describe_target(target: Any) -> str:
         text = f"{lo:,.0f}-{hi:,.0f}" if hi != float("inf") else f">= {lo:,.0f}"
     else:
         text = "?"
+    if target.by is not None:  # compared at that time, not at the end (caravan validate)
+        text += f" by {target.by:%d %b %H:%M}"
     return text
 
 

@@ -60,12 +60,16 @@ def run_figures(
     """A run's figures (all replicates; maps of the first):
 
     - timeseries.png: people by state, cumulative flows and COVID-19 testing over time, with
-      the reported figures of the target sets (default: both shipped sets) overlaid;
+      the reported figures of the target sets (default: the scenario's
+      `output.compare_with`) overlaid;
     - map.png: the network at the hour when most people were held;
     - maps-by-day.png: the network at noon of each day of the run;
     - outcomes.png: outcomes beside each target set.
     """
-    sets = load_compared_sets() if target_sets is None else list(target_sets)
+    if target_sets is None:
+        sets = load_compared_sets(scenario.output.compare_with)
+    else:
+        sets = list(target_sets)
     return {
         "timeseries.png": _timeseries_panels(runs, sets),
         "map.png": plots.network_map(runs[0], scenario),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -250,9 +250,9 @@ COMPARED_SETS = ("seed-article", "official")
 """The shipped target sets a run is compared with, in the order tables and plots show them."""
 
 
-def load_compared_sets() -> list[TargetSet]:
-    """The target sets of COMPARED_SETS, loaded and checked."""
-    return [load_target_set(name) for name in COMPARED_SETS]
+def load_compared_sets(names: Sequence[str] = COMPARED_SETS) -> list[TargetSet]:
+    """The target sets `names` (default: COMPARED_SETS), loaded and checked."""
+    return [load_target_set(name) for name in names]
 
 
 def available_target_sets() -> list[str]:

@@ -59,3 +59,30 @@ def test_a_caravan_runs_and_counts_everyone_once(context: Path) -> None:
 def test_the_behaviour_file_is_not_a_scenario_on_its_own() -> None:
     with pytest.raises(ScenarioError, match=r"behaviour\.yaml: name: missing required key"):
         sim.load(BEHAVIOUR)
+
+
+def test_a_caravan_is_compared_with_its_own_figures(tmp_path: Path) -> None:
+    from sim.cli import main
+
+    out = tmp_path / "october"
+    args = ["run", str(CARAVANS / "october-2020.yaml"), "--out", str(out)]
+    assert main([*args, "--set", "population.size=3000", "--quiet"]) == 0
+    saved = sim.load_run(out)
+    assert saved.scenario.output.compare_with == ["october-2020"]
+    # the figures were drawn beside October 2020's figures only, within the run's dates
+    assert (out / "timeseries.png").is_file()
+
+
+def test_an_unknown_target_set_to_compare_with_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        f"extends: {CARAVANS / 'october-2020.yaml'}\noutput:\n  compare_with: [octobre-2020]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        sim.load(path)
+    assert str(caught.value) == (
+        f"{path}:3: output.compare_with[0]: unknown target set 'octobre-2020' (did you mean "
+        "'october-2020'?); expected one of: igm-january-2021, october-2020, official, "
+        "seed-article, or a path to a YAML file"
+    )

@@ -4,10 +4,13 @@ carrying a UTC offset; and, once those hold, a destination can be reached from e
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sim.errors import Problem
 from sim.rules import KINDS, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
 from sim.scenario.schema import Scenario
+from sim.targets import available_target_sets
 from sim.validation import did_you_mean
 from sim.yamlio import Document, KeyPath
 
@@ -21,6 +24,21 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         *_ride_chance_problems(scenario, doc),
         *_time_problems(scenario, doc),
         *_reaction_problems(scenario, doc),
+        *_compare_with_problems(scenario, doc),
+    ]
+
+
+def _compare_with_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every target set the run is compared with is shipped, or a YAML file that exists."""
+    shipped = available_target_sets()
+    return [
+        doc.problem(
+            ("output", "compare_with", i),
+            f"unknown target set '{name}'{did_you_mean(name, set(shipped))}; expected one of: "
+            f"{', '.join(shipped)}, or a path to a YAML file",
+        )
+        for i, name in enumerate(scenario.output.compare_with)
+        if name not in shipped and not Path(name).is_file()
     ]
 
 

@@ -14,6 +14,7 @@ from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
 from sim.scenario.network_spec import NetworkSpec
 from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
+from sim.targets import COMPARED_SETS
 
 
 class TimeSection(StrictModel):
@@ -167,6 +168,9 @@ class Output(StrictModel):
     time_series: bool = True
     place_counts: bool = True
     plots: bool = True
+    # The target sets (shipped names, or paths to YAML files) the outcome table and the
+    # figures set the run beside; the January 2021 sets unless a scenario names others.
+    compare_with: list[str] = Field(default_factory=lambda: list(COMPARED_SETS))
 
 
 class Scenario(StrictModel):
