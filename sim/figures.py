@@ -86,8 +86,12 @@ def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]
         (plots.CUMULATIVE, "how many have done each, so far"),
         (plots.HEALTH, "COVID-19 tests, so far"),
     )
+    recorded = set(runs[0].series())
     for ax, (curves, title) in zip(axes, panels, strict=True):
-        plots.timeseries(runs, curves, target_sets, ax=ax)
+        # A run directory written before a counter existed has no curve of it.
+        plots.timeseries(
+            runs, [c for c in curves if set(c.columns) <= recorded], target_sets, ax=ax
+        )
         ax.set_title(title)
     for ax in axes[:-1]:
         ax.set_xlabel("")

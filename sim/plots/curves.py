@@ -59,8 +59,15 @@ CUMULATIVE = (
         "tab:red",
     ),
     _column_curve("cum_reached_mexican_border", "tab:blue"),
+    _column_curve("cum_returned_after_entering", "tab:olive"),
+    Curve(
+        "processed by Guatemala (returned after entering, or remitted)",
+        ("cum_returned_after_entering", "cum_remitted"),
+        "tab:purple",
+    ),
 )
-"""Flows, summed from the start: how many have done each thing so far."""
+"""Flows, summed from the start: how many have done each thing so far (the last two, as
+Guatemala's migration institute counts them, are not in run directories written by 0.1)."""
 
 HEALTH = (
     _column_curve("cum_tested", "tab:cyan"),
