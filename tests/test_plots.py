@@ -455,3 +455,15 @@ def test_no_figure_is_made_through_pyplot(small_january: Run) -> None:
     before = plt.get_fignums()
     plots.timeseries(runs)
     assert plt.get_fignums() == before  # nothing for a notebook to show twice, or leak
+
+
+def test_a_run_directory_of_0_1_is_drawn_without_the_counters_added_since() -> None:
+    from sim import figures
+
+    run_0_1 = Path(__file__).resolve().parent / "baseline" / "run-0.1"
+    drawn = figures.directory_figures(run_0_1).figures["timeseries.png"]
+    labels = {line.get_label() for ax in drawn.axes for line in ax.get_lines()}
+    assert "returned voluntarily" in labels
+    assert "returned after entering Guatemala" not in labels
+    now = sim.run(sim.load_run(run_0_1).scenario, seed=0)
+    assert "cum_returned_after_entering" in now.series()  # a run of today has it
