@@ -166,6 +166,15 @@ def test_the_second_caravan_alone_leaves_the_interception_chance_open(
     )
     assert spread_alone > 0.6 * (hi - lo)
     assert spread_joint < 0.5 * spread_alone
+    # one caravan's calibration keeps its calibrated scenario, and gives its behaviour too
+    # (leave one out: fit one caravan, validate another with --behaviour)
+    alone_dir = caravans.directory / "second-alone"
+    assert "extends: ../second.yaml" in (alone_dir / "calibrated.yaml").read_text()
+    behaviour = alone_dir / CALIBRATED_BEHAVIOUR
+    first = sim.load(caravans.paths["first"], behaviour=behaviour)
+    calibrated = alone["parameters"]["prevalence"]["calibrated_value"]
+    assert first.health.prevalence == calibrated
+    assert first.population.size == 2000
 
 
 def test_every_particle_runs_every_caravan_with_the_same_values_and_seed(
