@@ -101,6 +101,13 @@ def _add_run_parser(sub: _Subparsers) -> None:
         "--overwrite", action="store_true", help="replace the results already in --out"
     )
     run_p.add_argument(
+        "--behaviour",
+        type=Path,
+        metavar="FILE",
+        help="merge this behaviour file (a calibrated one, say) over the scenario: its keys "
+        "replace the scenario's own",
+    )
+    run_p.add_argument(
         "--no-threads",
         dest="threads",
         action="store_false",
@@ -179,6 +186,15 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         metavar="NAME",
         help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
     )
+    cal_p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        type=_scenario_and_targets,
+        metavar="SCENARIO=TARGETS",
+        help="calibrate jointly: also compare runs of SCENARIO (with the same parameters) with "
+        "the target set TARGETS (repeatable); every SCENARIO must have the free parameters' keys",
+    )
     cal_p.add_argument("--out", type=Path, required=True, help="directory for the results")
     cal_p.add_argument(
         "--budget", type=_positive_int, help="at most this many simulations for the fit"
@@ -207,7 +223,9 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         "--write-scenario",
         type=Path,
         metavar="PATH",
-        help="also write the calibrated scenario to PATH (its `extends:` made relative to it)",
+        help="also write the calibrated scenario to PATH (its `extends:` made relative to it); "
+        "with --also, the calibrated behaviour (the file the first scenario extends, with the "
+        "fitted keys set)",
     )
     cal_p.add_argument(
         "--overwrite", action="store_true", help="replace the file at --write-scenario"
@@ -254,6 +272,13 @@ def _add_validate_parser(sub: _Subparsers) -> None:
     )
     val_p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
+    )
+    val_p.add_argument(
+        "--behaviour",
+        type=Path,
+        metavar="FILE",
+        help="merge this behaviour file (a calibrated one, say) over the scenario: its keys "
+        "replace the scenario's own",
     )
     val_p.add_argument(
         "--out",
@@ -357,6 +382,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _scenario_and_targets(text: str) -> tuple[Path, str]:
+    scenario, sep, targets = text.rpartition("=")
+    if not sep or not scenario or not targets:
+        raise argparse.ArgumentTypeError(f"expected SCENARIO=TARGETS, not {text!r}")
+    return Path(scenario), targets
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -450,7 +482,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.results import Results
     from sim.rundir import check_writable, default_out_dir, write_run
 
-    sc = scenario_module.load(args.scenario, args.set)
+    sc = scenario_module.load(args.scenario, args.set, args.behaviour)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
     console = _console()
@@ -524,7 +556,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate.plan import plan_calibration
-    from sim.calibrate.report import write_report
+    from sim.calibrate.report import behaviour_file, write_report
     from sim.calibrate.runner import run_calibration
     from sim.sweep.runner import SweepFailedError
 
@@ -536,7 +568,13 @@ def _calibrate(args: argparse.Namespace) -> int:
         budget=args.budget,
         particles=args.particles,
         generations=args.generations,
+        also=args.also,
     )
+    if args.write_scenario is not None and plan.joint and behaviour_file(plan) is None:
+        raise CaravanError(
+            f"{args.scenario}: --write-scenario with --also writes the calibrated behaviour, "
+            "the file the first scenario extends; this one extends none"
+        )
     if args.write_scenario is not None and args.write_scenario.exists() and not args.overwrite:
         raise OutputExistsError(
             f"{args.write_scenario} exists; pass --overwrite to replace it, or choose another path"
@@ -546,7 +584,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     console.print(
         Text(
             f"{args.scenario}: calibrating {plan.priors.dim} parameters of '{plan.scenario.name}' "
-            f"to the {len(plan.targets.targets)} targets of '{plan.targets.name}': "
+            + " and ".join(
+                f"{'' if k == 0 else f'{p.scenario.name} '}to the {len(p.targets.targets)} "
+                f"targets of '{p.targets.name}'"
+                for k, p in enumerate(plan.pairs)
+            )
+            + ": "
             f"{settings.particles} particles, up to {settings.generations} generations and "
             f"{settings.budget} simulations"
         ),
@@ -572,7 +615,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     elapsed_s = time.monotonic() - started_s
     console.print(_calibration_table(summary))
     sims = summary["simulations"]
-    written = [args.out / name for name in ("report.md", "summary.json", "calibrated.yaml")]
+    names = ["report.md", "summary.json", *([] if plan.joint else ["calibrated.yaml"])]
+    names += ["calibrated-behaviour.yaml"] if behaviour_file(plan) is not None else []
+    written = [args.out / name for name in names]
     if args.write_scenario is not None:
         written.append(args.write_scenario)
     console.print(
@@ -587,7 +632,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _calibration_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"{summary['scenario']} calibrated to {summary['target_set']}")
+    jointly = "".join(f" and {p['scenario']} to {p['target_set']}" for p in summary.get("also", []))
+    table = Table(title=f"{summary['scenario']} calibrated to {summary['target_set']}{jointly}")
     table.add_column("parameter / target")
     table.add_column("prior / observed", justify="right")
     table.add_column("posterior median [90%] / predictive", justify="right")
@@ -624,7 +670,12 @@ def _validate(args: argparse.Namespace) -> int:
     from sim.sweep.runner import SweepFailedError
 
     plan = plan_validation(
-        args.scenario, args.targets, tuple(args.set), replicates=args.replicates, seed=args.seed
+        args.scenario,
+        args.targets,
+        tuple(args.set),
+        replicates=args.replicates,
+        seed=args.seed,
+        behaviour=args.behaviour,
     )
     if args.out is not None:
         check_writable(args.out, args.overwrite)  # fail before computing, like run

@@ -5,6 +5,10 @@ the scenario's `calibration:` section (each free key exists, holds a number, and
 its range makes a valid scenario), the target set, and whether each target can be read off a
 run (its outcome keys exist; a target dated before the end of the run can be read at that time:
 `sim.calibrate.readings`).
+
+A joint calibration fits one parameter set to several (scenario, target set) pairs at once:
+the first pair's scenario names the free parameters, and every other scenario must have each of
+their keys (`--also SCENARIO=TARGETS`); each particle runs every scenario.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,7 @@ from sim.calibrate.priors import PriorSet
 from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, target_readings
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, derive, key_path
-from sim.scenario.calibration import CalibrationSection
+from sim.scenario.calibration import CalibrationSection, FreeParameter
 from sim.sweep.worker import ID_COLUMNS
 from sim.targets import TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
@@ -44,6 +48,27 @@ POST_FIT_SETTINGS = frozenset(
 
 
 @dataclass(frozen=True)
+class CalibrationPair:
+    """One scenario and the target set its runs are compared with."""
+
+    scenario_path: Path
+    scenario: Scenario  # with --set overrides applied
+    targets: TargetSet
+    targets_name: str  # as given: a shipped set's name or a path
+    targets_text: str  # the target set's file as written
+    readings: tuple[TargetReading, ...]
+
+    @property
+    def at_steps(self) -> tuple[int, ...]:
+        """The steps at which workers must also report outcomes (targets dated mid-run)."""
+        return at_steps(self.readings)
+
+    def target_values(self, row: Mapping[str, Any]) -> dict[str, float]:
+        """The model's value of each target, by id, from one simulation's result row."""
+        return {r.target.id: r.value(row) for r in self.readings}
+
+
+@dataclass(frozen=True)
 class CalibrationPlan:
     scenario_path: Path
     scenario: Scenario  # with --set overrides applied
@@ -55,6 +80,7 @@ class CalibrationPlan:
     settings: CalibrationSection  # the scenario's, with command-line overrides
     seed: int
     readings: tuple[TargetReading, ...]
+    also: tuple[CalibrationPair, ...] = ()  # a joint calibration's other pairs
 
     @property
     def at_steps(self) -> tuple[int, ...]:
@@ -64,6 +90,32 @@ class CalibrationPlan:
     def target_values(self, row: Mapping[str, Any]) -> dict[str, float]:
         """The model's value of each target, by id, from one simulation's result row."""
         return {r.target.id: r.value(row) for r in self.readings}
+
+    @property
+    def pairs(self) -> tuple[CalibrationPair, ...]:
+        """Every (scenario, target set) pair, the first scenario's first."""
+        first = CalibrationPair(
+            self.scenario_path,
+            self.scenario,
+            self.targets,
+            self.targets_name,
+            self.targets_text,
+            self.readings,
+        )
+        return (first, *self.also)
+
+    @property
+    def joint(self) -> bool:
+        return bool(self.also)
+
+    @property
+    def pair_labels(self) -> tuple[str, ...]:
+        """A name per pair for reports: its scenario's name (with its position if two pairs
+        share a scenario name)."""
+        names = [p.scenario.name for p in self.pairs]
+        return tuple(
+            name if names.count(name) == 1 else f"{name}#{k}" for k, name in enumerate(names)
+        )
 
     def priors_table(self) -> pa.Table:
         """One row per free parameter: its label, keys and prior."""
@@ -88,11 +140,20 @@ class CalibrationPlan:
         after the fit (predictive draws, candidate points, replicates), whose simulations are
         each checked against what is recorded."""
         fit = self.settings.model_dump(mode="json", exclude={*POST_FIT_SETTINGS, "budget"})
+        scenarios = [
+            p.scenario.model_dump(mode="json", exclude={"source_file", "calibration"})
+            for p in self.pairs
+        ]
+        target_sets = [p.targets.model_dump(mode="json") for p in self.pairs]
+        if not self.joint:  # as a calibration of one pair always had them
+            return {
+                "scenario": _hash(scenarios[0]),
+                "targets": _hash(target_sets[0]),
+                "settings": _hash({**fit, "seed": self.seed}),
+            }
         return {
-            "scenario": _hash(
-                self.scenario.model_dump(mode="json", exclude={"source_file", "calibration"})
-            ),
-            "targets": _hash(self.targets.model_dump(mode="json")),
+            "scenario": _hash(scenarios),
+            "targets": _hash(target_sets),
             "settings": _hash({**fit, "seed": self.seed}),
         }
 
@@ -110,9 +171,14 @@ def plan_calibration(
     budget: int | None = None,
     particles: int | None = None,
     generations: int | None = None,
+    also: Sequence[tuple[str | Path, str | Path]] = (),
 ) -> CalibrationPlan:
     """Read and check everything a calibration needs; raise one ScenarioError listing every
-    problem, each with its file, line and key."""
+    problem, each with its file, line and key.
+
+    `also`: the other (scenario, target set) pairs of a joint calibration. The free parameters
+    are the first scenario's; each other scenario must have every key they set (the `--set`
+    overrides apply to every scenario), and each particle runs every scenario."""
     path = Path(scenario_path)
     scenario, doc = scenario_module.load_located(path, list(overrides))
     section = scenario.calibration
@@ -137,6 +203,12 @@ def plan_calibration(
         scenario, target_set, targets_doc, after_end_is_error=False
     )
     problems += reading_problems
+    others: list[CalibrationPair] = []
+    for other_path, other_targets in also:
+        pair, pair_problems = _other_pair(Path(other_path), other_targets, overrides, section, doc)
+        problems += pair_problems
+        if pair is not None:
+            others.append(pair)
     if problems:
         raise ScenarioError(problems)
     changes = {"budget": budget, "particles": particles, "generations": generations}
@@ -154,7 +226,50 @@ def plan_calibration(
         settings=settings,
         seed=seed,
         readings=tuple(readings),
+        also=tuple(others),
     )
+
+
+def _other_pair(
+    path: Path,
+    targets: str | Path,
+    overrides: Sequence[str],
+    section: CalibrationSection,
+    first_doc: Document,
+) -> tuple[CalibrationPair | None, list[Problem]]:
+    """Another pair of a joint calibration, or the problems that keep it out: a free key the
+    scenario lacks (or cannot take at an end of its range), located at the parameter in the
+    first scenario and naming this one; a target its runs cannot produce."""
+    scenario = scenario_module.load(path, list(overrides))
+    produced = produced_outcomes(scenario)
+    problems: list[Problem] = []
+    for key, parameter in section.parameters.items():
+        for problem in _parameter_problems(scenario, first_doc, key, parameter, produced):
+            problems.append(
+                Problem(
+                    problem.file,
+                    problem.line,
+                    problem.key,
+                    f"in {path}, which is calibrated jointly (--also): {problem.message}",
+                )
+            )
+    target_set = load_target_set(targets)
+    targets_file = target_set_path(targets)
+    readings, reading_problems = target_readings(
+        scenario, target_set, load_yaml(targets_file), after_end_is_error=False
+    )
+    problems += reading_problems
+    if problems:
+        return None, problems
+    pair = CalibrationPair(
+        scenario_path=path,
+        scenario=scenario,
+        targets=target_set,
+        targets_name=str(targets),
+        targets_text=targets_file.read_text(encoding="utf-8"),
+        readings=tuple(readings),
+    )
+    return pair, []
 
 
 def section_problems(scenario: Scenario, doc: Document) -> list[Problem]:
@@ -165,18 +280,17 @@ def section_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     produced = produced_outcomes(scenario)
     return [
         p
-        for key in scenario.calibration.parameters
-        for p in _parameter_problems(scenario, doc, key, produced)
+        for key, parameter in scenario.calibration.parameters.items()
+        for p in _parameter_problems(scenario, doc, key, parameter, produced)
     ]
 
 
 def _parameter_problems(
-    scenario: Scenario, doc: Document, key: str, produced: set[str]
+    scenario: Scenario, doc: Document, key: str, parameter: FreeParameter, produced: set[str]
 ) -> list[Problem]:
-    """Each key the parameter sets exists outside lists and holds a number, and both ends of
-    its range make a valid scenario."""
-    assert scenario.calibration is not None
-    parameter = scenario.calibration.parameters[key]
+    """Each key the parameter sets exists in `scenario` outside lists and holds a number, and
+    both ends of its range make a valid scenario; problems are located at the parameter in
+    `doc` (the document of the scenario that declares it)."""
     at = (*PARAMETERS, key)
     label = parameter.label or key
     if label in _RESERVED_COLUMNS or label in produced or label.startswith(_DERIVED_PREFIXES):

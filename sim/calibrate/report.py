@@ -32,14 +32,15 @@ import yaml
 from sim import figures
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
-from sim.calibrate.results import phase_rows
-from sim.calibrate.runner import PER_CANDIDATE, CalibrationOutcome, ChosenPoint
+from sim.calibrate.results import by_summary_target, phase_rows
+from sim.calibrate.runner import PAIR_STRIDE, PER_CANDIDATE, CalibrationOutcome, ChosenPoint
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
 
 BAND = (0.05, 0.5, 0.95)  # 90% intervals and the median
 CALIBRATED_SCENARIO = "calibrated.yaml"
+CALIBRATED_BEHAVIOUR = "calibrated-behaviour.yaml"
 
 
 def write_report(
@@ -59,14 +60,33 @@ def write_report(
     write_parquet_atomic(out_dir / "generations.parquet", _particles(plan, outcome.generations))
     point = outcome.point.values
     header = _provenance(plan, outcome, summary)
-    _write_text(
-        out_dir / CALIBRATED_SCENARIO,
-        calibrated_scenario(plan, point, summary, out_dir / CALIBRATED_SCENARIO, header),
-    )
-    if scenario_out is not None:
-        _write_text(scenario_out, calibrated_scenario(plan, point, summary, scenario_out, header))
+    behaviour = behaviour_file(plan)
+    if not plan.joint:
+        _write_text(
+            out_dir / CALIBRATED_SCENARIO,
+            calibrated_scenario(plan, point, summary, out_dir / CALIBRATED_SCENARIO, header),
+        )
+        if scenario_out is not None:
+            text = calibrated_scenario(plan, point, summary, scenario_out, header)
+            _write_text(scenario_out, text)
+    if behaviour is not None:
+        path = out_dir / CALIBRATED_BEHAVIOUR
+        _write_text(path, calibrated_behaviour(plan, behaviour, point, summary, path, header))
+        if scenario_out is not None and plan.joint:
+            text = calibrated_behaviour(plan, behaviour, point, summary, scenario_out, header)
+            _write_text(scenario_out, text)
     _write_plots(summary, sims, final, plan, out_dir)
     return summary
+
+
+def behaviour_file(plan: CalibrationPlan) -> Path | None:
+    """The file the first scenario `extends:` (the behaviour a caravan's context extends), or
+    None if it extends none."""
+    data = yaml.safe_load(plan.scenario_path.read_text(encoding="utf-8"))
+    parent = data.get("extends") if isinstance(data, dict) else None
+    if not isinstance(parent, str):
+        return None
+    return (plan.scenario_path.parent / parent).resolve()
 
 
 def _summary(
@@ -94,23 +114,28 @@ def _summary(
     check = phase_rows(sims, "check", final.index)
     check = check[check["index"] // PER_CANDIDATE == point.candidate]  # the chosen point's
     targets: dict[str, Any] = {}
-    for reading in plan.readings:
-        t = reading.target
-        column = f"target.{t.id}"
-        targets[t.id] = {
-            "outcome": list(t.outcome),
-            "observed": t.observed,
-            "tolerance": describe_tolerance(t),
-            "band": _json_band(t.band()),
-            "source": t.source,
-            "predictive": _interval(predictive[column]),
-            "calibrated_scenario": _interval(check[column]),
-            "median_discrepancy": float(
-                np.median(check[f"discrepancy.{t.id}"]) if len(check) else math.nan
-            ),
-        }
+    for k, (pair, label) in enumerate(zip(plan.pairs, plan.pair_labels, strict=True)):
+        mine = predictive["run_id"] // PAIR_STRIDE == k
+        checked = check["run_id"] // PAIR_STRIDE == k
+        for reading in pair.readings:
+            # a joint calibration's targets are named by their pair: ids may repeat
+            key = f"{label}/{reading.target.id}" if plan.joint else reading.target.id
+            joint = {"caravan": k, "id": reading.target.id} if plan.joint else {}
+            targets[key] = joint | _target_summary(reading.target, predictive[mine], check[checked])
     counts = dict(outcome.simulations)
+    also = {
+        "also": [
+            {
+                "caravan": k,
+                "scenario": p.scenario.name,
+                "scenario_file": str(p.scenario_path),
+                "target_set": p.targets.name,
+            }
+            for k, p in enumerate(plan.also, start=1)
+        ]
+    }
     return {
+        **(also if plan.joint else {}),
         "scenario": plan.scenario.name,
         "scenario_file": str(plan.scenario_path),
         "overrides": list(plan.overrides),
@@ -135,6 +160,22 @@ def _summary(
         "check_replicates": len(check),
         "predictive_draws": len(predictive),
         "point": _point_summary(point, plan.settings.point_replicates),
+    }
+
+
+def _target_summary(t: Target, predictive: pd.DataFrame, check: pd.DataFrame) -> dict[str, Any]:
+    column = f"target.{t.id}"
+    return {
+        "outcome": list(t.outcome),
+        "observed": t.observed,
+        "tolerance": describe_tolerance(t),
+        "band": _json_band(t.band()),
+        "source": t.source,
+        "predictive": _interval(predictive[column]),
+        "calibrated_scenario": _interval(check[column]),
+        "median_discrepancy": float(
+            np.median(check[f"discrepancy.{t.id}"]) if len(check) else math.nan
+        ),
     }
 
 
@@ -205,8 +246,15 @@ def _provenance(
     sims = summary["simulations"]
     last = summary["generations"][-1]
     settings = plan.settings
+    sets = (
+        f"the target set '{plan.targets.name}'"
+        if not plan.joint
+        else "the target sets "
+        + ", ".join(f"'{p.targets.name}' ({p.scenario_path})" for p in plan.pairs)
+        + " jointly"
+    )
     text = (
-        f"Calibrated by `caravan calibrate` to the target set '{plan.targets.name}' (run "
+        f"Calibrated by `caravan calibrate` to {sets} (run "
         f"directory {outcome.out_dir}, seed {plan.seed}, written "
         f"{datetime.now(UTC).date().isoformat()}): {len(outcome.generations)} ABC-SMC "
         f"generations, {sims['abc']} simulations, final tolerance {_fmt(last['tolerance'])}. "
@@ -253,6 +301,46 @@ def calibrated_scenario(
     return "\n".join(lines) + "\n"
 
 
+def calibrated_behaviour(
+    plan: CalibrationPlan,
+    behaviour: Path,
+    point: Mapping[str, float | int],
+    summary: Mapping[str, Any],
+    path: Path,
+    header: Sequence[str],
+) -> str:
+    """A behaviour file at `path` that extends `behaviour` (the file the first scenario
+    extends) and sets each free key to the chosen point's value, with the posterior median and
+    interval in a comment and the calibration run in the header. A context uses it with
+    `--behaviour PATH` (its keys then win over the context's own, as the calibration set them
+    in every scenario), or by extending it in place of `behaviour`."""
+    extends = os.path.relpath(behaviour, path.resolve().parent)
+    what = " and ".join(f"'{p.targets.name}'" for p in plan.pairs)
+    nested: dict[str, Any] = {}
+    for text in plan.overrides:  # the calibration ran with these: so does the behaviour
+        key, _, raw = text.partition("=")
+        if key.strip().startswith("calibration."):  # the fit's settings, not the behaviour
+            continue
+        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
+    for prior in plan.priors.priors:
+        stats = summary["parameters"][prior.label]
+        comment = (
+            f"calibrated ({', '.join(p.targets.name for p in plan.pairs)}): posterior median "
+            f"{_fmt(stats['median'])}, 90% interval [{_fmt(stats['p05'])}, {_fmt(stats['p95'])}]"
+        )
+        for key in prior.keys:
+            _put(nested, key, point[prior.label], comment)
+    lines = [f"# {line}" for line in header]
+    lines += [
+        f"# The behaviour of {behaviour.name} calibrated to the target sets {what} at once.",
+        f"# Use it with a caravan's context: caravan validate CONTEXT.yaml --behaviour {path.name}",
+        "# (its keys replace the context's, as the calibration set them in every scenario).",
+        f"extends: {extends}",
+    ]
+    lines += _yaml_lines(nested, 0)
+    return "\n".join(lines) + "\n"
+
+
 def _put(nested: dict[str, Any], key: str, value: Any, comment: str) -> None:
     node = nested
     *parents, last = key.split(".")
@@ -289,8 +377,11 @@ def _fmt(value: float | None) -> str:
 def markdown_report(summary: Mapping[str, Any]) -> str:
     """A short report: the fit, the parameters, the targets, the tolerance schedule."""
     sims = summary["simulations"]
+    jointly = "".join(
+        f" and `{p['scenario']}` to `{p['target_set']}`" for p in summary.get("also", [])
+    )
     lines = [
-        f"# Calibration of `{summary['scenario']}` to `{summary['target_set']}`",
+        f"# Calibration of `{summary['scenario']}` to `{summary['target_set']}`{jointly}",
         "",
         f"Scenario file `{summary['scenario_file']}`, seed {summary['seed']}. "
         f"ABC-SMC with {summary['settings']['particles']} particles per generation; "
@@ -384,5 +475,5 @@ def _write_plots(
     out_dir: Path,
 ) -> None:
     posterior = _particles(plan, [final]).to_pandas()
-    predictive = phase_rows(sims, "predictive", final.index)
+    predictive = by_summary_target(summary, phase_rows(sims, "predictive", final.index))
     figures.save(figures.calibration_figures(summary, posterior, predictive), out_dir)

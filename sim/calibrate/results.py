@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from sim.calibrate.runner import PAIR_STRIDE
 from sim.errors import CaravanError
 from sim.sweep.store import load_sweep
 
@@ -18,6 +20,19 @@ def phase_rows(sims: pd.DataFrame, phase: str, generation: int) -> pd.DataFrame:
     """The simulations of one phase for one generation (the predictive draws and checks of the
     last generation, say)."""
     return sims[(sims["phase"] == phase) & (sims["generation"] == generation)]
+
+
+def by_summary_target(summary: Mapping[str, Any], rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` (of one phase) with a column `target.<key>` per target of the summary. A joint
+    calibration names its targets `<caravan>/<id>` and runs every pair on the same particles:
+    each pair's rows, in run id order, become the columns of its targets."""
+    if "also" not in summary:
+        return rows
+    columns: dict[str, Any] = {}
+    for key, target in summary["targets"].items():
+        mine = rows[rows["run_id"] // PAIR_STRIDE == target["caravan"]].sort_values("run_id")
+        columns[f"target.{key}"] = mine[f"target.{target['id']}"].to_numpy()
+    return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class CalibrationResults:
     @property
     def predictive(self) -> pd.DataFrame:
         final = self.summary["generations"][-1]["generation"]
-        return phase_rows(self.simulations, "predictive", final)
+        return by_summary_target(self.summary, phase_rows(self.simulations, "predictive", final))
 
 
 def load_calibration(path: str | Path) -> CalibrationResults:

@@ -20,6 +20,12 @@ Phases (the `phase` column), each with its own run ids:
 `generation` is, for the last three, the generation they come from: a resumed calibration that
 gets further (a larger budget) checks its new last generation under new run ids. Every recorded
 simulation a phase would run again is checked to be the same (seed and parameters).
+
+A joint calibration (several scenario and target set pairs) runs each of those simulations once
+per pair, with the same parameters and seed: pair k's run id is k x PAIR_STRIDE plus the first
+pair's, and its row has a `caravan` column (k), its own targets' values and discrepancies, and
+`distance`, its own targets' distance. What the fit compares with the tolerance is the combined
+distance of all pairs' discrepancies (`combined_distance` over every target of every pair).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import pyarrow as pa
 from sim import package_version
 from sim.calibrate import abc
 from sim.calibrate.abc import Generation
-from sim.calibrate.plan import CalibrationPlan
+from sim.calibrate.plan import CalibrationPair, CalibrationPlan
 from sim.errors import CaravanError
 from sim.progress import ProgressReporter
 from sim.scenario.calibration import CalibrationSection
@@ -52,6 +58,8 @@ PREDICTIVE = 98  # ... of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
 PER_GENERATION = 10**6  # simulations of one of those phases for one last generation, at most
 PER_CANDIDATE = 1000  # replicates of one candidate point, at most
+PAIR_STRIDE = 10**12  # run id of pair k's simulation = k x stride + the first pair's
+PAIR_COLUMN = "caravan"  # a joint calibration's rows: the pair (0, 1, ...) a row belongs to
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
 ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is needed
 # A round is at most this many proposals per particle: a guess that is too low costs another
@@ -90,6 +98,11 @@ def run_id(generation: int, index: int) -> int:
     return generation * RUN_ID_STRIDE + index
 
 
+def pair_of(run: int) -> int:
+    """The pair (0 for the first scenario) whose simulation has run id `run`."""
+    return run // PAIR_STRIDE
+
+
 def combined_distance(discrepancies: Iterable[float]) -> float:
     """Root mean square of the targets' discrepancies: 1 when every target sits at the edge of
     its tolerance."""
@@ -100,7 +113,8 @@ def combined_distance(discrepancies: Iterable[float]) -> float:
 
 class _Simulations:
     """The recorded simulations (a row of values each, by run id), and running more of them
-    through the executor into the store."""
+    through the executor into the store. A simulation is named by the first pair's run id; in
+    a joint calibration it is run once per pair."""
 
     def __init__(
         self,
@@ -110,6 +124,7 @@ class _Simulations:
         batch_size: int | None,
     ) -> None:
         self.plan = plan
+        self.pairs = plan.pairs
         self.store = store
         self.executor = executor
         self.batch_size = batch_size
@@ -119,52 +134,74 @@ class _Simulations:
         self.ran_now = 0
         recorded = load_sweep(store.dir)
         if len(recorded):
-            for row in recorded[["run_id", *self.kept]].to_dict(orient="records"):
+            columns = [c for c in recorded.columns if c.startswith("discrepancy.")]
+            for row in recorded[["run_id", *self.kept, *columns]].to_dict(orient="records"):
                 self._keep(row)
 
     def _keep(self, row: dict[Any, Any]) -> None:
-        self.rows[int(row["run_id"])] = {k: row[k] for k in self.kept}
+        run = int(row["run_id"])
+        kept = {k: row[k] for k in self.kept}
+        readings = self.pairs[pair_of(run)].readings
+        kept["discrepancies"] = [row[f"discrepancy.{r.target.id}"] for r in readings]
+        self.rows[run] = kept
 
     def count(self, phase: str, generation: int | None = None) -> int:
-        """Recorded simulations of `phase` (and of `generation`, if given)."""
+        """Recorded simulations of `phase` (and of `generation`, if given), of every pair."""
         return sum(
             1
             for r in self.rows.values()
             if r["phase"] == phase and generation in (None, r["generation"])
         )
 
+    def distance(self, run: int) -> float:
+        """The distance of simulation `run` (a first-pair run id): the combined distance of
+        every pair's discrepancies, which for one pair is its row's distance."""
+        discrepancies = [
+            d
+            for k in range(len(self.pairs))
+            for d in self.rows[k * PAIR_STRIDE + run]["discrepancies"]
+        ]
+        return combined_distance(discrepancies)
+
     def ensure(
         self, specs: Sequence[RunSpec], phase: str, generation: int, bar: ProgressReporter
     ) -> None:
-        """Run the specs not yet recorded, recording each batch as it finishes. A spec already
-        recorded must be the same simulation (seed and parameters); otherwise the calibration
-        directory holds another calibration's, or the libraries that draw proposals changed."""
-        for spec in specs:
-            row = self.rows.get(spec.run_id)
-            if row is not None and (
-                row["seed"] != spec.seed
-                or row["phase"] != phase
-                or any(row[k] != v for k, v in self._labelled(spec).items())
-            ):
-                raise CaravanError(
-                    f"{self.store.dir}: the recorded simulation {spec.run_id} differs from the "
-                    f"one this calibration makes now ({phase}); were numpy or scipy upgraded? "
-                    "Start a new calibration with another --out"
-                )
-        todo = [s for s in specs if s.run_id not in self.rows]
-        if not todo:
-            return
-        labels = {s.run_id: self._labelled(s) for s in todo}
-        results = execute_runs(
-            self.plan.scenario, todo, self.executor, self.batch_size, at_steps=self.plan.at_steps
-        )
-        with closing(results):
-            for batch in results:
-                table = self._annotated(batch.runs, labels, phase, generation)
-                self.ran_now += self.store.write_batch(table)
-                for row in table.select(["run_id", *self.kept]).to_pylist():
-                    self._keep(row)
-                bar.advance(table.num_rows)
+        """Run the specs not yet recorded (for every pair), recording each batch as it
+        finishes. A spec already recorded must be the same simulation (seed and parameters);
+        otherwise the calibration directory holds another calibration's, or the libraries that
+        draw proposals changed."""
+        for k, pair in enumerate(self.pairs):
+            pair_specs = [_for_pair(spec, k) for spec in specs]
+            for spec in pair_specs:
+                self._check_recorded(spec, phase)
+            todo = [s for s in pair_specs if s.run_id not in self.rows]
+            if not todo:
+                continue
+            labels = {s.run_id: self._labelled(s) for s in todo}
+            results = execute_runs(
+                pair.scenario, todo, self.executor, self.batch_size, at_steps=pair.at_steps
+            )
+            with closing(results):
+                for batch in results:
+                    table = self._annotated(batch.runs, labels, phase, generation, k)
+                    self.ran_now += self.store.write_batch(table)
+                    discrepancies = [c for c in table.column_names if c.startswith("discrepancy.")]
+                    for row in table.select(["run_id", *self.kept, *discrepancies]).to_pylist():
+                        self._keep(row)
+                    bar.advance(table.num_rows)
+
+    def _check_recorded(self, spec: RunSpec, phase: str) -> None:
+        row = self.rows.get(spec.run_id)
+        if row is not None and (
+            row["seed"] != spec.seed
+            or row["phase"] != phase
+            or any(row[k] != v for k, v in self._labelled(spec).items())
+        ):
+            raise CaravanError(
+                f"{self.store.dir}: the recorded simulation {spec.run_id} differs from the "
+                f"one this calibration makes now ({phase}); were numpy or scipy upgraded? "
+                "Start a new calibration with another --out"
+            )
 
     def _labelled(self, spec: RunSpec) -> dict[str, Any]:
         """Parameter values by label (a tied parameter sets several keys to one value)."""
@@ -176,22 +213,41 @@ class _Simulations:
         labels: dict[int, dict[str, Any]],
         phase: str,
         generation: int,
+        pair: int,
     ) -> pa.Table:
-        """The worker's rows with phase, generation, parameters, target values and distance."""
+        """The worker's rows with phase, generation, parameters, target values and distance
+        (of this pair's targets); in a joint calibration, with the pair."""
         rows = runs.to_pylist()
+        plan = self.pairs[pair]
         for row in rows:
-            values = self.plan.target_values(row)
-            discrepancies = self.plan.targets.discrepancies(values)
+            values = plan.target_values(row)
+            discrepancies = plan.targets.discrepancies(values)
+            within_pair = row["run_id"] % PAIR_STRIDE
             row.update(
                 phase=phase,
                 generation=generation,
-                index=row["run_id"] % (RUN_ID_STRIDE if phase == "abc" else PER_GENERATION),
+                index=within_pair % (RUN_ID_STRIDE if phase == "abc" else PER_GENERATION),
+                **({PAIR_COLUMN: pair} if len(self.pairs) > 1 else {}),
                 **labels[row["run_id"]],
                 **{f"target.{k}": v for k, v in values.items()},
                 **{f"discrepancy.{k}": v for k, v in discrepancies.items()},
                 distance=combined_distance(discrepancies.values()),
             )
         return pa.Table.from_pylist(rows)
+
+
+def _for_pair(spec: RunSpec, pair: int) -> RunSpec:
+    """The first pair's simulation `spec` as pair `pair` runs it: same parameters and seed."""
+    if pair == 0:
+        return spec
+    offset = pair * PAIR_STRIDE
+    return RunSpec(
+        run_id=spec.run_id + offset,
+        point_id=spec.point_id + offset,
+        replicate=spec.replicate,
+        seed=spec.seed,
+        values=spec.values,
+    )
 
 
 def run_calibration(
@@ -223,10 +279,12 @@ def run_calibration(
         store.update_manifest(status="running", sessions=sessions, budget=plan.settings.budget)
         status = "failed"
         sims = _Simulations(plan, store, executor, batch_size)
-        budget = plan.settings.budget
+        # the budget counts parameter sets; a joint calibration runs each on every scenario
+        budget = plan.settings.budget * len(plan.pairs)
+        what = " and ".join(f"{p.scenario.name} to {p.targets.name}" for p in plan.pairs)
         try:
             with make_progress(
-                f"calibrate {plan.scenario.name} to {plan.targets.name}",
+                f"calibrate {what}",
                 budget,
                 min(sims.count("abc"), budget),
                 unit="simulations",
@@ -239,6 +297,7 @@ def run_calibration(
             settings = plan.settings
             checks = settings.predictive_draws + settings.check_replicates
             checks += settings.point_replicates * len(candidates) if len(candidates) > 1 else 0
+            checks *= len(plan.pairs)
             done = sum(sims.count(p, final.index) for p in ("predictive", "candidate", "check"))
             with make_progress(
                 "posterior checks", checks, min(done, checks), unit="simulations"
@@ -356,13 +415,13 @@ def _generation(
         ]
         sims.ensure(specs, "abc", g, bar)
         for i in indices:
-            if sims.rows[run_id(g, i)]["distance"] <= tolerance:
+            if sims.distance(run_id(g, i)) <= tolerance:
                 within += 1
                 if len(accepted) < n:
                     accepted.append(i)
         tried += size
     fit = np.array([proposals[i] for i in accepted])
-    distances = np.array([sims.rows[run_id(g, i)]["distance"] for i in accepted])
+    distances = np.array([sims.distance(run_id(g, i)) for i in accepted])
     if previous is None:
         weights = np.full(n, 1.0 / n)
     else:
@@ -430,7 +489,7 @@ def candidate_points(
     points: list[tuple[dict[str, float | int], int | None]] = [
         (posterior_medians(plan, final), None)
     ]
-    distances = np.array([sims.rows[int(r)]["distance"] for r in final.run_ids])
+    distances = np.array([sims.distance(int(r)) for r in final.run_ids])
     closest = np.argsort(distances, kind="stable")[: plan.settings.point_candidates]
     for k in closest:
         values = {
@@ -473,7 +532,7 @@ def _choose_point(
         first = final.index * PER_GENERATION + c * PER_CANDIDATE
         specs = _point_specs(plan, values, CANDIDATE, first, replicates)
         sims.ensure(specs, "candidate", final.index, bar)
-        medians.append(float(np.median([sims.rows[s.run_id]["distance"] for s in specs])))
+        medians.append(float(np.median([sims.distance(s.run_id) for s in specs])))
     best = int(np.argmin(medians))
     values, particle = candidates[best]
     return ChosenPoint(values, best, particle, medians)
@@ -506,6 +565,8 @@ def _open_store(plan: CalibrationPlan, out_dir: Path, resume: bool) -> SweepStor
             files={
                 SCENARIO_FILE: plan.scenario.to_yaml(),
                 TARGETS_FILE: plan.targets_text,
+                **{f"scenario-{k}.yaml": p.scenario.to_yaml() for k, p in _others(plan)},
+                **{f"targets-{k}.yaml": p.targets_text for k, p in _others(plan)},
             },
             design=plan.priors_table(),
         )
@@ -524,8 +585,26 @@ def _open_store(plan: CalibrationPlan, out_dir: Path, resume: bool) -> SweepStor
     )
 
 
+def _others(plan: CalibrationPlan) -> list[tuple[int, CalibrationPair]]:
+    """A joint calibration's pairs after the first, with their numbers (1, 2, ...)."""
+    return list(enumerate(plan.also, start=1))
+
+
 def _manifest(plan: CalibrationPlan, fingerprints: dict[str, str]) -> dict[str, Any]:
+    joint = {
+        "also": [
+            {
+                "caravan": k,
+                "scenario_file": str(p.scenario_path),
+                "targets": p.targets_name,
+                "target_set": p.targets.name,
+                "files": [f"scenario-{k}.yaml", f"targets-{k}.yaml"],
+            }
+            for k, p in _others(plan)
+        ]
+    }
     return {
+        **(joint if plan.joint else {}),
         "format": 1,
         "kind": "caravan-calibration",
         "name": plan.scenario.name,

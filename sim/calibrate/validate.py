@@ -63,6 +63,7 @@ class ValidationPlan:
     readings: tuple[TargetReading, ...]
     replicates: int
     seed: int
+    behaviour: Path | None = None  # a behaviour file merged over the scenario (--behaviour)
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -76,12 +77,14 @@ def plan_validation(
     overrides: tuple[str, ...] = (),
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
+    behaviour: str | Path | None = None,
 ) -> ValidationPlan:
-    """Read and check the scenario and the target set; raise one ScenarioError listing every
-    figure that cannot be read off a run, each with its file, line and key."""
+    """Read and check the scenario (with `behaviour` merged over it, if given: a calibrated
+    behaviour file) and the target set; raise one ScenarioError listing every figure that
+    cannot be read off a run, each with its file, line and key."""
     if replicates < 1 or seed < 0:
         raise ValueError(f"need replicates >= 1 and seed >= 0, not {replicates} and {seed}")
-    scenario = scenario_module.load(Path(scenario_path), list(overrides))
+    scenario = scenario_module.load(Path(scenario_path), list(overrides), behaviour)
     target_set = load_target_set(targets)
     targets_file = target_set_path(targets)
     readings, problems = target_readings(
@@ -98,6 +101,7 @@ def plan_validation(
         readings=tuple(readings),
         replicates=replicates,
         seed=seed,
+        behaviour=None if behaviour is None else Path(behaviour),
     )
 
 
@@ -157,6 +161,7 @@ class Validation:
     version: str  # of caravan-sim
     versions: dict[str, str]  # of Python and the libraries the runs depend on
     created: str  # UTC, ISO
+    behaviour: str | None = None  # the behaviour file merged over the scenario, if any
 
     @property
     def replicates(self) -> int:
@@ -187,6 +192,7 @@ class Validation:
             "scenario": self.scenario,
             "scenario_file": self.scenario_file,
             "overrides": list(self.overrides),
+            "behaviour": self.behaviour,
             "target_set": self.target_set,
             "targets": self.targets,
             "replicates": self.replicates,
@@ -220,6 +226,7 @@ class Validation:
             version=data["version"],
             versions=dict(data["versions"]),
             created=data["created"],
+            behaviour=data.get("behaviour"),
         )
 
 
@@ -336,6 +343,7 @@ def validation_of(plan: ValidationPlan, rows: Sequence[Mapping[str, Any]]) -> Va
         version=package_version(),
         versions=library_versions(),
         created=utc_now(),
+        behaviour=None if plan.behaviour is None else str(plan.behaviour),
     )
 
 

@@ -18,18 +18,29 @@ from sim.validation import did_you_mean, validate_model
 from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, merge (`extends:`), override (`key.path=value`), validate and check a scenario."""
-    return load_located(path, overrides)[0]
+def load(
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    behaviour: str | Path | None = None,
+) -> Scenario:
+    """Read, merge (`extends:`), override (`key.path=value`), validate and check a scenario.
+
+    `behaviour`: a behaviour file (a calibrated one, say) merged over the scenario before the
+    overrides: its keys, and those of the files it extends, replace the scenario's own."""
+    return load_located(path, overrides, behaviour)[0]
 
 
 def load_located(
-    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+    path: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    behaviour: str | Path | None = None,
 ) -> tuple[Scenario, Document]:
     """As `load`, with the merged document, which locates each key in the file (or parent
     scenario, or --set) that wrote it: for problems found later, by sweeps and calibration."""
     path = Path(path)
     doc = _load_with_extends(path, seen=())
+    if behaviour is not None:
+        _merge(doc, _load_with_extends(Path(behaviour), seen=()), ())
     for text in overrides:
         _apply_override(doc, text)
     return _validate(doc, path), doc
