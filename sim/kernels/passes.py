@@ -183,6 +183,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 if not sets_out and p.reroute_at_closures:
                     here = place_a[i]
                     r = reroute(r, leg, here, group_a[i], routes, route_cdf, road_fx, p)
+                    route_a[i] = r
                     sets_out = not road_fx[leg_road[r, leg]].closed
         if sets_out and road_fx is not None and road_fx[leg_road[r, leg]].give_up_per_h > 0.0:
             group = group_a[i]
@@ -236,10 +237,9 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 if road_fx is not None and status == MOVING:
                     if road_fx[leg_road[r, leg]].closed and p.reroute_at_closures:
                         r = reroute(r, leg, here, group, routes, route_cdf, road_fx, p)
+                        route_a[i] = r
                     if road_fx[leg_road[r, leg]].closed:
                         km = 0.0  # waits here: the road ahead is closed
-            if road_fx is not None and r != route_a[i]:
-                route_a[i] = r  # took another route at a closed road
             # Written back only where changed: most walk on along their road.
             km_a[i] = km if status == MOVING else 0.0
             if leg != leg_a[i]:
