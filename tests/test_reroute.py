@@ -20,13 +20,21 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import DROP, ScenarioFactory
-from test_invariants import check_counts, check_one_state_each, check_places_and_roads
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from test_invariants import (
+    check_counts,
+    check_one_state_each,
+    check_outcomes,
+    check_places_and_roads,
+    scenario_changes,
+)
 
 from sim import rng
 from sim.errors import ScenarioError
 from sim.model import CaravanModel, release
 from sim.network import build
-from sim.population import ARRIVED, MOVING
+from sim.population import ARRIVED, FIRST_FINAL, HELD_FIRST, MOVING, WAITING
 from sim.scenario import Scenario, load
 
 
@@ -349,9 +357,81 @@ def test_everyone_is_counted_once_every_step(make_scenario: ScenarioFactory, mod
     assert on_other > picked.sum() - picked[ids[ROUTE_ABC]]
 
 
+@st.composite
+def closing_roads(draw: st.DrawFn) -> tuple[dict[str, Any], int, bool]:
+    """A random case of `test_invariants` with up to two more roads, re-routing on, and one or
+    two road closures."""
+    changes, seed, threads = draw(scenario_changes())
+    network = changes["network"]
+    ids = [p["id"] for p in network["places"]]
+    # Two more roads, for more ways around a closure.
+    joined = {frozenset(r["between"]) for r in network["roads"]}
+    for a, b in draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=2)):
+        if a != b and frozenset((a, b)) not in joined:
+            joined.add(frozenset((a, b)))
+            network["roads"].append(road(a, b, draw(st.integers(10, 800)) / 10))
+    roads = [r["between"] for r in network["roads"]]
+    duration_h = changes["time"]["duration_h"]
+    for k in range(draw(st.integers(1, 2))):
+        start = draw(st.integers(-2, int(duration_h) // 2))
+        changes["authorities"][f"closure{k}"] = closure(
+            draw(st.lists(st.sampled_from(roads), min_size=1, max_size=3, unique_by=tuple)),
+            (start, start + draw(st.integers(1, int(duration_h) + 4))),
+        )
+    changes["route_choice"]["reroute_at_closures"] = True
+    changes["route_choice"]["max_detour_km"] = 200.0
+    changes["route_choice"]["max_routes"] = 8
+    return changes, seed, threads
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(case=closing_roads())
+def test_random_closures_keep_everyone_counted_and_on_a_route_of_theirs(
+    session_scenarios: Any, case: Any
+) -> None:
+    """Every step accounts for everyone; at the end, everyone on the road or held stands at the
+    place of their leg on their route, and a group's members there share their route."""
+    changes, seed, threads = case
+    sc = session_scenarios(changes)
+    model = CaravanModel(sc, seed=seed, threads=threads)
+    try:
+        results = model.run()
+        s = results.series()
+        size = sc.population.size
+        check_one_state_each(s, size, results.n_steps)
+        check_counts(s)
+        check_places_and_roads(results, s)
+        check_outcomes(results, s, size, len(model.network.entry_crossings))
+        m, arrays = model.migrants, model.network.route_arrays
+        departed = m.route[m.status != WAITING]
+        on_routes = np.bincount(departed, minlength=len(model.network.routes))
+        event(f"someone took another route: {bool((on_routes != model.route_picks).any())}")
+        # On the road or held: quarantined members stay behind on the route they had.
+        travelling = (m.status == MOVING) | ((m.status >= HELD_FIRST) & (m.status < FIRST_FINAL))
+        for i in np.flatnonzero(travelling):
+            assert m.place[i] == arrays.place[m.route[i], m.leg[i]]
+        for g in np.unique(m.group[travelling]):
+            assert len(set(m.route[travelling & (m.group == g)].tolist())) == 1
+    finally:
+        release(model)
+
+
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
+
+
+def test_off_the_key_is_left_out_of_the_resolved_scenario(make_scenario: ScenarioFactory) -> None:
+    # So that the fingerprints sweeps and calibrations take of scenarios stay as they were.
+    assert "reroute_at_closures" not in make_scenario().model_dump()["route_choice"]
+    on = make_scenario({"route_choice": {"reroute_at_closures": True}})
+    assert on.model_dump()["route_choice"]["reroute_at_closures"] is True
 
 
 def test_a_value_other_than_true_or_false_is_refused(make_scenario: ScenarioFactory) -> None:
