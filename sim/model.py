@@ -291,6 +291,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             specificity=sc.health.specificity,
             quarantine_steps=self._quarantine_steps,
             give_up_growth_h=mv.give_up_on_road_growth_h or 0.0,
+            reroute_at_closures=sc.route_choice.reroute_at_closures,
         )
 
     def _nobody_changes(self, daylight: bool) -> bool:

@@ -39,6 +39,12 @@ class RouteArrays(NamedTuple):
     n_legs: npt.NDArray[np.int16]  # [route] legs on the route
     from_first: npt.NDArray[np.int32]  # [place] first route from the place (0: not an origin)
     from_end: npt.NDArray[np.int32]  # [place] one past its last route (0: not an origin)
+    # Where a road ahead is closed (`route_choice.reroute_at_closures`; else all empty): the
+    # alternatives of route r at its k-th place are alt_route[alt_first[r, k]:alt_end[r, k]]
+    # (see `alternatives`).
+    alt_first: npt.NDArray[np.int32]  # [route, k]
+    alt_end: npt.NDArray[np.int32]  # [route, k]
+    alt_route: npt.NDArray[np.int16]  # [alternative] a route index
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,9 @@ def build(scenario: Scenario) -> RoadNetwork:
         entry_crossings=entry_crossings,
         routes=routes,
         places_arrays=PlaceArrays(entry_index, _return_points(graph, place_ids)),
-        route_arrays=_route_arrays(routes, graph, index, routes_of),
+        route_arrays=_route_arrays(
+            routes, graph, index, routes_of, scenario.route_choice.reroute_at_closures
+        ),
         origin=index[scenario.population.origin],
         origins=origins,
         origin_routes=origin_routes,
@@ -217,6 +225,7 @@ def _route_arrays(
     graph: nx.Graph,
     index: dict[str, int],
     origin_routes: dict[str, tuple[int, int]],
+    reroute_at_closures: bool,
 ) -> RouteArrays:
     width = max(len(r.places) for r in routes)
     place = np.full((len(routes), width), -1, dtype=np.int16)
@@ -236,7 +245,43 @@ def _route_arrays(
     for origin, (first, end) in origin_routes.items():
         from_first[index[origin]] = first
         from_end[index[origin]] = end
-    return RouteArrays(place, leg_km, leg_road, n_legs, from_first, from_end)
+    alt_first = np.zeros((len(routes), width), dtype=np.int32)
+    alt_end = np.zeros((len(routes), width), dtype=np.int32)
+    alt_route: list[int] = []
+    if reroute_at_closures:
+        for first, end in origin_routes.values():
+            for r in range(first, end):
+                for k in range(n_legs[r]):
+                    alt_first[r, k] = len(alt_route)
+                    alt_route += alternatives(routes, first, end, r, k)
+                    alt_end[r, k] = len(alt_route)
+    return RouteArrays(
+        place,
+        leg_km,
+        leg_road,
+        n_legs,
+        from_first,
+        from_end,
+        alt_first,
+        alt_end,
+        np.array(alt_route, dtype=np.int16),
+    )
+
+
+def alternatives(routes: tuple[Route, ...], first: int, end: int, r: int, k: int) -> list[int]:
+    """The routes a group on route r may switch to at its k-th place when the road ahead is
+    closed: the other routes of its origin (`first` to `end`) that pass the same places from
+    the origin to here and another road next (one place on from here differs), in route order.
+    As routes are simple paths, none of them uses the closed road later."""
+    so_far = routes[r].places[: k + 1]
+    ahead = routes[r].places[k + 1]
+    return [
+        j
+        for j in range(first, end)
+        if routes[j].places[: k + 1] == so_far
+        and len(routes[j].places) > k + 1
+        and routes[j].places[k + 1] != ahead
+    ]
 
 
 def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:

@@ -266,6 +266,11 @@ def test_a_rule_writes_no_effect_it_does_not_declare() -> None:
                 "give_up_per_h": 0.01,
                 "ride_factor": 0.5,
             },
+            "authorities.closure": {
+                "kind": "road_closure",
+                "roads": [["fork", "north_gate"]],
+                "active": window,
+            },
         },
     )
     model = CaravanModel(scenario, seed=0, threads=False)

@@ -9,9 +9,10 @@ data; what happens to a migrant is decided by the rules of `sim.kernels.rules`.
 2. `move_and_count`: everyone on the road, in daylight, gives up on the road's hazard and
    goes back as from the place last passed (`gives_up_on_road`), or walks (or rides) the
    step's km along the route, and at each place reached is held or meets it (`reach_place`);
-   nobody sets out along a closed road. Then everyone is counted in the stocks
-   (`stock_columns`), and those who can change at the next step are listed for its pass 1
-   (`can_change`).
+   nobody sets out along a closed road: at one, a group may take another route from there
+   (`reroute`, with `route_choice.reroute_at_closures`), else it waits. Then everyone is
+   counted in the stocks (`stock_columns`), and those who can change at the next step are
+   listed for its pass 1 (`can_change`).
 
 A migrant's update depends on its own row, its group's draws and the step's inputs only, so
 two passes over the rows give what one pass row by row would. Each pass takes every array once
@@ -36,6 +37,7 @@ from sim.kernels.rules import (
     gives_up_or_slips,
     go_back,
     reach_place,
+    reroute,
     speed_kmh,
     stock_columns,
 )
@@ -135,8 +137,9 @@ def update_statuses(  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def move_and_count(  # type: ignore[no-untyped-def]
-    lo, hi, m, due, routes, places, ride_chance, place_fx, road_fx, p, counts, at_places, on_roads
-):
+    lo, hi, m, due, routes, places, route_cdf, ride_chance, place_fx, road_fx, p, counts,
+    at_places, on_roads,
+):  # fmt: skip
     """Pass 2 over rows lo..hi-1: everyone on the road moves; everyone not done is counted; those
     who can change at the next step are listed in `due` for its pass 1 (returns how many).
     Without road effects `road_fx` is None, and numba compiles a copy without their lines."""
@@ -173,9 +176,15 @@ def move_and_count(  # type: ignore[no-untyped-def]
             leg = leg_a[i]
             km = km_a[i]
             sets_out = leg < n_legs[r]
-            # Nobody sets out along a closed road; who is on it goes on.
+            # Nobody sets out along a closed road (but may take another route from there);
+            # who is on it goes on.
             if sets_out and road_fx is not None:
                 sets_out = km > 0.0 or not road_fx[leg_road[r, leg]].closed
+                if not sets_out and p.reroute_at_closures:
+                    here = place_a[i]
+                    r = reroute(r, leg, here, group_a[i], routes, route_cdf, road_fx, p)
+                    route_a[i] = r
+                    sets_out = not road_fx[leg_road[r, leg]].closed
         if sets_out and road_fx is not None and road_fx[leg_road[r, leg]].give_up_per_h > 0.0:
             group = group_a[i]
             if group != quit_group:
@@ -226,6 +235,9 @@ def move_and_count(  # type: ignore[no-untyped-def]
                     for j in range(N_FLOWS):
                         counts[j] += (flows >> j) & 1
                 if road_fx is not None and status == MOVING:
+                    if road_fx[leg_road[r, leg]].closed and p.reroute_at_closures:
+                        r = reroute(r, leg, here, group, routes, route_cdf, road_fx, p)
+                        route_a[i] = r
                     if road_fx[leg_road[r, leg]].closed:
                         km = 0.0  # waits here: the road ahead is closed
             # Written back only where changed: most walk on along their road.

@@ -71,6 +71,7 @@ from sim.rng import (
     CLEARANCE,
     GIVE_UP,
     GIVE_UP_CHOICE,
+    REROUTE,
     SLIP,
     TEST,
     TEST_HELD,
@@ -148,6 +149,48 @@ def gives_up_on_road(u, hazard_per_h, depart_step, p):  # type: ignore[no-untype
     if p.give_up_growth_h > 0.0:
         hazard_per_h *= 1.0 + (p.step - depart_step) * p.step_h / p.give_up_growth_h
     return u < 1.0 - math.exp(-hazard_per_h * p.step_h)
+
+
+# Compiled on its own and handed arrays, unlike the other rules: it runs only for someone at a
+# closed road (with `route_choice.reroute_at_closures`), so the reference counting of its
+# arrays (finding 9 in benchmarks/README.md) is paid there and nowhere else.
+@njit(cache=True)
+def reroute(r, leg, here, group, routes, route_cdf, road_fx, p):  # type: ignore[no-untyped-def]
+    """The route someone at `here`, the place `leg` of route r, takes when the road ahead is
+    closed: one of r's alternatives there (`sim.network.alternatives`: the same places from the
+    origin to here, another road next) whose road ahead is open, drawn with the weights a group
+    leaving now has (`route_cdf`), renormalised among them, with one draw per group, step and
+    place; r itself (they wait) if none is open."""
+    first = routes.alt_first[r, leg]
+    end = routes.alt_end[r, leg]
+    origin_first = routes.from_first[routes.place[r, 0]]
+    total = 0.0
+    for a in range(first, end):
+        j = routes.alt_route[a]
+        if not road_fx[routes.leg_road[j, leg]].closed:
+            total += route_weight(route_cdf, j, origin_first)
+    if total <= 0.0:
+        return r
+    below = uniform(p.key, REROUTE, group, p.step, here) * total
+    chosen = r
+    for a in range(first, end):
+        j = routes.alt_route[a]
+        if not road_fx[routes.leg_road[j, leg]].closed:
+            weight = route_weight(route_cdf, j, origin_first)
+            if weight > 0.0:
+                chosen = j  # the last open one with a weight, should rounding leave `below` over
+                below -= weight
+                if below < 0.0:
+                    return j
+    return chosen
+
+
+@njit(cache=True, inline="always")
+def route_weight(route_cdf, j, origin_first):  # type: ignore[no-untyped-def]
+    """Route j's weight at departure now: its step in its origin's cumulative weights."""
+    if j == origin_first:
+        return route_cdf[j]
+    return route_cdf[j] - route_cdf[j - 1]
 
 
 @njit(cache=True, inline="always")

@@ -36,6 +36,7 @@ class StepParams(NamedTuple):
     specificity: float
     quarantine_steps: int  # whole steps, at least the quarantine's length
     give_up_growth_h: float  # the road give-up hazard grows by itself over these hours; 0: not
+    reroute_at_closures: bool  # at a closed road, take another route from there if one is open
 
 
 class StepInputs(NamedTuple):
@@ -103,6 +104,7 @@ def _step_chunk(c, m, routes, places, inputs, p, tallies):  # type: ignore[no-un
         due,
         routes,
         places,
+        inputs.route_cdf,
         inputs.ride_chance,
         inputs.place_fx,
         inputs.road_fx,

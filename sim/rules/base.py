@@ -91,6 +91,11 @@ class RuleSpec(StrictModel):
         (a rule that sends people somewhere adds it). Each must exist in the network."""
         return list(zip(self.place_keys(), self.place_ids(), strict=True))
 
+    def named_roads(self) -> list[tuple[tuple[str | int, ...], tuple[str, ...]]]:
+        """Every road the entry names, as its two places, with its key path: each must be a
+        road of the network. Default: none."""
+        return []
+
 
 class AtOnePlace(RuleSpec):
     place: str

@@ -6,8 +6,9 @@ rules in force write effects into two record arrays, one record per place (`PLAC
 one per road (`ROAD_EFFECTS`); the kernel applies them to every migrant there. An effect that
 `lasts` for a "window" stands until a rule writes it again (rules write it when their window
 opens and undo it when it closes); one that lasts a "step" is reset before every step. An effect
-that `combines` may be written by several rules at one place at once: each adds its share every
-step. Any other is refused to two rules in force at one place.
+that `combines` may be written by several rules at one place at once: each adds its share (every
+step for one that lasts a step; for one that lasts a window, once when it opens, taken back when
+it closes). Any other is refused to two rules in force at one place.
 
 The vocabulary is declared as data below, with each effect's meaning; `describe()` prints it.
 Migrants who give up at a place, or are cleared from it, "go back": they wait there for return
@@ -21,8 +22,11 @@ How the mechanisms planned next fit it:
   `transport_to`, `transport_steps` (the `return_transport` rule);
 - border forces that stand down once overrun: the rule lets go and undoes its `hold`, a
   decision of the rule alone (`border_control`'s `force_share_after_breakthrough`);
-- road closures and re-routing: `closed` stops people before a road; choosing another route
-  there is a kernel rule on the same effect (with the network's alternative routes);
+- road closures and re-routing: `closed` stops people before a road (the `road_closure` rule);
+  with `route_choice.reroute_at_closures`, people there take another route of their origin's
+  that shares their journey so far and goes on by an open road, drawn with the departure
+  weights renormalised among those (`sim.kernels.rules.reroute`, on the alternatives
+  `sim.network` lists for each route and place); with none, they wait;
 - giving up while travelling: `give_up_per_h` on roads (the `state_of_prevention` rule writes
   it; other enforcement, such as a blockade known ahead, would add its share), with the same way
   back as at a place (transport or the return point);
@@ -53,7 +57,7 @@ class Effect:
     unit: str  # what a value means: a share, a chance per step, a place index, ...
     doc: str
     phrase: str = ""  # "holds people": for messages about two rules writing it at once
-    combines: bool = False  # rules in force combine their values (each step), not overwrite
+    combines: bool = False  # rules in force add their values, not overwrite
 
 
 PLACE_EFFECTS: tuple[Effect, ...] = (
@@ -195,9 +199,12 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
         "u1",
         0,
         "window",
-        "0/1",
-        "1: nobody sets out along the road; those who would wait at the place before it",
+        "rules closing it",
+        "above 0: nobody sets out along the road; those who would wait at the place before it "
+        "(or take another route from there: `route_choice.reroute_at_closures`); each rule in "
+        "force adds 1, and takes it back when its window ends",
         phrase="closes the road",
+        combines=True,
     ),
     Effect(
         "give_up_per_h",

@@ -1,6 +1,7 @@
-"""Checks that need more than one key of a scenario: the places its sections name exist, no two
-rules write one effect at one place at once, every country has a ride chance, times agree on
-carrying a UTC offset; and, once those hold, a destination can be reached from every origin."""
+"""Checks that need more than one key of a scenario: the places and roads its sections name
+exist, no two rules write one effect at one place at once, every country has a ride chance,
+times agree on carrying a UTC offset; and, once those hold, a destination can be reached from
+every origin."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from sim.yamlio import Document, KeyPath
 
 
 def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """Every place a section names must exist; no two rules that write one effect stand at one
-    place at once; every country has a ride chance; times agree on a UTC offset."""
+    """Every place and road a section names must exist; no two rules that write one effect
+    stand at one place at once; every country has a ride chance; times agree on a UTC
+    offset."""
     return [
         *_place_problems(scenario, doc),
+        *_road_problems(scenario, doc),
         *_overlap_problems(scenario, doc),
         *_ride_chance_problems(scenario, doc),
         *_time_problems(scenario, doc),
@@ -85,6 +88,24 @@ def _place_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         for path, place in named
         if place not in known
     ]
+
+
+def _road_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Every road a rule names (by the two places it joins) is a road of the network; a pair
+    naming an unknown place is left to `_place_problems`."""
+    known = {p.id for p in scenario.network.places}
+    roads = {frozenset(r.between) for r in scenario.network.roads}
+    problems = []
+    for name, spec in scenario.authorities.items():
+        for key, ends in spec.named_roads():
+            if set(ends) <= known and frozenset(ends) not in roads:
+                problems.append(
+                    doc.problem(
+                        ("authorities", name, *key),
+                        f"no road between {' and '.join(ends)} in the network",
+                    )
+                )
+    return problems
 
 
 def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:

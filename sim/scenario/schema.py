@@ -144,6 +144,18 @@ class RouteChoice(StrictModel):
     max_routes: Annotated[int, Field(ge=1, le=200)] = 24
     crowd_weight: NonNegativeFloat = 0.0
     place_preference: dict[str, PositiveFloat] = Field(default_factory=dict)
+    # People at a place whose next road is closed switch to another route of their origin's
+    # that shares the journey so far (`sim.network.alternatives`); off: they wait.
+    reroute_at_closures: bool = False
+
+    @model_serializer(mode="wrap")
+    def _without_default_reroute(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Written without `reroute_at_closures` when off, as before the key existed: resolved
+        scenarios and the fingerprints of sweeps and calibrations stay as they were."""
+        data = handler(self)
+        if not self.reroute_at_closures and isinstance(data, dict):
+            data.pop("reroute_at_closures", None)
+        return data
 
 
 # One entry of `authorities:`: the schema of its `kind`, among every registered rule kind
