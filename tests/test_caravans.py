@@ -86,3 +86,17 @@ def test_an_unknown_target_set_to_compare_with_is_named(tmp_path: Path) -> None:
         "'october-2020'?); expected one of: igm-january-2021, october-2020, official, "
         "seed-article, or a path to a YAML file"
     )
+
+
+@pytest.mark.parametrize("fit", ["joint", "january-2021", "october-2020"])
+def test_a_shipped_fit_sets_the_calibrated_point_over_either_caravan(fit: str) -> None:
+    import json
+
+    behaviour = CARAVANS / "fits" / f"{fit}.yaml"
+    summary = json.loads((CARAVANS / "fits" / f"{fit}.summary.json").read_text(encoding="utf-8"))
+    point = {k: p["calibrated_value"] for k, p in summary["parameters"].items()}
+    for context in CONTEXTS:
+        scenario = sim.load(context, behaviour=behaviour)
+        assert scenario.movement.walking_speed_kmh == point["walking_speed_kmh"]
+        prevention = scenario.authorities["state_of_prevention"]
+        assert prevention.model_dump()["give_up_per_h"] == point["prevention_give_up_per_h"]
