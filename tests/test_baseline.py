@@ -12,6 +12,7 @@ from typing import Any
 import _baseline
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 import sim
 from sim.rundir import write_run
@@ -79,3 +80,7 @@ def test_run_directory_of_0_1_loads_and_reruns_alike(tmp_path: Path) -> None:
         added = set(after.column_names) - set(before.column_names)
         assert added <= ADDED_SINCE_0_1 | CUMULATIVE_SINCE_0_1, table
     assert sim.load_run(tmp_path / "again").replicates[0].layout.absent == frozenset()
+    # Keys added since 0.1, at their defaults, are not written: it resolves to the same file.
+    written = yaml.safe_load((RUN_0_1 / "scenario.yaml").read_text(encoding="utf-8"))
+    again = yaml.safe_load((tmp_path / "again" / "scenario.yaml").read_text(encoding="utf-8"))
+    assert again == written

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import ScenarioFactory
 
+import sim
 from sim.calibrate.plan import plan_calibration
 from sim.cli import main
 from sim.errors import ScenarioError
@@ -264,3 +265,25 @@ def test_the_shipped_base_scenario_plans_against_both_sets() -> None:
             # dated 18 January 23:59: step 125 of the run that starts 13 January 18:00
             assert by_id["tested"].step == 125
             assert by_id["reached_mexican_border"].step is None  # the run's last step
+
+
+def test_a_key_added_since_0_1_can_be_fitted_at_its_default(
+    make_scenario: ScenarioFactory, tmp_path: Path
+) -> None:
+    """Keys added after 0.1 are not written out at their defaults, yet a calibration may fit
+    one that a scenario leaves at its default."""
+    force = {
+        "kind": "border_control",
+        "place": "B",
+        "active": [0, 12],
+        "force": 100,
+        "push_rate_per_h": 0.2,
+        "give_up": {"scale_h": 10.0, "shape": 1.0, "return_share": 1.0},
+    }
+    key = "authorities.force.force_share_after_breakthrough"
+    prior = {"prior": "uniform", "range": [0.0, 1.0], "label": "force_left"}
+    scenario = with_calibration(make_scenario, {key: prior}, authorities={"force": force})
+    dumped = sim.load(scenario).model_dump()
+    assert "force_share_after_breakthrough" not in dumped["authorities"]["force"]
+    plan = plan_calibration(scenario, write_targets(tmp_path), budget=500, particles=20)
+    assert plan.priors.labels == ["force_left"]

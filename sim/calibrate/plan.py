@@ -29,6 +29,7 @@ from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, t
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, derive, key_path
 from sim.scenario.calibration import CalibrationSection, FreeParameter
+from sim.schema import EVERY_KEY
 from sim.sweep.worker import ID_COLUMNS
 from sim.targets import TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
@@ -295,7 +296,7 @@ def _parameter_problems(
     label = parameter.label or key
     if label in _RESERVED_COLUMNS or label in produced or label.startswith(_DERIVED_PREFIXES):
         return [doc.problem(at, f"label '{label}' is a column the results already have")]
-    data = scenario.model_dump()
+    data = scenario.model_dump(context={EVERY_KEY: True})  # a key at its default can be fitted
     for set_key in (key, *parameter.also):
         message = _set_key_problem(data, set_key, integer=parameter.integer)
         if message is not None:

@@ -23,6 +23,7 @@ from sim.schema import NonNegativeFloat, UnitFloat
 
 
 class BorderControlSpec(AtOnePlace):
+    added_since_0_1 = frozenset({"force_share_after_breakthrough"})
     kind: Literal["border_control"]
     force: Annotated[int, Field(ge=1)]  # police and soldiers
     push_rate_per_h: NonNegativeFloat  # breakthrough rate per hour when the crowd equals the force

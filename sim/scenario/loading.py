@@ -14,6 +14,7 @@ from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import reference_problems, route_problems
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
 from sim.scenario.schema import Scenario
+from sim.schema import EVERY_KEY
 from sim.validation import did_you_mean, validate_model
 from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
 
@@ -174,7 +175,7 @@ def derive(
     varies the key.
     """
     where = where or {}
-    doc = Document(data=base.model_dump(), where={}, file=base.source_file)
+    doc = Document(data=base.model_dump(context={EVERY_KEY: True}), where={}, file=base.source_file)
     for key, value in values.items():
         path = key_path(key)
         location = where.get(key, Where(base.source_file, None))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 import yaml
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import Field, model_validator
 
 from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
@@ -31,6 +31,8 @@ class Wave(StrictModel):
     groups spread over the hours they join in (`spread_h`): `count / spread_h` people an hour
     on average."""
 
+    added_since_0_1 = frozenset({"origin"})
+
     at: datetime
     count: int | None = Field(default=None, ge=0)
     share: UnitFloat | None = None
@@ -42,16 +44,6 @@ class Wave(StrictModel):
         if (self.count is None) == (self.share is None):
             raise ValueError("give exactly one of 'count' (people) or 'share' (of the rest)")
         return self
-
-    @model_serializer(mode="wrap")
-    def _without_default_origin(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """A wave that leaves from the population's origin is written without `origin`, as
-        before waves could name one: resolved scenarios, and the fingerprints sweeps and
-        calibrations take of them, stay as they were."""
-        data = handler(self)
-        if self.origin is None and isinstance(data, dict):
-            data.pop("origin", None)
-        return data
 
 
 class GroupSizes(StrictModel):
@@ -119,6 +111,7 @@ class Movement(StrictModel):
     (for a crossing written "A-B", country A): drivers in one country may stop for migrants,
     in another be warned off by the police."""
 
+    added_since_0_1 = frozenset({"give_up_on_road_growth_h"})
     walking_speed_kmh: PositiveFloat
     day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
     day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
@@ -138,6 +131,7 @@ class Movement(StrictModel):
 
 
 class RouteChoice(StrictModel):
+    added_since_0_1 = frozenset({"reroute_at_closures"})
     destinations: list[str] = Field(min_length=1)
     detour_scale_km: PositiveFloat
     max_detour_km: NonNegativeFloat
@@ -147,15 +141,6 @@ class RouteChoice(StrictModel):
     # People at a place whose next road is closed switch to another route of their origin's
     # that shares the journey so far (`sim.network.alternatives`); off: they wait.
     reroute_at_closures: bool = False
-
-    @model_serializer(mode="wrap")
-    def _without_default_reroute(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """Written without `reroute_at_closures` when off, as before the key existed: resolved
-        scenarios and the fingerprints of sweeps and calibrations stay as they were."""
-        data = handler(self)
-        if not self.reroute_at_closures and isinstance(data, dict):
-            data.pop("reroute_at_closures", None)
-        return data
 
 
 # One entry of `authorities:`: the schema of its `kind`, among every registered rule kind
@@ -177,6 +162,7 @@ class Health(StrictModel):
 
 
 class Output(StrictModel):
+    added_since_0_1 = frozenset({"compare_with"})
     time_series: bool = True
     place_counts: bool = True
     plots: bool = True
@@ -188,6 +174,7 @@ class Output(StrictModel):
 class Scenario(StrictModel):
     """A validated scenario. `network` is always resolved to places and roads."""
 
+    added_since_0_1 = frozenset({"behaviour"})
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # also a directory name
     description: str = ""
     time: TimeSection
