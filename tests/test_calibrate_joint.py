@@ -171,6 +171,7 @@ def test_the_second_caravan_alone_leaves_the_interception_chance_open(
     alone_dir = caravans.directory / "second-alone"
     assert "extends: ../second.yaml" in (alone_dir / "calibrated.yaml").read_text()
     behaviour = alone_dir / CALIBRATED_BEHAVIOUR
+    assert "calibrated to the target set 'second-figures'." in behaviour.read_text()
     first = sim.load(caravans.paths["first"], behaviour=behaviour)
     calibrated = alone["parameters"]["prevalence"]["calibrated_value"]
     assert first.health.prevalence == calibrated
@@ -224,6 +225,7 @@ def test_the_calibrated_behaviour_gives_a_context_the_posterior_medians(
     assert not (out / "calibrated.yaml").exists()  # no copy of one caravan
     text = behaviour.read_text()
     assert "extends: ../behaviour.yaml" in text
+    assert "the target sets 'first-figures' and 'second-figures' at once." in text
     medians = {label: p["median"] for label, p in summary["parameters"].items()}
     assert summary["point"]["chosen"] == "the posterior medians"
     for name in ("first", "second"):

@@ -332,7 +332,10 @@ def calibrated_behaviour(
             _put(nested, key, point[prior.label], comment)
     lines = [f"# {line}" for line in header]
     lines += [
-        f"# The behaviour of {behaviour.name} calibrated to the target sets {what} at once.",
+        f"# The behaviour of {behaviour.name} calibrated to "
+        + (
+            f"the target sets {what} at once." if len(plan.pairs) > 1 else f"the target set {what}."
+        ),
         f"# Use it with a caravan's context: caravan validate CONTEXT.yaml --behaviour {path.name}",
         "# (its keys replace the context's, as the calibration set them in every scenario).",
         f"extends: {extends}",
