@@ -74,6 +74,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """`--workers` and `--scheduler`: where many runs go (sweeps, calibration, validation)."""
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster: tcp://host:port or a scheduler file "
+        "(needs caravan-sim[distributed])",
+    )
+
+
+def _add_targets_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--targets",
+        required=True,
+        metavar="NAME",
+        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
+    )
+
+
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
+    )
+
+
 def _add_run_parser(sub: _Subparsers) -> None:
     """`caravan run SCENARIO`."""
     run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
@@ -127,18 +158,7 @@ def _add_sweep_parser(sub: _Subparsers) -> None:
     )
     sweep_p.add_argument("sweep", type=Path, help="sweep YAML file")
     sweep_p.add_argument("--out", type=Path, required=True, help="directory for the results")
-    sweep_p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
-    )
-    sweep_p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster: tcp://host:port or a scheduler file "
-        "(needs caravan-sim[distributed])",
-    )
+    _add_executor_options(sweep_p)
     sweep_p.add_argument(
         "--resume", action="store_true", help="continue the sweep in --out: run what is missing"
     )
@@ -180,12 +200,7 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         "as they finish, and --resume continues an interrupted calibration.",
     )
     cal_p.add_argument("scenario", type=Path, help="scenario YAML file with a calibration section")
-    cal_p.add_argument(
-        "--targets",
-        required=True,
-        metavar="NAME",
-        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
-    )
+    _add_targets_option(cal_p)
     cal_p.add_argument(
         "--also",
         action="append",
@@ -204,21 +219,9 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
     cal_p.add_argument(
         "--seed", type=_non_negative_int, default=0, help="random seed, 0 or more (default 0)"
     )
-    cal_p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
-    )
-    cal_p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster (needs caravan-sim[distributed])",
-    )
+    _add_executor_options(cal_p)
     cal_p.add_argument("--resume", action="store_true", help="continue the calibration in --out")
-    cal_p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
-    )
+    _add_set_option(cal_p)
     cal_p.add_argument(
         "--write-scenario",
         type=Path,
@@ -243,12 +246,7 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "scenario was fitted to.",
     )
     val_p.add_argument("scenario", type=Path, help="scenario YAML file")
-    val_p.add_argument(
-        "--targets",
-        required=True,
-        metavar="NAME",
-        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
-    )
+    _add_targets_option(val_p)
     val_p.add_argument(
         "--replicates",
         type=_positive_int,
@@ -259,20 +257,8 @@ def _add_validate_parser(sub: _Subparsers) -> None:
     val_p.add_argument(
         "--seed", type=_non_negative_int, default=0, help="first seed, 0 or more (default 0)"
     )
-    val_p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        help="local worker processes (default: one per usable CPU; 1 runs in this process)",
-    )
-    val_p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster (needs caravan-sim[distributed])",
-    )
-    val_p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario key"
-    )
+    _add_executor_options(val_p)
+    _add_set_option(val_p)
     val_p.add_argument(
         "--behaviour",
         type=Path,
