@@ -266,6 +266,34 @@ def _provenance(
     return textwrap.wrap(text, width=94)
 
 
+def _calibrated_keys(
+    plan: CalibrationPlan,
+    point: Mapping[str, float | int],
+    summary: Mapping[str, Any],
+    *,
+    with_fit_settings: bool,
+) -> dict[str, Any]:
+    """The keys a calibrated file sets, nested: the --set overrides the calibration ran with
+    (without the fit's own `calibration.*` settings unless `with_fit_settings`), then each free
+    key at the chosen point, commented with its posterior median and 90% interval."""
+    nested: dict[str, Any] = {}
+    for text in plan.overrides:  # the calibration ran with these: so does the file
+        key, _, raw = text.partition("=")
+        if not with_fit_settings and key.strip().startswith("calibration."):
+            continue
+        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
+    fitted_to = ", ".join(p.targets.name for p in plan.pairs)
+    for prior in plan.priors.priors:
+        stats = summary["parameters"][prior.label]
+        comment = (
+            f"calibrated ({fitted_to}): posterior median {_fmt(stats['median'])}, "
+            f"90% interval [{_fmt(stats['p05'])}, {_fmt(stats['p95'])}]"
+        )
+        for key in prior.keys:
+            _put(nested, key, point[prior.label], comment)
+    return nested
+
+
 def calibrated_scenario(
     plan: CalibrationPlan,
     point: Mapping[str, float | int],
@@ -278,18 +306,7 @@ def calibrated_scenario(
     median and interval, and the calibration run in the header."""
     base = plan.scenario_path.resolve()
     extends = os.path.relpath(base, path.resolve().parent)
-    nested: dict[str, Any] = {}
-    for text in plan.overrides:  # the calibration ran with these: so does the scenario
-        key, _, raw = text.partition("=")
-        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
-    for prior in plan.priors.priors:
-        stats = summary["parameters"][prior.label]
-        comment = (
-            f"calibrated ({plan.targets.name}): posterior median {_fmt(stats['median'])}, "
-            f"90% interval [{_fmt(stats['p05'])}, {_fmt(stats['p95'])}]"
-        )
-        for key in prior.keys:
-            _put(nested, key, point[prior.label], comment)
+    nested = _calibrated_keys(plan, point, summary, with_fit_settings=True)
     name = path.stem if path.stem != Path(CALIBRATED_SCENARIO).stem else _default_name(plan)
     lines = [f"# {line}" for line in header]
     lines += [f"name: {name}", f"extends: {extends}"]
@@ -316,20 +333,7 @@ def calibrated_behaviour(
     in every scenario), or by extending it in place of `behaviour`."""
     extends = os.path.relpath(behaviour, path.resolve().parent)
     what = " and ".join(f"'{p.targets.name}'" for p in plan.pairs)
-    nested: dict[str, Any] = {}
-    for text in plan.overrides:  # the calibration ran with these: so does the behaviour
-        key, _, raw = text.partition("=")
-        if key.strip().startswith("calibration."):  # the fit's settings, not the behaviour
-            continue
-        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
-    for prior in plan.priors.priors:
-        stats = summary["parameters"][prior.label]
-        comment = (
-            f"calibrated ({', '.join(p.targets.name for p in plan.pairs)}): posterior median "
-            f"{_fmt(stats['median'])}, 90% interval [{_fmt(stats['p05'])}, {_fmt(stats['p95'])}]"
-        )
-        for key in prior.keys:
-            _put(nested, key, point[prior.label], comment)
+    nested = _calibrated_keys(plan, point, summary, with_fit_settings=False)
     lines = [f"# {line}" for line in header]
     lines += [
         f"# The behaviour of {behaviour.name} calibrated to "
