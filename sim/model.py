@@ -23,6 +23,7 @@ from sim.results_schema import (
     HOLD_CLASSES,
     N_AWAITING_TRANSPORT,
     N_FLOWS,
+    N_GOING_BACK,
     N_HELD_FIRST,
     N_IN_TRANSPORT,
     N_QUARANTINED,
@@ -83,6 +84,7 @@ _NIGHT_ACTIVE_STOCKS = (
     N_QUARANTINED,
     N_AWAITING_TRANSPORT,
     N_IN_TRANSPORT,
+    N_GOING_BACK,
 )
 
 
@@ -291,6 +293,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             specificity=sc.health.specificity,
             quarantine_steps=self._quarantine_steps,
             give_up_growth_h=mv.give_up_on_road_growth_h or 0.0,
+            return_speed_kmh=mv.return_speed_kmh or 0.0,
             reroute_at_closures=sc.route_choice.reroute_at_closures,
         )
 

@@ -28,6 +28,7 @@ class PlaceArrays(NamedTuple):
 
     entry_index: npt.NDArray[np.int8]  # index among entry crossings, -1 if not one
     return_point: npt.NDArray[np.int16]  # where someone turned back here is returned to
+    return_km: npt.NDArray[np.float32]  # road km from the place to its return point
 
 
 class RouteArrays(NamedTuple):
@@ -123,7 +124,7 @@ def build(scenario: Scenario) -> RoadNetwork:
         lon=np.array([p.lon for p in spec.places]),
         entry_crossings=entry_crossings,
         routes=routes,
-        places_arrays=PlaceArrays(entry_index, _return_points(graph, place_ids)),
+        places_arrays=PlaceArrays(entry_index, *_return_points(graph, place_ids)),
         route_arrays=_route_arrays(
             routes, graph, index, routes_of, scenario.route_choice.reroute_at_closures
         ),
@@ -284,15 +285,20 @@ def alternatives(routes: tuple[Route, ...], first: int, end: int, r: int, k: int
     ]
 
 
-def _return_points(graph: nx.Graph, place_ids: tuple[str, ...]) -> npt.NDArray[np.int16]:
-    """For each place, the nearest place of kind `return_point` by road (itself if none exist)."""
+def _return_points(
+    graph: nx.Graph, place_ids: tuple[str, ...]
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.float32]]:
+    """For each place, the nearest place of kind `return_point` by road (itself if none exist),
+    and the road km to it (0 at a return point, or where none can be reached)."""
     targets = [p for p in place_ids if "return_point" in graph.nodes[p]["kind"]]
-    out = np.arange(len(place_ids), dtype=np.int16)
+    point = np.arange(len(place_ids), dtype=np.int16)
+    km = np.zeros(len(place_ids), dtype=np.float32)
     if not targets:
-        return out
+        return point, km
     # Each shortest path from the nearest return point starts at that return point.
-    _, paths = nx.multi_source_dijkstra(graph, targets, weight="length_km")
+    lengths, paths = nx.multi_source_dijkstra(graph, targets, weight="length_km")
     index = {pid: i for i, pid in enumerate(place_ids)}
     for place, path in paths.items():
-        out[index[place]] = index[path[0]]
-    return out
+        point[index[place]] = index[path[0]]
+        km[index[place]] = lengths[place]
+    return point, km

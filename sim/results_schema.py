@@ -10,9 +10,10 @@ library.
 Naming follows the stock/flow convention: a flow `x` is recorded per step as `new_x` (and summed
 from the start as `cum_x`), a stock `y` at the end of each step as `n_y`.
 
-A counter or outcome with an `effect` belongs to a mechanism that only some rules switch on (see
-`sim.rules.effects`): it is recorded, written and reported only for scenarios with a rule that
-writes that effect, so a scenario without one keeps exactly the columns and outcomes it had.
+A counter or outcome with an `effect` belongs to a mechanism that only some scenarios switch on:
+a rule that writes that effect (see `sim.rules.effects`), or for `RETURN_SPEED`, the scenario
+key `movement.return_speed_kmh`. It is recorded, written and reported only for scenarios that
+switch it on, so a scenario without one keeps exactly the columns and outcomes it had.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 PEOPLE = "people"
+RETURN_SPEED = "return_speed_kmh"
+"""The mechanism `movement.return_speed_kmh` switches on: people make their own way back."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,13 @@ STOCKS: tuple[Counter, ...] = (
         "on a vehicle back to a return point",
         effect="transport",
     ),
+    _stock(
+        "going_back",
+        "on their way back",
+        "gave up where no return transport served, and make their own way back to a return "
+        "point (counted as returned when they reach it)",
+        effect=RETURN_SPEED,
+    ),
 )
 
 COUNTERS: tuple[Counter, ...] = FLOWS + STOCKS
@@ -193,6 +203,7 @@ N_HELD_FIRST = _column_index(COUNTERS, f"n_held_{HOLD_CLASSES[0]}")
 N_QUARANTINED = _column_index(COUNTERS, "n_quarantined")
 N_AWAITING_TRANSPORT = _column_index(COUNTERS, "n_awaiting_return_transport")
 N_IN_TRANSPORT = _column_index(COUNTERS, "n_in_return_transport")
+N_GOING_BACK = _column_index(COUNTERS, "n_going_back")
 N_FLOWS = len(FLOWS)
 N_COUNTERS = len(COUNTERS)
 AT_PLACE = _column_index(PLACE_COUNTERS, "n_at_place")
@@ -434,6 +445,14 @@ OUTCOMES: tuple[Outcome | Family, ...] = (
         lambda t: t.stock("in_return_transport"),
         partition=True,
         effect="transport",
+    ),
+    Outcome(
+        "going_back",
+        "on their way back",
+        "gave up and still make their own way back to a return point at the end",
+        lambda t: t.stock("going_back"),
+        partition=True,
+        effect=RETURN_SPEED,
     ),
     Outcome(
         "slipped_past_blockades",

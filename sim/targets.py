@@ -181,6 +181,12 @@ class Target(_Frozen):
         # two-sample test of proportions: 1 at the edge of a 90% band
         return abs(p_model - p_observed) / (Z_90 * math.sqrt(spread))
 
+    def accepts(self, discrepancy: float) -> bool:
+        """Whether a value with this `discrepancy` is within the tolerance: inside a range (a
+        range's discrepancy grows from 0 at its edges, to rank values outside it), otherwise
+        at most 1."""
+        return discrepancy <= (0.0 if self.tolerance.range is not None else 1.0)
+
     def band(self) -> tuple[float, float] | None:
         """The values the tolerance accepts: a range itself, otherwise those whose discrepancy
         is at most 1. None for `binomial_of`, whose band moves with the model's number of

@@ -230,3 +230,53 @@ def test_buses_at_vado_hondo_change_when_people_count_as_returned_not_who(
     clearance = with_buses.step_at(blockade.end)
     cleared = without.series()["cum_returned_voluntarily"][clearance + 1]
     assert with_buses.series()["cum_returned_voluntarily"][clearance + 1] < cleared
+
+
+# With `movement.return_speed_kmh`, people who go back without transport take the road: from
+# B to A is 10 km, so at 2 km/h the cleared walk 5 steps. Cleared in the step from hour 5,
+# on their way from hour 6, back at A in the step from hour 10, recorded at hour 11.
+def test_with_a_return_speed_the_cleared_walk_back_and_count_on_arrival(
+    make_scenario: Any,
+) -> None:
+    scenario = sim.derive(scenario_with(make_scenario), {"movement.return_speed_kmh": 2.0})
+    results = sim.run(scenario, seed=0)
+    series = results.series()
+    at = {float(h): k for k, h in enumerate(results.hours)}
+    assert series["n_going_back"][at[6.0]] == 20
+    assert series["n_going_back"][at[10.0]] == 20
+    assert series["n_going_back"][at[11.0]] == 0
+    assert hour_of(results, "cum_returned_voluntarily", 1) == 11.0
+    assert hour_of(results, "cum_returned_voluntarily", 20) == 11.0
+    returned_at_a = results.at_places("new_returned_here")[:, results.place_ids.index("A")]
+    assert returned_at_a[at[11.0]] == 20
+    assert returned_at_a.sum() == 20
+
+
+def test_a_return_speed_leaves_who_returns_unchanged(make_scenario: Any) -> None:
+    base = scenario_with(make_scenario, size=60)
+    walking = sim.derive(base, {"movement.return_speed_kmh": 2.0})
+    at_once, walked = sim.run(base, seed=3), sim.run(walking, seed=3)
+    assert walked.outcomes["returned_voluntarily"] == at_once.outcomes["returned_voluntarily"]
+    assert "n_going_back" not in at_once.series()  # off unless a scenario names it
+    assert "going_back" not in at_once.outcomes
+
+
+def test_someone_on_the_way_back_is_in_exactly_one_outcome(make_scenario: Any) -> None:
+    scenario = sim.derive(
+        scenario_with(make_scenario, size=60, hours=9), {"movement.return_speed_kmh": 1.0}
+    )
+    results = sim.run(scenario, seed=1)
+    assert results.outcomes["going_back"] == 60  # cleared at hour 5, 10 km at 1 km/h
+    partition = results.layout.partition
+    for step in range(results.n_steps):
+        outcomes = outcomes_until(results, step)
+        assert sum(outcomes[k] for k in partition) == outcomes["departed"], step
+
+
+def test_those_left_waiting_when_transport_stops_walk_back(make_scenario: Any) -> None:
+    scenario = sim.derive(
+        scenario_with(make_scenario, buses=transport([0, 6])), {"movement.return_speed_kmh": 5.0}
+    )
+    results = sim.run(scenario, seed=0)
+    # Left waiting in the step from hour 6; 10 km at 5 km/h: back in the step from hour 8.
+    assert hour_of(results, "cum_returned_voluntarily", 20) == 9.0

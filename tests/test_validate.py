@@ -280,3 +280,18 @@ def test_the_figure_has_a_row_per_figure_relative_to_it(setup: Setup) -> None:
     remitted = v.checks[1]
     drawn = [list(line.get_xdata()) for line in ax.lines if list(line.get_ydata()) == [1, 1]]
     assert [remitted.p05 / 100, remitted.p95 / 100] in drawn
+
+
+def test_a_median_outside_a_range_is_not_within_its_tolerance(setup: Setup) -> None:
+    """A range accepts what lies in it, no more: a median of 100 is within [30, 100], but not
+    within [30, 96] or [101, 300], though its discrepancy there (a fraction of a half-width
+    outside) is below 1."""
+    values = [{"reached_mexican_border@8": x} for x in (90, 95, 100, 110, 116)]
+    for rng, within in (([30, 100], True), ([30, 96], False), ([101, 300], False)):
+        changed = [TARGETS[2] | {"tolerance": {"range": rng}}]
+        path = write_targets(setup.directory / "range.yaml", changed)
+        plan = plan_validation(setup.scenario, path, replicates=5)
+        (check,) = validation_of(plan, values).checks
+        assert check.median == 100.0
+        assert check.within_tolerance is within, rng
+    assert 0 < check.discrepancy < 1

@@ -10,8 +10,9 @@
   (5th-95th percentile over replicates) of the figure's value, at the run's end or at the end
   of the step containing its date (`sim.calibrate.readings`); whether the figure is inside that
   interval (a range with no number: whether the interval overlaps the range); and whether the
-  median is within the figure's tolerance (`Target.discrepancy` at most 1; a binomial count is
-  taken out of the median of the model's trials). Two summaries: the mean relative difference
+  median is within the figure's tolerance (`Target.accepts`: inside a range, otherwise
+  `Target.discrepancy` at most 1; a binomial count is taken out of the median of the model's
+  trials). Two summaries: the mean relative difference
   |median - reported| / reported over the figures with a reported number (above 0), and the
   share of figures inside their 90% interval.
 - `write_validation` writes `validation.json` and `validation.png` into a new directory;
@@ -122,7 +123,7 @@ class TargetCheck:
     p95: float
     discrepancy: float  # of the median (`Target.discrepancy`; 1 at the tolerance's edge)
     inside: bool  # the figure lies in [p05, p95] (a range with no number: overlaps it)
-    within_tolerance: bool  # discrepancy <= 1
+    within_tolerance: bool  # `Target.accepts`: inside a range, else discrepancy <= 1
 
     @property
     def reported_text(self) -> str:
@@ -368,7 +369,7 @@ def _check(
         p95=stats["p95"],
         discrepancy=discrepancy,
         inside=_inside(target, stats["p05"], stats["p95"]),
-        within_tolerance=discrepancy <= 1.0,
+        within_tolerance=target.accepts(discrepancy),
     )
 
 

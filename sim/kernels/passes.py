@@ -3,8 +3,8 @@ data; what happens to a migrant is decided by the rules of `sim.kernels.rules`.
 
 1. `update_statuses`: the rows listed as able to change now, whose status changes by the hour
    (`by_the_hour`): groups whose hour has come depart (the route drawn once per group); the
-   quarantined are deported home when it ends; those riding home arrive; those waiting for
-   transport board; the held are cleared, released, held anew, tested, give up or slip past,
+   quarantined are deported home when it ends; those riding or walking home arrive; those
+   waiting for transport board; the held are cleared, released, held anew, tested, give up or slip past,
    and whoever is let go meets the place at once, by night too.
 2. `move_and_count`: everyone on the road, in daylight, gives up on the road's hazard and
    goes back as from the place last passed (`gives_up_on_road`), or walks (or rides) the
@@ -81,6 +81,7 @@ def update_statuses(  # type: ignore[no-untyped-def]
     n_legs = routes.n_legs
     entry_index = places.entry_index
     return_point = places.return_point
+    return_km = places.return_km
     route_group = -1
     group_route = 0
     hazard_of = (-1, -1, -1)  # (group, timer, place) the hazard was computed for
@@ -117,8 +118,8 @@ def update_statuses(  # type: ignore[no-untyped-def]
         entry = entry_index[here]
         at_end = leg_a[i] >= n_legs[route_a[i]]
         status, flags, timer, place, flows = by_the_hour(
-            status, flags_a[i], timer, here, fx, return_point[here], entry, at_end, group, i,
-            hazard, p,
+            status, flags_a[i], timer, here, fx, return_point[here], return_km[here], entry,
+            at_end, group, i, hazard, p,
         )  # fmt: skip
         status_a[i] = status
         flags_a[i] = flags
@@ -159,6 +160,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
     n_legs = routes.n_legs
     entry_index = places.entry_index
     return_point = places.return_point
+    return_km = places.return_km
     # A group's members are consecutive rows and share the step's draws (a ride, giving up on
     # the road): draw each once per group.
     ride_group = -1
@@ -196,7 +198,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 sets_out = False
                 here = place_a[i]
                 status, flags, timer, place, flows = go_back(
-                    flags_a[i], here, place_fx[here], return_point[here], p
+                    flags_a[i], here, place_fx[here], return_point[here], return_km[here], p
                 )
                 flows = as_counted(flows | GAVE_UP_ON_ROAD_FLOW, flags)
                 status_a[i] = status

@@ -25,6 +25,7 @@ from sim.population import (
     DEPORTED,
     DISPERSED,
     ENTERED,
+    GOING_BACK,
     HELD_FIRST,
     IN_TRANSPORT,
     INFECTED,
@@ -43,6 +44,7 @@ from sim.results_schema import (
     N_AWAITING_TRANSPORT,
     N_DISPERSED,
     N_DISPERSED_IN_GT,
+    N_GOING_BACK,
     N_HELD_FIRST,
     N_IN_TRANSPORT,
     N_MOVING,
@@ -116,11 +118,11 @@ def tests_positive(flags, key, i, step, here, sensitivity, specificity):  # type
 @njit(cache=True, inline="always")
 def can_change(status, depart_step, timer_step, step):  # type: ignore[no-untyped-def]
     """Whether someone neither on the road nor done can change at `step`: waiting until its
-    departure, quarantined or riding home until its timer, held or waiting for transport at
-    any step."""
+    departure, quarantined or on the way home until its timer, held or waiting for transport
+    at any step."""
     if status == WAITING:
         return depart_step <= step
-    if status == QUARANTINED or status == IN_TRANSPORT:
+    if status == QUARANTINED or status == IN_TRANSPORT or status == GOING_BACK:
         return timer_step <= step
     return True
 
@@ -240,40 +242,52 @@ def meet_place(flags, timer, here, fx, entry, at_end, group, i, p):  # type: ign
 # Compiled as a function of its own, not inlined: inlining this tree of rules into the pass
 # took numba 14 s to compile (26 s for the whole kernel, against 9 s), for 1-2% of run time.
 @njit(cache=True)
-def by_the_hour(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
+def by_the_hour(status, flags, timer, here, fx, home, home_km, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
     """(status, flags, timer, place, flows) after this step for someone quarantined (deported
-    home when it ends), riding home (back when the ride ends), waiting for transport, or held.
-    `home` is the place's return point; `hazard`, for someone held, what the hour brings their
-    group if nothing else does (`gives_up_or_slips`)."""
+    home when it ends), on the way home (back when the ride or walk ends), waiting for
+    transport, or held. `home` is the place's return point, `home_km` the road km to it;
+    `hazard`, for someone held, what the hour brings their group if nothing else does
+    (`gives_up_or_slips`)."""
     if status == QUARANTINED:
         if p.step >= timer:
             return DEPORTED, flags, timer, home, DEPORTED_FLOW
         return status, flags, timer, here, 0
-    if status == IN_TRANSPORT:
+    if status == IN_TRANSPORT or status == GOING_BACK:
         if p.step >= timer:
             return RETURNED, flags, timer, here, RETURNED_FLOW
         return status, flags, timer, here, 0
     if status == AWAITING_TRANSPORT:
-        return wait_for_transport(status, flags, timer, here, fx, home, group, p)
-    return held(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p)
+        return wait_for_transport(status, flags, timer, here, fx, home, home_km, group, p)
+    return held(status, flags, timer, here, fx, home, home_km, entry, at_end, group, i, hazard, p)
 
 
 @njit(cache=True, inline="always")
-def go_back(flags, here, fx, home, p):  # type: ignore[no-untyped-def]
+def go_back(flags, here, fx, home, home_km, p):  # type: ignore[no-untyped-def]
     """Someone who gave up at `here`, or was cleared from it, goes back: waits for return
-    transport where it serves the place, else is back at the return point at once."""
+    transport where it serves the place, else makes their own way (`back_on_their_own`)."""
     if fx.transport:
         return AWAITING_TRANSPORT, flags, p.step, here, 0
+    return back_on_their_own(flags, home, home_km, p)
+
+
+@njit(cache=True, inline="always")
+def back_on_their_own(flags, home, home_km, p):  # type: ignore[no-untyped-def]
+    """Someone going back with no transport: on their way to the return point `home`, `home_km`
+    away, at `return_speed_kmh` (whole steps, at least one), and counted as returned when they
+    reach it; without that speed, or at the return point, counted there at once."""
+    if p.return_speed_kmh > 0.0 and home_km > 0.0:
+        steps = max(1, math.ceil(home_km / (p.return_speed_kmh * p.step_h)))
+        return GOING_BACK, flags, p.step + steps, home, 0
     return RETURNED, flags, p.step, home, RETURNED_FLOW
 
 
 @njit(cache=True, inline="always")
-def wait_for_transport(status, flags, timer, here, fx, home, group, p):  # type: ignore[no-untyped-def]
+def wait_for_transport(status, flags, timer, here, fx, home, home_km, group, p):  # type: ignore[no-untyped-def]
     """A group waiting at `here` boards with the place's chance this step and is counted as
     returned when the ride ends; if transport no longer serves the place, they go back on
     their own."""
     if not fx.transport:
-        return RETURNED, flags, timer, home, RETURNED_FLOW
+        return back_on_their_own(flags, home, home_km, p)
     if uniform(p.key, BOARD, group, p.step, 0) < fx.board_chance:
         to = fx.transport_to if fx.transport_to >= 0 else home
         if fx.transport_steps == 0:
@@ -283,7 +297,7 @@ def wait_for_transport(status, flags, timer, here, fx, home, group, p):  # type:
 
 
 @njit(cache=True, inline="always")
-def held(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
+def held(status, flags, timer, here, fx, home, home_km, entry, at_end, group, i, hazard, p):  # type: ignore[no-untyped-def]
     """Someone held at `here`: `held_outcome` decides; whoever is let go meets the place at
     once, by night too."""
     outcome, tested = held_outcome(status, flags, group, i, here, fx, hazard, p)
@@ -298,7 +312,7 @@ def held(status, flags, timer, here, fx, home, entry, at_end, group, i, hazard, 
     if outcome == HOLD_TESTED_POSITIVE:
         return QUARANTINED, flags, p.step + p.quarantine_steps, here, flows | QUARANTINED_FLOWS
     if outcome == HOLD_GOES_BACK:
-        status, flags, timer, place, back = go_back(flags, here, fx, home, p)
+        status, flags, timer, place, back = go_back(flags, here, fx, home, home_km, p)
         return status, flags, timer, place, flows | back
     # Let go: released, left the road, or slipped past.
     if outcome == HOLD_DISPERSES:
@@ -381,13 +395,15 @@ def stock_columns(status, flags):  # type: ignore[no-untyped-def]
         return N_MOVING, (N_MOVING_IN_GT if flags & ENTERED else -1), AT_PLACE, -1
     if status == AWAITING_TRANSPORT:
         return N_AWAITING_TRANSPORT, -1, AWAITING_HERE, -1
-    # Not yet departed, in quarantine or on return transport: counted at no place.
+    # Not yet departed, in quarantine or on the way back: counted at no place.
     if status == WAITING:
         stock = N_WAITING
     elif status == QUARANTINED:
         stock = N_QUARANTINED
     elif status == IN_TRANSPORT:
         stock = N_IN_TRANSPORT
+    elif status == GOING_BACK:
+        stock = N_GOING_BACK
     else:
         return N_HELD_FIRST + status - HELD_FIRST, -1, AT_PLACE, HELD_HERE
     return stock, -1, -1, -1

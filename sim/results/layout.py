@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sim.results_schema import Layout
+from sim.results_schema import RETURN_SPEED, Layout
 from sim.rules import KINDS
 from sim.scenario import Scenario, entry_crossings_of
 
 
 def layout_of(scenario: Scenario) -> Layout:
-    """The counters of the mechanisms the scenario's rules switch on, its crossings into
+    """The counters of the mechanisms the scenario switches on (by its rules, or by
+    `movement.return_speed_kmh`), its crossings into
     Guatemala, its return points (places of kind `return_point`, and places rules carry people
     to), the places where its rules hold people, in the order of its authorities, and the
     places its waves leave from if they are several."""
@@ -18,8 +19,9 @@ def layout_of(scenario: Scenario) -> Layout:
         place for _, spec in rules for place in spec.place_ids()
     }
     origins = scenario.population.origins()
+    switched_on = {RETURN_SPEED} if scenario.movement.return_speed_kmh else set()
     return Layout(
-        effects=frozenset(e for kind, spec in rules for e in kind.writes_for(spec)),
+        effects=frozenset(e for kind, spec in rules for e in kind.writes_for(spec)) | switched_on,
         entry_crossings=entry_crossings_of(places),
         hold_places=tuple(p for kind, spec in rules if kind.holds_as for p in spec.place_ids()),
         return_points=tuple(p.id for p in places if "return_point" in p.kind or p.id in carried_to),

@@ -156,7 +156,7 @@ PLACE_EFFECTS: tuple[Effect, ...] = (
         "window",
         "0/1",
         "1: return transport serves this place: those who go back from here wait for it "
-        "instead of being back at once",
+        "instead of making their own way back",
         phrase="runs return transport",
     ),
     Effect(

@@ -24,12 +24,13 @@ class ReturnTransportSpec(AtPlaces):
 
 class ReturnTransport(Rule):
     """During its window, people who give up at one of its places (held there by a border force
-    or blockade, or cleared from it) wait there for vehicles instead of being back at once.
+    or blockade, or cleared from it, or on a road from it) wait there for vehicles instead of
+    making their own way back (`movement.return_speed_kmh`).
     Each step the vehicles at a place take up to `capacity_per_h` x step_h of the people who
     were waiting at the end of the last step (each waiting group boards with the chance seats /
     waiting), and carry them to `to`; they are counted as returned when they arrive, `travel_h`
-    later (rounded up to whole steps). When the window ends, those still waiting go back on
-    their own, counted at once."""
+    later (rounded up to whole steps). When the window ends, those still waiting make their own
+    way back."""
 
     kind = "return_transport"
     Spec = ReturnTransportSpec
