@@ -182,3 +182,51 @@ def test_a_negative_hazard_is_refused(make_scenario: Any) -> None:
         "authorities.region.give_up_per_h: Input should be greater than or equal to 0 (got -1)"
     )
     assert str(caught.value).startswith(f"{path}:")
+
+
+def checkpoint(places: list[str], **keys: Any) -> dict[str, Any]:
+    return {
+        "kind": "checkpoints",
+        "places": places,
+        "active": [-1, 100],
+        "intercept_chance": 0.0,
+        "dispersed_intercept_factor": 1.0,
+        **keys,
+    }
+
+
+def test_a_checkpoint_makes_people_give_up_on_the_roads_at_it(make_scenario: Any) -> None:
+    """A checkpoint at C: the hazard is on B-C (its road), not on A-B, so everyone enters at B
+    and gives up setting out from it, going back to A."""
+    results = sim.run(micro(make_scenario, police=checkpoint(["C"], give_up_per_h=EVERYONE)), 0)
+    out = results.outcomes
+    assert out["entered_guatemala"] == 20
+    assert results.series()["new_gave_up_on_road"][2] == 20
+    assert out["returned_after_entering"] == out["returned_to_A"] == 20
+
+
+def test_a_checkpoint_and_a_state_of_prevention_add_their_hazards(make_scenario: Any) -> None:
+    """On A-B: 0.03 from the state and 0.02 from the checkpoint at A, so a group gives up in
+    step 0 (growth off) when its draw falls under 1 - exp(-0.05)."""
+    scenario = micro(
+        make_scenario,
+        300,
+        region=state(["A", "B"], give_up_per_h=0.03),
+        police=checkpoint(["A"], give_up_per_h=0.02),
+    )
+    model = CaravanModel(scenario, seed=5)
+    try:
+        series = model.run().series()
+        chance = 1.0 - math.exp(-0.05)
+        gave_up = sum(
+            rng.uniform(model.key, rng.ROAD_GIVE_UP, group, 0, 0) < chance for group in range(300)
+        )
+        assert gave_up > 0
+        assert series["new_gave_up_on_road"][0] == gave_up
+    finally:
+        release(model)
+
+
+def test_checkpoints_without_a_hazard_write_none(make_scenario: Any) -> None:
+    results = sim.run(micro(make_scenario, police=checkpoint(["A", "B", "C"])), 0)
+    assert "new_gave_up_on_road" not in results.series()

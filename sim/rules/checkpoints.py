@@ -1,29 +1,55 @@
-"""Highway checkpoints: each pass risks interception and deportation ("remitted")."""
+"""Highway checkpoints: each pass risks interception and deportation ("remitted"), and the police
+on the roads around them may make people give up and go back."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from sim.rules.base import AtPlaces, FleeNote, MapMark, Rule, StepContext
+from sim.rules.base import AtPlaces, Event, FleeNote, MapMark, Rule, RuleSpec, StepContext
 from sim.rules.effects import Effects
-from sim.schema import UnitFloat
+from sim.schema import NonNegativeFloat, UnitFloat
 
 
 class CheckpointsSpec(AtPlaces):
+    added_since_0_1 = frozenset({"give_up_per_h"})
     kind: Literal["checkpoints"]
     intercept_chance: UnitFloat
     dispersed_intercept_factor: UnitFloat
+    give_up_per_h: NonNegativeFloat = 0.0  # hazard per hour on the roads from its places
 
 
 class Checkpoints(Rule):
     """A group passing a checkpoint is intercepted with `intercept_chance`, times
-    `dispersed_intercept_factor` for those off the main road; intercepted people are remitted."""
+    `dispersed_intercept_factor` for those off the main road; intercepted people are remitted.
+    With `give_up_per_h`, a group on a road with a checkpoint at either end gives up with that
+    hazard per hour (grown with its hours on the road, see `movement.give_up_on_road_growth_h`),
+    added to any other rule's, and goes back as from the place it last passed: the police it
+    has met or is about to meet."""
 
     kind = "checkpoints"
     Spec = CheckpointsSpec
     spec: CheckpointsSpec
-    writes = frozenset({"intercept_chance", "dispersed_intercept_factor"})
+    writes = frozenset({"intercept_chance", "dispersed_intercept_factor", "give_up_per_h"})
     map_mark = MapMark("^", "saddlebrown", 30.0, "checkpoint")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        at = set(self.place_ids)
+        self.roads = [k for k, ends in enumerate(self.road_ends) if at.intersection(ends)]
+
+    @classmethod
+    def writes_for(cls, spec: RuleSpec) -> frozenset[str]:
+        assert isinstance(spec, CheckpointsSpec)
+        if spec.give_up_per_h == 0.0:
+            return cls.writes - {"give_up_per_h"}
+        return cls.writes
+
+    def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        # The hazard lasts one step, and rules in force add their shares.
+        if self.spec.give_up_per_h > 0.0:
+            for k in self.roads:
+                fx.road["give_up_per_h"][k] += self.spec.give_up_per_h
+        return []
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:
         for p in self.places:
