@@ -4,8 +4,8 @@ data; what happens to a migrant is decided by the rules of `sim.kernels.rules`.
 1. `update_statuses`: the rows listed as able to change now, whose status changes by the hour
    (`by_the_hour`): groups whose hour has come depart (the route drawn once per group); the
    quarantined are deported home when it ends; those riding or walking home arrive; those
-   waiting for transport board; the held are cleared, released, held anew, tested, give up or slip past,
-   and whoever is let go meets the place at once, by night too.
+   waiting for transport board; the held are cleared, released, held anew, tested, give up or
+   slip past, and whoever is let go meets the place at once, by night too.
 2. `move_and_count`: everyone on the road, in daylight, gives up on the road's hazard and
    goes back as from the place last passed (`gives_up_on_road`), or walks (or rides) the
    step's km along the route, and at each place reached is held or meets it (`reach_place`);
