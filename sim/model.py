@@ -188,6 +188,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             window_h,
             self.network.road_ends,
             self.caravan_scenario.behaviour,
+            self.network.road_km,
         )
 
     # ----------------------------------------------------------------------------------------

@@ -89,6 +89,11 @@ class RoadNetwork:
     def n_roads(self) -> int:
         return len(self.road_ends)
 
+    @functools.cached_property
+    def road_km(self) -> tuple[float, ...]:
+        """Each road's length, in the order of `road_ends`."""
+        return tuple(float(self.graph.edges[a, b]["length_km"]) for a, b in self.road_ends)
+
     @property
     def base_weights(self) -> npt.NDArray[np.float64]:
         return np.array([r.base_weight for r in self.routes])

@@ -230,3 +230,54 @@ def test_a_checkpoint_and_a_state_of_prevention_add_their_hazards(make_scenario:
 def test_checkpoints_without_a_hazard_write_none(make_scenario: Any) -> None:
     results = sim.run(micro(make_scenario, police=checkpoint(["A", "B", "C"])), 0)
     assert "new_gave_up_on_road" not in results.series()
+
+
+def blockade_at_c(**keys: Any) -> dict[str, Any]:
+    return {
+        "kind": "blockade",
+        "place": "C",
+        "active": [-1, 100],
+        "give_up": {"scale_h": 1.0e12, "shape": 1.0, "return_share": 1.0},
+        "slip_chance_per_h": 0.0,
+        "clearance_return_share": 1.0,
+        **keys,
+    }
+
+
+@pytest.mark.parametrize(
+    ("within_km", "gave_up_in_step", "entered"),
+    [(25.0, 2, 20), (35.0, 0, 0)],  # B is 20 km from C, A 30 km
+)
+def test_word_of_a_blockade_ahead_makes_people_give_up_within_its_reach(
+    make_scenario: Any, within_km: float, gave_up_in_step: int, entered: int
+) -> None:
+    word = {"give_up_per_h": EVERYONE, "within_km": within_km}
+    results = sim.run(micro(make_scenario, wall=blockade_at_c(word_ahead=word)), 0)
+    out = results.outcomes
+    assert results.series()["new_gave_up_on_road"][gave_up_in_step] == 20
+    assert out["gave_up_on_road"] == out["returned_to_A"] == 20
+    assert out["entered_guatemala"] == entered
+    assert out["held_at_C_peak"] == 0
+
+
+def test_word_ahead_may_come_from_the_behaviour(make_scenario: Any) -> None:
+    scenario = make_scenario(
+        {
+            "time": {"duration_h": 10},
+            "population": {"size": 20},
+            "authorities": {"wall": blockade_at_c()},
+            "behaviour": {
+                "when_held": {
+                    "blockade": {"word_ahead": {"give_up_per_h": EVERYONE, "within_km": 25.0}}
+                }
+            },
+        }
+    )
+    out = sim.run(scenario, 0).outcomes
+    assert out["gave_up_on_road"] == out["returned_after_entering"] == 20
+
+
+def test_without_word_ahead_a_blockade_writes_no_hazard(make_scenario: Any) -> None:
+    results = sim.run(micro(make_scenario, wall=blockade_at_c()), 0)
+    assert "new_gave_up_on_road" not in results.series()
+    assert results.outcomes["held_at_C_peak"] == 20

@@ -21,7 +21,10 @@ def layout_of(scenario: Scenario) -> Layout:
     origins = scenario.population.origins()
     switched_on = {RETURN_SPEED} if scenario.movement.return_speed_kmh else set()
     return Layout(
-        effects=frozenset(e for kind, spec in rules for e in kind.writes_for(spec)) | switched_on,
+        effects=frozenset(
+            e for kind, spec in rules for e in kind.writes_for(spec, scenario.behaviour)
+        )
+        | switched_on,
         entry_crossings=entry_crossings_of(places),
         hold_places=tuple(p for kind, spec in rules if kind.holds_as for p in spec.place_ids()),
         return_points=tuple(p.id for p in places if "return_point" in p.kind or p.id in carried_to),

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import networkx as nx
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
 from sim.rules.effects import EFFECT_NAMES, Effects
-from sim.schema import PositiveFloat, StrictModel, UnitFloat
+from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
 
 # --------------------------------------------------------------------------------------------
 # Scenario sections
@@ -45,12 +46,22 @@ class GiveUp(StrictModel):
     return_share: UnitFloat
 
 
+class WordAhead(StrictModel):
+    """Word of a hold travels ahead of it: while it stands, groups on the roads within
+    `within_km` of it by road give up with `give_up_per_h` (grown with their hours on the
+    road, see `movement.give_up_on_road_growth_h`), added to any other rule's hazard."""
+
+    give_up_per_h: NonNegativeFloat
+    within_km: PositiveFloat
+
+
 class WhenHeld(StrictModel):
     """How people held in one hold class react: what a rule that holds them leaves out."""
 
     give_up: GiveUp | None = None
     slip_chance_per_h: UnitFloat | None = None
     clearance_return_share: UnitFloat | None = None
+    word_ahead: WordAhead | None = None  # optional: without it, nobody hears of the hold ahead
 
 
 class Behaviour(StrictModel):
@@ -228,11 +239,14 @@ class Rule:
         window_h: tuple[float, float],
         road_ends: Sequence[tuple[str, str]] = (),
         behaviour: Behaviour | None = None,
+        road_km: Sequence[float] = (),
     ) -> None:
         """`place_index` gives each place id of the network its index (the effects' rows);
-        `road_ends` each road's two places, in the network's order (the road effects' rows);
-        `behaviour` the scenario's, for the reactions the entry leaves out."""
+        `road_ends` each road's two places, in the network's order (the road effects' rows),
+        and `road_km` their lengths; `behaviour` the scenario's, for the reactions the entry
+        leaves out."""
         self.road_ends = tuple(road_ends)
+        self.road_km = tuple(road_km)
         self.behaviour = behaviour or Behaviour()
         self.name = name
         self.spec = spec
@@ -262,10 +276,23 @@ class Rule:
         inside = set(place_ids)
         return [k for k, (a, b) in enumerate(self.road_ends) if a in inside and b in inside]
 
+    def roads_near(self, place_ids: Sequence[str], within_km: float) -> list[int]:
+        """The roads both of whose places lie within `within_km` of one of `place_ids` by road
+        (needs `road_km`)."""
+        graph = nx.Graph()
+        for (a, b), km in zip(self.road_ends, self.road_km, strict=True):
+            graph.add_edge(a, b, km=km)
+        sources = [p for p in place_ids if p in graph]
+        if not sources:
+            return []
+        near = nx.multi_source_dijkstra_path_length(graph, sources, within_km, weight="km")
+        return [k for k, (a, b) in enumerate(self.road_ends) if a in near and b in near]
+
     @classmethod
-    def writes_for(cls, spec: RuleSpec) -> frozenset[str]:
-        """The effects a rule with this scenario entry writes: `writes`, unless the kind leaves
-        some unwritten for some entries (two rules may then share a place)."""
+    def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
+        """The effects a rule with this scenario entry (and the scenario's `behaviour`, for
+        the reactions it leaves out) writes: `writes`, unless the kind leaves some unwritten
+        for some entries (two rules may then share a place)."""
         return cls.writes
 
     @property

@@ -5,28 +5,44 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from sim.rules.base import AtOnePlace, Event, FleeNote, GiveUp, MapMark, Rule, StepContext
+from sim.rules.base import (
+    AtOnePlace,
+    Behaviour,
+    Event,
+    FleeNote,
+    GiveUp,
+    MapMark,
+    Rule,
+    RuleSpec,
+    StepContext,
+    WordAhead,
+)
 from sim.rules.effects import Effects
 from sim.schema import UnitFloat
 
 
 class BlockadeSpec(AtOnePlace):
+    added_since_0_1 = frozenset({"word_ahead"})
     kind: Literal["blockade"]
     # Reactions of those held; left out, they come from behaviour.when_held.blockade.
     give_up: GiveUp | None = None
     slip_chance_per_h: UnitFloat | None = None
     clearance_return_share: UnitFloat | None = None
+    word_ahead: WordAhead | None = None  # optional; see Blockade
 
 
 class Blockade(Rule):
     """Holds those who reach the place while it stands (people who left the road pass).
     Held people give up on a Weibull hazard, then go back (`return_share`) or leave the road;
     a few slip past each hour. When the window ends the road is cleared:
-    `clearance_return_share` of those still held go back (board the buses), the rest scatter."""
+    `clearance_return_share` of those still held go back (board the buses), the rest scatter.
+    With `word_ahead` (the entry's, else the behaviour's), news of the blockade travels: while
+    it stands, groups on the roads within `within_km` of it give up with `give_up_per_h`."""
 
     kind = "blockade"
     Spec = BlockadeSpec
     spec: BlockadeSpec
+    # give_up_per_h too, with word_ahead (writes_for)
     writes = frozenset(
         {
             "hold",
@@ -42,6 +58,29 @@ class Blockade(Rule):
     reactions = ("give_up", "slip_chance_per_h", "clearance_return_share")
     map_mark = MapMark("X", "red", 140.0, "blockade")
     flee_closes = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.word_ahead = self.reaction_of(self.spec, "word_ahead", self.behaviour)
+        self.roads_ahead = (
+            []
+            if self.word_ahead is None
+            else self.roads_near(self.place_ids, self.word_ahead.within_km)
+        )
+
+    @classmethod
+    def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
+        word = cls.reaction_of(spec, "word_ahead", behaviour or Behaviour())
+        if word is not None and word.give_up_per_h > 0.0:
+            return cls.writes | {"give_up_per_h"}
+        return cls.writes
+
+    def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
+        # The hazard lasts one step, and rules in force add their shares.
+        if self.word_ahead is not None:
+            for k in self.roads_ahead:
+                fx.road["give_up_per_h"][k] += self.word_ahead.give_up_per_h
+        return []
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:
         self._hold(fx, self.reaction("give_up"))

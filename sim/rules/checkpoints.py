@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sim.rules.base import AtPlaces, Event, FleeNote, MapMark, Rule, RuleSpec, StepContext
+from sim.rules.base import (
+    AtPlaces,
+    Behaviour,
+    Event,
+    FleeNote,
+    MapMark,
+    Rule,
+    RuleSpec,
+    StepContext,
+)
 from sim.rules.effects import Effects
 from sim.schema import NonNegativeFloat, UnitFloat
 
@@ -38,7 +47,7 @@ class Checkpoints(Rule):
         self.roads = [k for k, ends in enumerate(self.road_ends) if at.intersection(ends)]
 
     @classmethod
-    def writes_for(cls, spec: RuleSpec) -> frozenset[str]:
+    def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
         assert isinstance(spec, CheckpointsSpec)
         if spec.give_up_per_h == 0.0:
             return cls.writes - {"give_up_per_h"}

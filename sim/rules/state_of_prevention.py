@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sim.rules.base import AtPlaces, Event, FleeNote, MapMark, Rule, RuleSpec, StepContext
+from sim.rules.base import (
+    AtPlaces,
+    Behaviour,
+    Event,
+    FleeNote,
+    MapMark,
+    Rule,
+    RuleSpec,
+    StepContext,
+)
 from sim.rules.effects import Effects
 from sim.schema import NonNegativeFloat
 
@@ -36,7 +45,7 @@ class StateOfPrevention(Rule):
         self.roads = self.roads_within(self.place_ids)
 
     @classmethod
-    def writes_for(cls, spec: RuleSpec) -> frozenset[str]:
+    def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
         assert isinstance(spec, StateOfPreventionSpec)
         return frozenset(
             name
