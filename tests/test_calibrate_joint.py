@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from _calibration_helpers import assert_same, calibrate, comparable, quiet
+from _calibration_helpers import Interrupt, assert_same, calibrate, comparable, quiet
 from conftest import ScenarioFactory
 
 import sim
@@ -304,3 +304,22 @@ def test_a_malformed_pair_is_a_usage_error(caravans: Caravans) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["calibrate", str(caravans.paths["first"]), "--targets", "x", "--also", "y.yaml"])
     assert exc.value.code == 2
+
+
+def test_an_interrupted_joint_calibration_resumes_to_the_same_result(
+    caravans: Caravans, joint: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Stopped in generation 1, part way through a round of both caravans' runs, and resumed:
+    nothing is run twice and everything computed is as for the run never stopped."""
+    reference, _ = joint
+    out = tmp_path / "interrupted"
+    particles = BEHAVIOUR["calibration"]["particles"]
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(caravans.plan(), out, progress=Interrupt(after=2 * particles + 15))
+    manifest = yaml.safe_load((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    recorded = len(load_sweep(out))
+    assert 2 * particles + 15 <= recorded < len(load_sweep(reference))
+    outcome, _ = calibrate(caravans.plan(), out, resume=True)
+    assert outcome.simulations_now == len(load_sweep(out)) - recorded  # nothing run twice
+    assert_same(comparable(out), comparable(reference))
