@@ -370,16 +370,12 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         done = rec.n_recorded
         net = self.network
         layout = self.layout
-        entries = np.bincount(
-            self.migrants.entry[self.migrants.entry >= 0], minlength=len(net.entry_crossings)
-        )
         counts = rec.counts[:done][:, list(layout.counter_indices)]
         places = rec.places[:done][:, :, list(layout.place_indices)]
         outcomes = layout.compute(
             counts,
             places,
             net.place_ids,
-            dict(zip(net.entry_crossings, entries.tolist(), strict=True)),
             self.departed_by_origin(),
         )
         return Results(

@@ -1,6 +1,6 @@
 """The migrants: one row per person in a structure of arrays, with their states and flags.
 
-About 25 bytes per migrant. Row i is migrant i for the whole run (a stable id). Groups are
+About 24 bytes per migrant. Row i is migrant i for the whole run (a stable id). Groups are
 consecutive rows; everything a group decides is drawn with the group's id, so its members stay
 together until a rule acts on one person alone (a positive test).
 """
@@ -57,7 +57,6 @@ class Migrants(NamedTuple):
     # for final statuses, where they ended
     depart_step: npt.NDArray[np.int32]  # step in which the group sets off
     timer_step: npt.NDArray[np.int32]  # step in which a hold began, or the quarantine ends
-    entry: npt.NDArray[np.int8]  # entry crossing used, -1 if none
 
     @property
     def n(self) -> int:
@@ -80,7 +79,6 @@ def empty(n: int) -> Migrants:
         place=np.zeros(n, dtype=np.int16),
         depart_step=np.zeros(n, dtype=np.int32),
         timer_step=np.zeros(n, dtype=np.int32),
-        entry=np.full(n, -1, dtype=np.int8),
     )
 
 

@@ -320,7 +320,7 @@ ENTRIES_BY_CROSSING = Family(
     "entered_guatemala_via_",
     "",
     "entered Guatemala at {place}",
-    "people who entered Guatemala at this crossing (counted at the end of a run only)",
+    "people who entered Guatemala at this crossing (summed from `new_entered_here`)",
 )
 RETURNS_BY_POINT = Family(
     "returned_to_",
@@ -555,15 +555,18 @@ class Layout:
     def partition(self) -> tuple[str, ...]:
         return tuple(o.name for o in _outcomes(self.effects) if o.partition)
 
-    def outcome_keys(self, entries: bool = True) -> list[str]:
-        """Every outcome key, in order (without the families counted at the end of a run only,
-        entries by crossing and departures by origin, if not `entries`)."""
-        return list(self._keyed(entries))
+    def outcome_keys(self) -> list[str]:
+        """Every outcome key of a whole run, in order."""
+        return list(self._keyed(at_end=True))
 
-    def _keyed(self, entries: bool) -> dict[str, Outcome | tuple[Family, str]]:
+    def _keyed(self, at_end: bool) -> dict[str, Outcome | tuple[Family, str]]:
+        """The outcomes by key; departures by origin only `at_end` (a run counts them then),
+        and entries by crossing only there too if they were not counted step by step (a run
+        directory written by 0.1)."""
+        by_step = "new_entered_here" not in self.absent
         places = {
-            DEPARTED_BY_ORIGIN: self.origins if entries else (),
-            ENTRIES_BY_CROSSING: self.entry_crossings if entries else (),
+            DEPARTED_BY_ORIGIN: self.origins if at_end else (),
+            ENTRIES_BY_CROSSING: self.entry_crossings if at_end or by_step else (),
             RETURNS_BY_POINT: () if "new_returned_here" in self.absent else self.return_points,
             HELD_PEAK: self.hold_places,
         }
@@ -582,24 +585,19 @@ class Layout:
         counts: npt.NDArray[np.int64],
         places: npt.NDArray[np.int64],
         place_ids: Sequence[str],
-        entries_by_crossing: Mapping[str, int] | None,
-        departed_by_origin: Mapping[str, int] | None = None,
+        departed_by_origin: Mapping[str, int] | None,
     ) -> dict[str, int]:
         """Outcomes from a run's counts (columns `self.columns`) and per-place counts (columns
-        `self.place_columns`) up to some step; without `entries_by_crossing` (counted at the
-        end of a run only, as `departed_by_origin`, needed where there are several origins),
-        the entries by crossing and departures by origin are left out."""
+        `self.place_columns`) up to some step; without `departed_by_origin` (counted at the
+        end of a run only), the departures by origin are left out."""
         totals = Totals(counts, self.columns)
         out: dict[str, int] = {}
-        for key, item in self._keyed(entries_by_crossing is not None).items():
+        for key, item in self._keyed(departed_by_origin is not None).items():
             if isinstance(item, Outcome):
                 out[key] = int(item.value(totals))
                 continue
             family, place = item
-            if family is ENTRIES_BY_CROSSING:
-                assert entries_by_crossing is not None
-                out[key] = int(entries_by_crossing[place])
-            elif family is DEPARTED_BY_ORIGIN:
+            if family is DEPARTED_BY_ORIGIN:
                 assert departed_by_origin is not None
                 out[key] = int(departed_by_origin[place])
             else:
@@ -611,6 +609,8 @@ class Layout:
         """A per-place family's value from one place's counts ([step, column])."""
         if family is RETURNS_BY_POINT:
             return int(at[:, self.place_columns.index("new_returned_here")].sum())
+        if family is ENTRIES_BY_CROSSING:
+            return int(at[:, self.place_columns.index("new_entered_here")].sum())
         return int(np.max(at[:, self.place_columns.index("n_held")], initial=0))
 
 

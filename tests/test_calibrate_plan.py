@@ -181,7 +181,7 @@ def test_a_target_dated_mid_run_is_read_at_that_step(
     assert plan.at_steps == (4,)
 
 
-def test_entries_by_crossing_cannot_be_dated_mid_run(
+def test_entries_by_crossing_can_be_dated_mid_run(
     make_scenario: ScenarioFactory, tmp_path: Path
 ) -> None:
     # target sets name the real crossings: call the micro network's crossing "corinto_hn"
@@ -194,8 +194,9 @@ def test_entries_by_crossing_cannot_be_dated_mid_run(
     scenario = with_calibration(make_scenario, {"health.prevalence": PRIOR}, network=network)
     changed = TARGETS.replace("[remitted]", "[entered_guatemala_via_corinto_hn]")
     targets = write_targets(tmp_path, changed + "    by: 2021-01-01T04:30\n")
-    (got,) = problems(scenario, targets)
-    assert "targets[0].by: entries by crossing are counted at the end of a run only" in got
+    plan = plan_calibration(scenario, targets)
+    (reading,) = plan.readings
+    assert (reading.step, reading.columns) == (4, ("entered_guatemala_via_corinto_hn@4",))
 
 
 def test_departures_by_origin_of_a_scenario_with_one_origin(

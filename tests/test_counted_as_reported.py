@@ -86,6 +86,15 @@ def test_outcomes_at_a_step_count_the_returns_until_then(make_scenario: Any) -> 
     assert outcomes_until(results, hour_5 + 1)["returned_to_A"] == 20
 
 
+def test_entries_by_crossing_are_counted_step_by_step(make_scenario: Any) -> None:
+    """Walking 5 km/h from hour 0, the 20 reach B, 10 km away, in the step from hour 1: no
+    entry at the end of step 0, all 20 at the end of step 1, as at the end of the run."""
+    results = sim.run(make_scenario({"population": {"size": 20}}), seed=0)
+    assert outcomes_until(results, 0)["entered_guatemala_via_B"] == 0
+    assert outcomes_until(results, 1)["entered_guatemala_via_B"] == 20
+    assert results.outcomes["entered_guatemala_via_B"] == results.outcomes["entered_guatemala"]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_january_2021_counts_add_up(seed: int) -> None:
     results = sim.run(

@@ -17,7 +17,7 @@ from conftest import DROP, SMALL_JANUARY, ScenarioFactory
 
 from sim import population
 from sim.model import CaravanModel
-from sim.population import HELD_BLOCKADE, WAITING
+from sim.population import ENTERED, HELD_BLOCKADE, WAITING
 from sim.results import Results
 from sim.scenario import Scenario, load
 
@@ -83,7 +83,8 @@ def test_joiners_after_the_crossing_never_enter_there_and_count_as_departed(
     assert (out["departed"], out["departed_from_A"], out["departed_from_T"]) == (5, 2, 3)
     # Only those from A pass the crossing B.
     assert out["entered_guatemala"] == out["entered_guatemala_via_B"] == 2
-    assert model.migrants.entry.tolist() == [0, 0, -1, -1, -1]
+    entered = (model.migrants.flags & ENTERED) != 0
+    assert entered.tolist() == [True, True, False, False, False]
     # Each group's route starts where it waited: A-B-T-C for the first two, T-C for the rest.
     routes = [model.network.routes[r].places for r in model.migrants.route]
     assert routes == [("A", "B", "T", "C")] * 2 + [("T", "C")] * 3

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sim.errors import Problem
-from sim.results import DEPARTED_PREFIX, ENTRY_PREFIX, layout_of
+from sim.results import DEPARTED_PREFIX, layout_of
 from sim.scenario import Scenario
 from sim.targets import Target, TargetSet
 from sim.yamlio import Document
@@ -106,8 +106,6 @@ def target_readings(
 
 def _counted_at_end_only(keys: Iterable[str]) -> str | None:
     """What among the outcome `keys` a run counts at its end only, in words (None: none)."""
-    if any(k.startswith(ENTRY_PREFIX) for k in keys):
-        return "entries by crossing"
     if any(k.startswith(DEPARTED_PREFIX) for k in keys):
         return "departures by origin"
     return None

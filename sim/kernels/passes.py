@@ -77,7 +77,6 @@ def update_statuses(  # type: ignore[no-untyped-def]
     km_a = m.km
     place_a = m.place
     timer_a = m.timer_step
-    entry_a = m.entry
     n_legs = routes.n_legs
     entry_index = places.entry_index
     return_point = places.return_point
@@ -128,7 +127,6 @@ def update_statuses(  # type: ignore[no-untyped-def]
         if flows:
             flows = as_counted(flows, flags)
             if flows & ENTERED_FLOW:
-                entry_a[i] = entry
                 at_places[here, ENTERED_HERE] += 1
             if flows & RETURNED_FLOW:
                 at_places[place, RETURNED_HERE] += 1
@@ -153,7 +151,6 @@ def move_and_count(  # type: ignore[no-untyped-def]
     place_a = m.place
     timer_a = m.timer_step
     depart_a = m.depart_step
-    entry_a = m.entry
     route_place = routes.place
     leg_km = routes.leg_km
     leg_road = routes.leg_road
@@ -232,7 +229,6 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 )  # fmt: skip
                 if flows:
                     if flows & ENTERED_FLOW:
-                        entry_a[i] = entry_index[here]
                         at_places[here, ENTERED_HERE] += 1
                     for j in range(N_FLOWS):
                         counts[j] += (flows >> j) & 1

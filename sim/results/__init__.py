@@ -45,8 +45,8 @@ DEPARTED_PREFIX = DEPARTED_BY_ORIGIN.prefix
 def outcomes_until(results: Results, step: int) -> dict[str, int]:
     """The outcomes as they stood at the end of `step` (0-based), as if the run ended there.
 
-    Entries by crossing (`entered_guatemala_via_*`) and departures by origin
-    (`departed_from_*`) are left out: the run counts them only in total. The last step gives
+    Departures by origin (`departed_from_*`) are left out: the run counts them only in total
+    (and so entries by crossing for a run directory written by 0.1). The last step gives
     `results.outcomes` without those keys.
     """
     if not 0 <= step < results.n_steps:
