@@ -228,10 +228,20 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         metavar="PATH",
         help="also write the calibrated scenario to PATH (its `extends:` made relative to it); "
         "with --also, the calibrated behaviour (the file the first scenario extends, with the "
-        "fitted keys set)",
+        "fitted keys set); beside it NAME.summary.json, NAME.posterior.parquet and "
+        "NAME.predictive.parquet, what reading the fit needs without --out",
     )
     cal_p.add_argument(
-        "--overwrite", action="store_true", help="replace the file at --write-scenario"
+        "--write-behaviour",
+        type=Path,
+        metavar="PATH",
+        help="also write the calibrated behaviour (the file the first scenario extends, with "
+        "the fitted keys set) to PATH, with the same files beside it as --write-scenario",
+    )
+    cal_p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files at --write-scenario and --write-behaviour",
     )
     cal_p.set_defaults(handler=_calibrate)
 
@@ -542,7 +552,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate.plan import plan_calibration
-    from sim.calibrate.report import behaviour_file, write_report
+    from sim.calibrate.report import behaviour_file, companions, write_report
     from sim.calibrate.runner import run_calibration
     from sim.sweep.runner import SweepFailedError
 
@@ -561,10 +571,17 @@ def _calibrate(args: argparse.Namespace) -> int:
             f"{args.scenario}: --write-scenario with --also writes the calibrated behaviour, "
             "the file the first scenario extends; this one extends none"
         )
-    if args.write_scenario is not None and args.write_scenario.exists() and not args.overwrite:
-        raise OutputExistsError(
-            f"{args.write_scenario} exists; pass --overwrite to replace it, or choose another path"
+    if args.write_behaviour is not None and behaviour_file(plan) is None:
+        raise CaravanError(
+            f"{args.scenario}: --write-behaviour writes the calibrated behaviour, the file the "
+            "scenario extends; this one extends none"
         )
+    for path in (p for p in (args.write_scenario, args.write_behaviour) if p is not None):
+        taken = [q for q in (path, *companions(path).values()) if q.exists()]
+        if taken and not args.overwrite:
+            raise OutputExistsError(
+                f"{taken[0]} exists; pass --overwrite to replace it, or choose another path"
+            )
     console = _console()
     settings = plan.settings
     console.print(
@@ -597,15 +614,15 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 130
     except SweepFailedError as exc:
         return _failed(f"{exc}; finished simulations are kept in {args.out}")
-    summary = write_report(plan, outcome, args.write_scenario)
+    summary = write_report(plan, outcome, args.write_scenario, args.write_behaviour)
     elapsed_s = time.monotonic() - started_s
     console.print(_calibration_table(summary))
     sims = summary["simulations"]
     names = ["report.md", "summary.json", *([] if plan.joint else ["calibrated.yaml"])]
     names += ["calibrated-behaviour.yaml"] if behaviour_file(plan) is not None else []
     written = [args.out / name for name in names]
-    if args.write_scenario is not None:
-        written.append(args.write_scenario)
+    for path in (p for p in (args.write_scenario, args.write_behaviour) if p is not None):
+        written += [path, *companions(path).values()]
     console.print(
         Text(
             f"stopped because {outcome.stop_reason}; {sims['total']} simulations "

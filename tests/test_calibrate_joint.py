@@ -11,11 +11,14 @@ identified by both together only.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -24,11 +27,12 @@ from conftest import ScenarioFactory
 
 import sim
 from sim.calibrate.plan import CalibrationPlan, plan_calibration
-from sim.calibrate.report import CALIBRATED_BEHAVIOUR, write_report
+from sim.calibrate.report import CALIBRATED_BEHAVIOUR, companions, write_report
+from sim.calibrate.results import phase_rows
 from sim.calibrate.runner import PAIR_STRIDE, run_calibration
 from sim.cli import main
 from sim.scenario import derive
-from sim.sweep.executors import LocalExecutor
+from sim.sweep.executors import LocalExecutor, SerialExecutor
 from sim.sweep.store import load_sweep
 
 TRUTH = {"authorities.stops.intercept_chance": 0.2, "health.prevalence": 0.3}
@@ -323,3 +327,47 @@ def test_an_interrupted_joint_calibration_resumes_to_the_same_result(
     outcome, _ = calibrate(caravans.plan(), out, resume=True)
     assert outcome.simulations_now == len(load_sweep(out)) - recorded  # nothing run twice
     assert_same(comparable(out), comparable(reference))
+
+
+def test_a_shipped_behaviour_carries_its_summary_posterior_and_predictive_draws(
+    caravans: Caravans, joint: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """`--write-behaviour fits/both.yaml` (write_report's behaviour_out): the behaviour, and
+    beside it what reading the fit needs without the calibration directory."""
+    out, summary = joint
+    plan = caravans.plan()
+    shipped = tmp_path / "fits" / "both.yaml"
+    shipped.parent.mkdir()
+    outcome = run_calibration(plan, out, SerialExecutor(), resume=True, progress=quiet)
+    write_report(plan, outcome, behaviour_out=shipped)
+    there = yaml.safe_load((out / CALIBRATED_BEHAVIOUR).read_text())
+    here = yaml.safe_load(shipped.read_text())
+    behaviour = caravans.directory / "behaviour.yaml"
+    assert here.pop("extends") == os.path.relpath(behaviour, shipped.parent)
+    assert there.pop("extends") == "../behaviour.yaml"
+    assert here == there
+    files = companions(shipped)
+    assert [p.name for p in files.values()] == [
+        "both.summary.json",
+        "both.posterior.parquet",
+        "both.predictive.parquet",
+    ]
+    assert json.loads(files["summary"].read_text()) == json.loads(
+        (out / "summary.json").read_text()
+    )
+    posterior = pq.read_table(files["posterior"]).to_pandas()
+    pd.testing.assert_frame_equal(posterior, pq.read_table(out / "posterior.parquet").to_pandas())
+    draws = pq.read_table(files["predictive"]).to_pandas()
+    sims = load_sweep(out)
+    final = summary["generations"][-1]["generation"]
+    first = phase_rows(sims, "predictive", final)
+    first = first[first["run_id"] < PAIR_STRIDE].sort_values("run_id")
+    assert len(draws) == BEHAVIOUR["calibration"]["predictive_draws"] == len(first)
+    assert draws["run_id"].tolist() == first["run_id"].tolist()
+    assert draws["intercept"].tolist() == first["intercept"].tolist()
+    # every target of both caravans, one draw a row: the second's from the same particle
+    assert [c for c in draws.columns if c.startswith("target.")] == [
+        f"target.{key}" for key in summary["targets"]
+    ]
+    second = sims[sims["run_id"] == first["run_id"].iloc[0] + PAIR_STRIDE].iloc[0]
+    assert draws["target.second/tested_positive"].iloc[0] == second["target.tested_positive"]

@@ -271,3 +271,28 @@ def test_the_calibrated_point_is_the_candidate_closest_to_the_figures(
         "intercept": chosen["intercept"],
         "prevalence": chosen["prevalence"],
     }
+
+
+def test_a_behaviour_cannot_be_written_for_a_scenario_that_extends_none(
+    setup: Setup, tmp_path: Path
+) -> None:
+    done = caravan(*setup.cli_args(tmp_path / "out"), "--write-behaviour", tmp_path / "b.yaml")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "--write-behaviour writes the calibrated behaviour, the file the scenario extends; "
+        "this one extends none"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_beside_the_calibrated_scenario_is_not_written_over(
+    setup: Setup, tmp_path: Path
+) -> None:
+    beside = tmp_path / "calibrated.summary.json"
+    beside.write_text("mine\n")
+    done = caravan(
+        *setup.cli_args(tmp_path / "out"), "--write-scenario", tmp_path / "calibrated.yaml"
+    )
+    assert done.returncode == 2
+    assert f"{beside} exists; pass --overwrite" in done.stderr
+    assert beside.read_text() == "mine\n"

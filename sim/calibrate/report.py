@@ -47,16 +47,21 @@ def write_report(
     plan: CalibrationPlan,
     outcome: CalibrationOutcome,
     scenario_out: Path | None = None,
+    behaviour_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Write every report file into the calibration directory (and the calibrated scenario
-    also to `scenario_out`, if given); return the summary."""
+    """Write every report file into the calibration directory; return the summary.
+
+    Also, if given: the calibrated scenario to `scenario_out` (with `--also`, the calibrated
+    behaviour), and the calibrated behaviour to `behaviour_out`; beside each, what reading the
+    fit needs without the calibration directory (`companions`)."""
     out_dir = outcome.out_dir
     sims = load_sweep(out_dir)
     final = outcome.generations[-1]
     summary = _summary(plan, outcome, sims)
     write_json(summary, out_dir / "summary.json")
     _write_text(out_dir / "report.md", markdown_report(summary))
-    write_parquet_atomic(out_dir / "posterior.parquet", _particles(plan, [final]))
+    posterior = _particles(plan, [final])
+    write_parquet_atomic(out_dir / "posterior.parquet", posterior)
     write_parquet_atomic(out_dir / "generations.parquet", _particles(plan, outcome.generations))
     point = outcome.point.values
     header = _provenance(plan, outcome, summary)
@@ -75,8 +80,46 @@ def write_report(
         if scenario_out is not None and plan.joint:
             text = calibrated_behaviour(plan, behaviour, point, summary, scenario_out, header)
             _write_text(scenario_out, text)
+        if behaviour_out is not None:
+            text = calibrated_behaviour(plan, behaviour, point, summary, behaviour_out, header)
+            _write_text(behaviour_out, text)
+    for shipped in (p for p in (scenario_out, behaviour_out) if p is not None):
+        write_json(summary, companions(shipped)["summary"])
+        write_parquet_atomic(companions(shipped)["posterior"], posterior)
+        draws = _predictive_draws(plan, summary, phase_rows(sims, "predictive", final.index))
+        write_parquet_atomic(companions(shipped)["predictive"], draws)
     _write_plots(summary, sims, final, plan, out_dir)
     return summary
+
+
+def companions(calibrated: Path) -> dict[str, Path]:
+    """The files written beside a calibrated scenario or behaviour `NAME.yaml`, small enough to
+    ship with it: `NAME.summary.json` (priors, posterior medians and intervals, every target's
+    figure and posterior predictive), `NAME.posterior.parquet` (the last generation's
+    particles and weights) and `NAME.predictive.parquet` (the posterior predictive draws: per
+    draw, its parameters and every target's value, as `target.<key>` of the summary)."""
+    stem = calibrated.with_suffix("")
+    return {
+        kind: stem.with_name(f"{stem.name}.{kind}.{ext}")
+        for kind, ext in (("summary", "json"), ("posterior", "parquet"), ("predictive", "parquet"))
+    }
+
+
+def _predictive_draws(
+    plan: CalibrationPlan, summary: Mapping[str, Any], rows: pd.DataFrame
+) -> pa.Table:
+    """One row per posterior predictive draw: the first caravan's run id, point and seed, the
+    parameters, and every target's value (`by_summary_target`: a joint calibration's draws
+    run every caravan with the same particle)."""
+    first = rows[rows["run_id"] // PAIR_STRIDE == 0].sort_values("run_id", ignore_index=True)
+    draws = first[["run_id", "point_id", "seed", *plan.priors.labels]]
+    targets = by_summary_target(summary, rows)
+    if not plan.joint:
+        targets = targets.sort_values("run_id", ignore_index=True)
+    values = targets[[c for c in targets.columns if c.startswith("target.")]]
+    return pa.Table.from_pandas(
+        pd.concat([draws, values.reset_index(drop=True)], axis=1), preserve_index=False
+    )
 
 
 def behaviour_file(plan: CalibrationPlan) -> Path | None:
