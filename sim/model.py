@@ -294,6 +294,9 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             specificity=sc.health.specificity,
             quarantine_steps=self._quarantine_steps,
             give_up_growth_h=mv.give_up_on_road_growth_h or 0.0,
+            dispersed_give_up_factor=(
+                1.0 if mv.dispersed_give_up_factor is None else mv.dispersed_give_up_factor
+            ),
             return_speed_kmh=mv.return_speed_kmh or 0.0,
             reroute_at_closures=sc.route_choice.reroute_at_closures,
         )

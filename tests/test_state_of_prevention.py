@@ -281,3 +281,28 @@ def test_without_word_ahead_a_blockade_writes_no_hazard(make_scenario: Any) -> N
     results = sim.run(micro(make_scenario, wall=blockade_at_c()), 0)
     assert "new_gave_up_on_road" not in results.series()
     assert results.outcomes["held_at_C_peak"] == 20
+
+
+def test_people_off_the_road_give_up_at_the_dispersed_factor(make_scenario: Any) -> None:
+    """Cleared from a blockade at B into dispersal, then a state of prevention on B-C: with a
+    factor of 0 nobody off the road gives up; with 1, as on the road, everyone does."""
+    clearance = {
+        "kind": "blockade",
+        "place": "B",
+        "active": [-1, 3],
+        "give_up": {"scale_h": 1.0e12, "shape": 1.0, "return_share": 1.0},
+        "slip_chance_per_h": 0.0,
+        "clearance_return_share": 0.0,  # everyone cleared leaves the road
+    }
+    for factor, gave_up in ((0.0, 0), (1.0, 20)):
+        scenario = sim.derive(
+            micro(
+                make_scenario,
+                wall=clearance,
+                region=state(["B", "C"], give_up_per_h=EVERYONE),
+            ),
+            {"movement.dispersed_give_up_factor": factor},
+        )
+        out = sim.run(scenario, 0).outcomes
+        assert out["gave_up_on_road"] == gave_up, factor
+        assert out["returned_after_entering"] == gave_up

@@ -190,7 +190,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 quit_group = group
                 quit_u = uniform(p.key, ROAD_GIVE_UP, group, p.step, 0)
             hazard_per_h = road_fx[leg_road[r, leg]].give_up_per_h
-            if gives_up_on_road(quit_u, hazard_per_h, depart_a[i], p):
+            if gives_up_on_road(quit_u, hazard_per_h, flags_a[i], depart_a[i], p):
                 # Goes back as from the place last passed; does not move this step.
                 sets_out = False
                 here = place_a[i]

@@ -145,9 +145,12 @@ def speed_kmh(ride_u, ride_chance, flags, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def gives_up_on_road(u, hazard_per_h, depart_step, p):  # type: ignore[no-untyped-def]
+def gives_up_on_road(u, hazard_per_h, flags, depart_step, p):  # type: ignore[no-untyped-def]
     """Whether a group whose draw is `u` gives up as it sets out along a road with this hazard
-    per hour: over the step, at the hazard grown with the hours since the group left."""
+    per hour: over the step, at the hazard grown with the hours since the group left, times
+    `dispersed_give_up_factor` off the main road."""
+    if flags & DISPERSED:
+        hazard_per_h *= p.dispersed_give_up_factor
     if p.give_up_growth_h > 0.0:
         hazard_per_h *= 1.0 + (p.step - depart_step) * p.step_h / p.give_up_growth_h
     return u < 1.0 - math.exp(-hazard_per_h * p.step_h)

@@ -36,6 +36,7 @@ class StepParams(NamedTuple):
     specificity: float
     quarantine_steps: int  # whole steps, at least the quarantine's length
     give_up_growth_h: float  # the road give-up hazard grows by itself over these hours; 0: not
+    dispersed_give_up_factor: float  # multiplies the road give-up hazard off the main road
     return_speed_kmh: float  # on one's own way back to a return point; 0: there at once
     reroute_at_closures: bool  # at a closed road, take another route from there if one is open
 

@@ -111,7 +111,9 @@ class Movement(StrictModel):
     (for a crossing written "A-B", country A): drivers in one country may stop for migrants,
     in another be warned off by the police."""
 
-    added_since_0_1 = frozenset({"give_up_on_road_growth_h", "return_speed_kmh"})
+    added_since_0_1 = frozenset(
+        {"give_up_on_road_growth_h", "return_speed_kmh", "dispersed_give_up_factor"}
+    )
     walking_speed_kmh: PositiveFloat
     day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
     day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
@@ -122,6 +124,9 @@ class Movement(StrictModel):
     # rules write) grows with the hours since the group left: times 1 + hours / growth_h.
     # Absent: it does not grow.
     give_up_on_road_growth_h: PositiveFloat | None = None
+    # Multiplies that hazard for people who left the main road: they keep clear of the police
+    # and army on it. Absent: 1, the same hazard.
+    dispersed_give_up_factor: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     # People who give up where no return transport serves make their own way back to their
     # return point at this speed (km per hour of elapsed time: nights, rests and rides
     # included) and are counted as returned when they arrive. Absent: counted there at once.
