@@ -42,7 +42,6 @@ class Blockade(Rule):
     kind = "blockade"
     Spec = BlockadeSpec
     spec: BlockadeSpec
-    # give_up_per_h too, with word_ahead (writes_for)
     writes = frozenset(
         {
             "hold",
@@ -52,6 +51,7 @@ class Blockade(Rule):
             "give_up_shape",
             "give_up_return_share",
             "slip_chance",
+            "give_up_per_h",  # with word_ahead only (writes_for)
         }
     )
     holds_as = "blockade"
@@ -72,8 +72,8 @@ class Blockade(Rule):
     def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
         word = cls.reaction_of(spec, "word_ahead", behaviour or Behaviour())
         if word is not None and word.give_up_per_h > 0.0:
-            return cls.writes | {"give_up_per_h"}
-        return cls.writes
+            return cls.writes
+        return cls.writes - {"give_up_per_h"}
 
     def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
         # The hazard lasts one step, and rules in force add their shares.
