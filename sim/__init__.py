@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.calibrate.results import CalibrationResults, load_calibration
+    from sim.calibrate.validate import Validation, load_validation, validate
     from sim.model import CaravanModel, run
     from sim.results import Results
     from sim.rundir import SavedRun, load_run
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 _HOME = {
     "CalibrationResults": "sim.calibrate.results",
     "load_calibration": "sim.calibrate.results",
+    "Validation": "sim.calibrate.validate",
+    "load_validation": "sim.calibrate.validate",
+    "validate": "sim.calibrate.validate",
     "CaravanModel": "sim.model",
     "run": "sim.model",
     "Results": "sim.results",
@@ -43,6 +47,7 @@ __all__ = [
     "Results",
     "SavedRun",
     "Scenario",
+    "Validation",
     "derive",
     "load",
     "load_calibration",
@@ -51,8 +56,10 @@ __all__ = [
     "load_sweep",
     "load_sweep_timeseries",
     "load_target_set",
+    "load_validation",
     "package_version",
     "run",
+    "validate",
     "without_authorities",
 ]
 

@@ -185,6 +185,36 @@ def test_a_binomial_count_is_taken_out_of_the_models_median_trials(
     assert tested.discrepancy == pytest.approx(6.0) and not tested.within_tolerance
 
 
+def test_sim_validate_plans_runs_and_compares_in_one_call(setup: Setup, tmp_path: Path) -> None:
+    """`sim.validate` gives what planning and running give, in this process or on two workers.
+    A behaviour file merged over the scenario sets its keys (no interceptions at B: nobody is
+    remitted), and overrides come after it (`--set` puts the chance back: the same validation)."""
+    for workers in (1, 2):
+        got = sim.validate(
+            setup.scenario,
+            setup.targets,
+            replicates=REPLICATES,
+            seed=SEED,
+            workers=workers,
+            progress=quiet,
+        )
+        assert (got.checks, got.seeds, got.behaviour) == (
+            setup.validation.checks,
+            setup.validation.seeds,
+            None,
+        )
+    behaviour = tmp_path / "no-interceptions.yaml"
+    behaviour.write_text("authorities:\n  stops:\n    intercept_chance: 0.0\n", encoding="utf-8")
+    common = {"replicates": REPLICATES, "seed": SEED, "behaviour": behaviour, "progress": quiet}
+    without = sim.validate(setup.scenario, setup.targets, **common)
+    assert without.behaviour == str(behaviour)
+    assert without.checks[1].values == (0.0,) * REPLICATES
+    assert without.checks[0] == setup.validation.checks[0]  # everyone still departs
+    back = ["authorities.stops.intercept_chance=0.2"]
+    again = sim.validate(setup.scenario, setup.targets, overrides=back, **common)
+    assert again.checks == setup.validation.checks
+
+
 def test_two_workers_give_the_same_validation_and_the_files(
     setup: Setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@
   trials). Two summaries: the mean relative difference
   |median - reported| / reported over the figures with a reported number (above 0), and the
   share of figures inside their 90% interval.
+- `validate` is all of it from Python (`sim.validate`): plan, run on local workers, compare.
 - `write_validation` writes `validation.json` and `validation.png` into a new directory;
   `load_validation` reads the JSON back.
 """
@@ -39,7 +40,7 @@ from sim.progress import ProgressReporter
 from sim.results import interval, write_json
 from sim.rundir import new_staging, swap_into_place
 from sim.scenario import Scenario
-from sim.sweep.executors import Executor
+from sim.sweep.executors import Executor, make_executor
 from sim.sweep.plan import RunSpec
 from sim.sweep.runner import execute_runs, library_versions, utc_now
 from sim.targets import Target, TargetSet, load_target_set, target_set_path
@@ -312,6 +313,34 @@ def run_validation(
                 rows[int(row["run_id"])] = row
             bar.advance(batch.runs.num_rows)
     return validation_of(plan, [rows[spec.run_id] for spec in specs])
+
+
+def validate(
+    scenario: str | Path,
+    targets: str | Path,
+    *,
+    behaviour: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    workers: int = 1,
+    progress: Callable[..., ProgressReporter] | None = None,
+) -> Validation:
+    """`caravan validate` from Python: the scenario file (with the `behaviour` file merged over
+    it and the `key=value` overrides applied) run `replicates` times, replicate r with seed
+    `seed + r`, against the target set `targets` (a shipped set's name or a path).
+
+    `workers`: 1 runs in this process, more in as many local worker processes; the result is
+    the same either way. `progress` as for `run_validation`. Raises ScenarioError, naming the
+    file, line and key, for a scenario or a figure that cannot be read off a run."""
+    plan = plan_validation(
+        scenario, targets, tuple(overrides), replicates=replicates, seed=seed, behaviour=behaviour
+    )
+    executor = make_executor(workers)
+    try:
+        return run_validation(plan, executor, progress=progress)
+    finally:
+        executor.close()
 
 
 def validation_of(plan: ValidationPlan, rows: Sequence[Mapping[str, Any]]) -> Validation:
