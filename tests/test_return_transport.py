@@ -107,6 +107,16 @@ def test_riders_are_carried_to_the_place_named(make_scenario: Any) -> None:
         release(model)
 
 
+def test_returns_are_counted_at_a_place_transport_serves_and_carries_to(
+    make_scenario: Any,
+) -> None:
+    """Transport that serves B and carries people to B itself (as October 2020's army trucks
+    serve Corinto and carry to it): B is a return point of the run, with its own count."""
+    results = sim.run(scenario_with(make_scenario, buses=transport([0, 100], to="B")), seed=0)
+    assert results.outcomes["returned_to_B"] == results.outcomes["returned_voluntarily"] == 20
+    assert "returned_to_A" in results.outcomes
+
+
 def test_a_ride_of_no_time_returns_them_in_the_step_they_board(make_scenario: Any) -> None:
     results = sim.run(scenario_with(make_scenario, buses=transport([0, 100], travel_h=0)))
     assert hour_of(results, "cum_returned_voluntarily", 20) == 7.0  # waited one step

@@ -15,8 +15,12 @@ def layout_of(scenario: Scenario) -> Layout:
     places its waves leave from if they are several."""
     rules = [(KINDS[spec.kind], spec) for spec in scenario.authorities.values()]
     places = scenario.network.places
-    carried_to = {place for _, spec in rules for _, place in spec.named_places()} - {
-        place for _, spec in rules for place in spec.place_ids()
+    # Places an entry names beyond where it acts: where return transport carries people.
+    carried_to = {
+        place
+        for _, spec in rules
+        for key, place in spec.named_places()
+        if key not in spec.place_keys()
     }
     origins = scenario.population.origins()
     switched_on = {RETURN_SPEED} if scenario.movement.return_speed_kmh else set()
