@@ -124,7 +124,7 @@ def test_blockade_on_x2_changes_nothing_for_those_via_x1(make_scenario: Any, see
     via_x2 = ~via_x1
     assert via_x1.sum() > 50
     assert via_x2.sum() > 50
-    for name in ("status", "place", "leg", "km", "flags", "timer_step", "entry"):
+    for name in ("status", "place", "leg", "km", "flags", "timer_step"):
         np.testing.assert_array_equal(
             getattr(a, name)[via_x1], getattr(b, name)[via_x1], err_msg=name
         )
