@@ -41,7 +41,7 @@ from sim.kernels.rules import (
     speed_kmh,
     stock_columns,
 )
-from sim.population import FIRST_FINAL, HELD_FIRST, MOVING, WAITING
+from sim.population import DISPERSED, FIRST_FINAL, HELD_FIRST, MOVING, WAITING
 from sim.results_schema import ENTERED_HERE, N_FLOWS, NEW_DEPARTED, RETURNED_HERE
 from sim.rng import RIDE, ROAD_GIVE_UP, ROUTE
 
@@ -159,11 +159,12 @@ def move_and_count(  # type: ignore[no-untyped-def]
     return_point = places.return_point
     return_km = places.return_km
     # A group's members are consecutive rows and share the step's draws (a ride, giving up on
-    # the road): draw each once per group.
+    # the road): draw each once per group. Whether it gives up is decided once for members
+    # with the same inputs (group, road, off the road or not, departure step).
     ride_group = -1
     ride_u = 0.0
-    quit_group = -1
-    quit_u = 0.0
+    quit_of = (-1, -1, -1, -1)
+    quits = False
     n_due = 0
     for i in range(lo, hi):
         status = status_a[i]
@@ -186,11 +187,14 @@ def move_and_count(  # type: ignore[no-untyped-def]
                     sets_out = not road_fx[leg_road[r, leg]].closed
         if sets_out and road_fx is not None and road_fx[leg_road[r, leg]].give_up_per_h > 0.0:
             group = group_a[i]
-            if group != quit_group:
-                quit_group = group
-                quit_u = uniform(p.key, ROAD_GIVE_UP, group, p.step, 0)
-            hazard_per_h = road_fx[leg_road[r, leg]].give_up_per_h
-            if gives_up_on_road(quit_u, hazard_per_h, flags_a[i], depart_a[i], p):
+            road = leg_road[r, leg]
+            inputs = (int(group), int(road), int(flags_a[i] & DISPERSED), int(depart_a[i]))
+            if inputs != quit_of:
+                quit_of = inputs
+                u = uniform(p.key, ROAD_GIVE_UP, group, p.step, 0)
+                hazard_per_h = road_fx[road].give_up_per_h
+                quits = gives_up_on_road(u, hazard_per_h, flags_a[i], depart_a[i], p)
+            if quits:
                 # Goes back as from the place last passed; does not move this step.
                 sets_out = False
                 here = place_a[i]
