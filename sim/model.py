@@ -297,6 +297,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
             dispersed_give_up_factor=(
                 1.0 if mv.dispersed_give_up_factor is None else mv.dispersed_give_up_factor
             ),
+            determined_share=mv.determined_share or 0.0,
             return_speed_kmh=mv.return_speed_kmh or 0.0,
             reroute_at_closures=sc.route_choice.reroute_at_closures,
         )

@@ -31,6 +31,7 @@ TEST_HELD = 12
 BOARD = 13
 ROAD_GIVE_UP = 14
 REROUTE = 15
+RESOLVE = 16  # whether a group is determined never to give up on the road (once per group)
 
 GOLDEN = 0x9E3779B97F4A7C15
 M1 = 0xBF58476D1CE4E5B9

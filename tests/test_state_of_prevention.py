@@ -306,3 +306,23 @@ def test_people_off_the_road_give_up_at_the_dispersed_factor(make_scenario: Any)
         out = sim.run(scenario, 0).outcomes
         assert out["gave_up_on_road"] == gave_up, factor
         assert out["returned_after_entering"] == gave_up
+
+
+def test_the_determined_never_give_up_on_the_road(make_scenario: Any) -> None:
+    """Under a hazard nobody else survives, exactly the groups whose own draw falls under the
+    determined share go on to C; everyone else gives up as they set out."""
+    share, size = 0.3, 300
+    scenario = sim.derive(
+        micro(make_scenario, size, region=state(["A", "B", "C"], give_up_per_h=EVERYONE)),
+        {"movement.determined_share": share},
+    )
+    model = CaravanModel(scenario, seed=4)
+    try:
+        out = model.run().outcomes
+        group = model.migrants.group
+        determined = sum(rng.uniform(model.key, rng.RESOLVE, int(g), 0, 0) < share for g in group)
+        assert 0 < determined < size
+        assert out["reached_mexican_border"] == determined
+        assert out["gave_up_on_road"] == size - determined
+    finally:
+        release(model)

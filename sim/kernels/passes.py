@@ -193,7 +193,7 @@ def move_and_count(  # type: ignore[no-untyped-def]
                 quit_of = inputs
                 u = uniform(p.key, ROAD_GIVE_UP, group, p.step, 0)
                 hazard_per_h = road_fx[road].give_up_per_h
-                quits = gives_up_on_road(u, hazard_per_h, flags_a[i], depart_a[i], p)
+                quits = gives_up_on_road(u, group, hazard_per_h, flags_a[i], depart_a[i], p)
             if quits:
                 # Goes back as from the place last passed; does not move this step.
                 sets_out = False

@@ -74,6 +74,7 @@ from sim.rng import (
     GIVE_UP,
     GIVE_UP_CHOICE,
     REROUTE,
+    RESOLVE,
     SLIP,
     TEST,
     TEST_HELD,
@@ -145,10 +146,13 @@ def speed_kmh(ride_u, ride_chance, flags, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def gives_up_on_road(u, hazard_per_h, flags, depart_step, p):  # type: ignore[no-untyped-def]
+def gives_up_on_road(u, group, hazard_per_h, flags, depart_step, p):  # type: ignore[no-untyped-def]
     """Whether a group whose draw is `u` gives up as it sets out along a road with this hazard
     per hour: over the step, at the hazard grown with the hours since the group left, times
-    `dispersed_give_up_factor` off the main road."""
+    `dispersed_give_up_factor` off the main road; never if it is among the `determined_share`
+    of groups (its own draw, the same all run)."""
+    if p.determined_share > 0.0 and uniform(p.key, RESOLVE, group, 0, 0) < p.determined_share:
+        return False
     if flags & DISPERSED:
         hazard_per_h *= p.dispersed_give_up_factor
     if p.give_up_growth_h > 0.0:

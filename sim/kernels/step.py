@@ -37,6 +37,7 @@ class StepParams(NamedTuple):
     quarantine_steps: int  # whole steps, at least the quarantine's length
     give_up_growth_h: float  # the road give-up hazard grows by itself over these hours; 0: not
     dispersed_give_up_factor: float  # multiplies the road give-up hazard off the main road
+    determined_share: float  # share of groups that never give up on the road
     return_speed_kmh: float  # on one's own way back to a return point; 0: there at once
     reroute_at_closures: bool  # at a closed road, take another route from there if one is open
 

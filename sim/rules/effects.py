@@ -214,8 +214,9 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
         "hazard per hour",
         "hazard per hour that a group setting out along the road gives up and goes back (as "
         "from the place it last passed); rules in force add their share each step; it grows "
-        "with the hours since the group left (`movement.give_up_on_road_growth_h`), and is "
-        "scaled off the main road (`movement.dispersed_give_up_factor`)",
+        "with the hours since the group left (`movement.give_up_on_road_growth_h`), is "
+        "scaled off the main road (`movement.dispersed_give_up_factor`), and spares the "
+        "determined (`movement.determined_share`)",
         combines=True,
     ),
 )

@@ -112,7 +112,12 @@ class Movement(StrictModel):
     in another be warned off by the police."""
 
     added_since_0_1 = frozenset(
-        {"give_up_on_road_growth_h", "return_speed_kmh", "dispersed_give_up_factor"}
+        {
+            "give_up_on_road_growth_h",
+            "return_speed_kmh",
+            "dispersed_give_up_factor",
+            "determined_share",
+        }
     )
     walking_speed_kmh: PositiveFloat
     day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
@@ -127,6 +132,9 @@ class Movement(StrictModel):
     # Multiplies that hazard for people who left the main road: they keep clear of the police
     # and army on it. Absent: 1, the same hazard.
     dispersed_give_up_factor: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    # The share of groups determined to go on: they never give up on the road, whatever the
+    # hazard (drawn once per group). Absent: none.
+    determined_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     # People who give up where no return transport serves make their own way back to their
     # return point at this speed (km per hour of elapsed time: nights, rests and rides
     # included) and are counted as returned when they arrive. Absent: counted there at once.
