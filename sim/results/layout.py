@@ -9,10 +9,10 @@ from sim.scenario import Scenario, entry_crossings_of
 
 def layout_of(scenario: Scenario) -> Layout:
     """The counters of the mechanisms the scenario switches on (by its rules, or by
-    `movement.return_speed_kmh`), its crossings into
-    Guatemala, its return points (places of kind `return_point`, and places rules carry people
-    to), the places where its rules hold people, in the order of its authorities, and the
-    places its waves leave from if they are several."""
+    `movement.return_speed_kmh`), its crossings into Guatemala, its return points (places of
+    kind `return_point`, and places rules carry people to), the places where its rules hold
+    people, in the order of its authorities, and the places its waves leave from if they are
+    several."""
     rules = [(KINDS[spec.kind], spec) for spec in scenario.authorities.values()]
     places = scenario.network.places
     # Places an entry names beyond where it acts: where return transport carries people.

@@ -24,7 +24,7 @@ class CheckpointsSpec(AtPlaces):
     kind: Literal["checkpoints"]
     intercept_chance: UnitFloat
     dispersed_intercept_factor: UnitFloat
-    give_up_per_h: NonNegativeFloat = 0.0  # hazard per hour on the roads from its places
+    give_up_per_h: NonNegativeFloat = 0.0  # hazard per hour on the roads with one at an end
 
 
 class Checkpoints(Rule):

@@ -131,10 +131,10 @@ class Movement(StrictModel):
     give_up_on_road_growth_h: PositiveFloat | None = None
     # Multiplies that hazard for people who left the main road: they keep clear of the police
     # and army on it. Absent: 1, the same hazard.
-    dispersed_give_up_factor: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    dispersed_give_up_factor: UnitFloat | None = None
     # The share of groups determined to go on: they never give up on the road, whatever the
     # hazard (drawn once per group). Absent: none.
-    determined_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    determined_share: UnitFloat | None = None
     # People who give up where no return transport serves make their own way back to their
     # return point at this speed (km per hour of elapsed time: nights, rests and rides
     # included) and are counted as returned when they arrive. Absent: counted there at once.
