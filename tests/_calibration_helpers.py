@@ -28,6 +28,14 @@ from sim.sweep.executors import SerialExecutor
 from sim.sweep.store import load_sweep
 
 TRUTH = {"authorities.stops.intercept_chance": 0.2, "health.prevalence": 0.3}
+PARAMETERS = {  # the free parameters and their priors, labelled
+    "authorities.stops.intercept_chance": {
+        "prior": "uniform",
+        "range": [0.02, 0.6],
+        "label": "intercept",
+    },
+    "health.prevalence": {"prior": "uniform", "range": [0.02, 0.8], "label": "prevalence"},
+}
 TRUTH_SEED = 123
 TRUTH_RUNS = 21
 SHORT_PARTICLES, SHORT_GENERATIONS = 30, 3
@@ -51,14 +59,7 @@ SCENARIO = {
     },
     "health": {"prevalence": 0.1, "sensitivity": 1.0, "specificity": 1.0, "quarantine_days": 1},
     "calibration": {
-        "parameters": {
-            "authorities.stops.intercept_chance": {
-                "prior": "uniform",
-                "range": [0.02, 0.6],
-                "label": "intercept",
-            },
-            "health.prevalence": {"prior": "uniform", "range": [0.02, 0.8], "label": "prevalence"},
-        },
+        "parameters": PARAMETERS,
         "particles": 100,
         "generations": 8,
         "budget": 4000,
@@ -141,6 +142,16 @@ class Setup:
 
 def quiet(*args: Any, **kwargs: Any) -> ProgressReporter:
     return ProgressReporter(*args, **kwargs, plain=True, every_s=1e9)
+
+
+def assert_recovers_the_truth(summary: dict[str, Any], narrower_than: float) -> None:
+    """Each parameter's 90% credible interval holds the truth and is narrower than this share
+    of its prior's range (the figures say more than the prior)."""
+    for key, prior in PARAMETERS.items():
+        p = summary["parameters"][prior["label"]]
+        assert p["p05"] <= TRUTH[key] <= p["p95"], (prior["label"], p)
+        lo, hi = p["prior"]["range"]
+        assert p["p95"] - p["p05"] < narrower_than * (hi - lo), (prior["label"], p)
 
 
 def calibrate(

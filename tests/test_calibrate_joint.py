@@ -22,7 +22,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from _calibration_helpers import Interrupt, assert_same, calibrate, comparable, quiet
+from _calibration_helpers import (
+    PARAMETERS,
+    TRUTH,
+    Interrupt,
+    assert_recovers_the_truth,
+    assert_same,
+    calibrate,
+    comparable,
+    quiet,
+)
 from conftest import ScenarioFactory
 
 import sim
@@ -35,20 +44,12 @@ from sim.scenario import derive
 from sim.sweep.executors import LocalExecutor, SerialExecutor
 from sim.sweep.store import load_sweep
 
-TRUTH = {"authorities.stops.intercept_chance": 0.2, "health.prevalence": 0.3}
 RELATIVE = 0.05  # every figure's tolerance: ±5%
 
 BEHAVIOUR = {
     "health": {"prevalence": 0.1, "sensitivity": 1.0, "specificity": 1.0, "quarantine_days": 1},
     "calibration": {
-        "parameters": {
-            "authorities.stops.intercept_chance": {
-                "prior": "uniform",
-                "range": [0.02, 0.6],
-                "label": "intercept",
-            },
-            "health.prevalence": {"prior": "uniform", "range": [0.02, 0.8], "label": "prevalence"},
-        },
+        "parameters": PARAMETERS,
         "particles": 40,
         "generations": 4,
         "budget": 600,
@@ -141,14 +142,7 @@ def joint(caravans: Caravans) -> tuple[Path, dict[str, Any]]:
 
 def test_both_caravans_together_recover_the_truth(joint: tuple[Path, dict[str, Any]]) -> None:
     _, summary = joint
-    for key, label in (
-        ("authorities.stops.intercept_chance", "intercept"),
-        ("health.prevalence", "prevalence"),
-    ):
-        p = summary["parameters"][label]
-        assert p["p05"] <= TRUTH[key] <= p["p95"], (label, p)
-        lo, hi = p["prior"]["range"]
-        assert p["p95"] - p["p05"] < 0.4 * (hi - lo), (label, p)
+    assert_recovers_the_truth(summary, narrower_than=0.4)
     # each caravan's figure, named by its caravan, with the caravan's own runs
     assert set(summary["targets"]) == {"first/remitted", "second/tested_positive"}
     assert [p["target_set"] for p in summary["also"]] == ["second-figures"]
@@ -253,6 +247,12 @@ def test_the_same_seed_gives_the_same_joint_calibration_on_two_workers(
     assert_same(comparable(parallel), comparable(out))
 
 
+def calibrate_first_also(caravans: Caravans, also: str) -> int:
+    """`caravan calibrate` of the first caravan with `--also ALSO`, into `refused/`."""
+    first = ["calibrate", str(caravans.paths["first"]), "--targets", str(caravans.targets["first"])]
+    return main([*first, "--also", also, "--out", str(caravans.directory / "refused")])
+
+
 def test_a_caravan_lacking_a_free_key_is_refused(
     caravans: Caravans, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -260,18 +260,7 @@ def test_a_caravan_lacking_a_free_key_is_refused(
     del data["authorities"]["stops"]
     lacking = caravans.directory / "no-stops.yaml"
     lacking.write_text(yaml.safe_dump(data), encoding="utf-8")
-    status = main(
-        [
-            "calibrate",
-            str(caravans.paths["first"]),
-            "--targets",
-            str(caravans.targets["first"]),
-            "--also",
-            f"{lacking}={caravans.targets['second']}",
-            "--out",
-            str(caravans.directory / "refused"),
-        ]
-    )
+    status = calibrate_first_also(caravans, f"{lacking}={caravans.targets['second']}")
     assert status == 2
     err = " ".join(capsys.readouterr().err.split())
     behaviour = caravans.directory / "behaviour.yaml"
@@ -287,18 +276,7 @@ def test_a_caravan_lacking_a_free_key_is_refused(
 def test_an_unknown_target_set_of_another_caravan_is_refused(
     caravans: Caravans, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(
-        [
-            "calibrate",
-            str(caravans.paths["first"]),
-            "--targets",
-            str(caravans.targets["first"]),
-            "--also",
-            f"{caravans.paths['second']}=october-2021",
-            "--out",
-            str(caravans.directory / "refused"),
-        ]
-    )
+    status = calibrate_first_also(caravans, f"{caravans.paths['second']}=october-2021")
     assert status == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "october-2021: unknown target set (did you mean 'october-2020'?)" in err

@@ -16,9 +16,9 @@ import yaml
 from _calibration_helpers import (
     SHORT_GENERATIONS,
     SHORT_PARTICLES,
-    TRUTH,
     Interrupt,
     Setup,
+    assert_recovers_the_truth,
     assert_same,
     calibrate,
     comparable,
@@ -58,15 +58,7 @@ def test_calibration_recovers_the_values_that_made_the_figures(
 ) -> None:
     outcome, summary = reference
     assert len(outcome.generations) >= 3
-    for key, label in (
-        ("authorities.stops.intercept_chance", "intercept"),
-        ("health.prevalence", "prevalence"),
-    ):
-        p = summary["parameters"][label]
-        assert p["p05"] <= TRUTH[key] <= p["p95"], (label, p)
-        # and the data say more than the prior: the interval is a fraction of the prior's
-        lo, hi = p["prior"]["range"]
-        assert p["p95"] - p["p05"] < 0.25 * (hi - lo), (label, p)
+    assert_recovers_the_truth(summary, narrower_than=0.25)
     tolerances = [g["tolerance"] for g in summary["generations"][1:]]
     assert tolerances == sorted(tolerances, reverse=True)
 

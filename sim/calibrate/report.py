@@ -66,28 +66,26 @@ def write_report(
     point = outcome.point.values
     header = _provenance(plan, outcome, summary)
     behaviour = behaviour_file(plan)
-    if not plan.joint:
-        _write_text(
-            out_dir / CALIBRATED_SCENARIO,
-            calibrated_scenario(plan, point, summary, out_dir / CALIBRATED_SCENARIO, header),
-        )
-        if scenario_out is not None:
-            text = calibrated_scenario(plan, point, summary, scenario_out, header)
-            _write_text(scenario_out, text)
+    # With --also, --write-scenario writes the calibrated behaviour: there is no one scenario.
+    scenarios = [] if plan.joint else [out_dir / CALIBRATED_SCENARIO, scenario_out]
+    behaviours = [
+        out_dir / CALIBRATED_BEHAVIOUR,
+        scenario_out if plan.joint else None,
+        behaviour_out,
+    ]
+    for path in (p for p in scenarios if p is not None):
+        _write_text(path, calibrated_scenario(plan, point, summary, path, header))
     if behaviour is not None:
-        path = out_dir / CALIBRATED_BEHAVIOUR
-        _write_text(path, calibrated_behaviour(plan, behaviour, point, summary, path, header))
-        if scenario_out is not None and plan.joint:
-            text = calibrated_behaviour(plan, behaviour, point, summary, scenario_out, header)
-            _write_text(scenario_out, text)
-        if behaviour_out is not None:
-            text = calibrated_behaviour(plan, behaviour, point, summary, behaviour_out, header)
-            _write_text(behaviour_out, text)
-    for shipped in (p for p in (scenario_out, behaviour_out) if p is not None):
-        write_json(summary, companions(shipped)["summary"])
-        write_parquet_atomic(companions(shipped)["posterior"], posterior)
+        for path in (p for p in behaviours if p is not None):
+            _write_text(path, calibrated_behaviour(plan, behaviour, point, summary, path, header))
+    shipped = [p for p in (scenario_out, behaviour_out) if p is not None]
+    if shipped:
         draws = _predictive_draws(plan, summary, phase_rows(sims, "predictive", final.index))
-        write_parquet_atomic(companions(shipped)["predictive"], draws)
+        for path in shipped:
+            beside = companions(path)
+            write_json(summary, beside["summary"])
+            write_parquet_atomic(beside["posterior"], posterior)
+            write_parquet_atomic(beside["predictive"], draws)
     _write_plots(summary, sims, final, plan, out_dir)
     return summary
 

@@ -271,6 +271,18 @@ class Rule:
         assert value is not None, f"{self.name}: {key} neither given nor in the behaviour"
         return value
 
+    def roads_at(self, place_ids: Sequence[str]) -> list[int]:
+        """The roads with at least one of their places among `place_ids`."""
+        at = set(place_ids)
+        return [k for k, ends in enumerate(self.road_ends) if at.intersection(ends)]
+
+    @staticmethod
+    def add_give_up_hazard(fx: Effects, roads: Sequence[int], per_h: float) -> None:
+        """Add `per_h` to the give-up hazard of `roads` for this step: the effect lasts one step
+        and combines, so every rule in force adds its share anew each step."""
+        for k in roads:
+            fx.road["give_up_per_h"][k] += per_h
+
     def roads_within(self, place_ids: Sequence[str]) -> list[int]:
         """The roads both of whose places are among `place_ids`."""
         inside = set(place_ids)

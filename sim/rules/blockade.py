@@ -76,10 +76,8 @@ class Blockade(Rule):
         return cls.writes - {"give_up_per_h"}
 
     def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
-        # The hazard lasts one step, and rules in force add their shares.
         if self.word_ahead is not None:
-            for k in self.roads_ahead:
-                fx.road["give_up_per_h"][k] += self.word_ahead.give_up_per_h
+            self.add_give_up_hazard(fx, self.roads_ahead, self.word_ahead.give_up_per_h)
         return []
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:

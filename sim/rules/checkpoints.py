@@ -43,8 +43,7 @@ class Checkpoints(Rule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        at = set(self.place_ids)
-        self.roads = [k for k, ends in enumerate(self.road_ends) if at.intersection(ends)]
+        self.roads = self.roads_at(self.place_ids)
 
     @classmethod
     def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
@@ -54,10 +53,8 @@ class Checkpoints(Rule):
         return cls.writes
 
     def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
-        # The hazard lasts one step, and rules in force add their shares.
         if self.spec.give_up_per_h > 0.0:
-            for k in self.roads:
-                fx.road["give_up_per_h"][k] += self.spec.give_up_per_h
+            self.add_give_up_hazard(fx, self.roads, self.spec.give_up_per_h)
         return []
 
     def apply(self, fx: Effects, ctx: StepContext) -> None:

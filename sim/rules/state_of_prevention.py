@@ -67,9 +67,7 @@ class StateOfPrevention(Rule):
                 fx.place["ride_factor"][p] = 1.0
 
     def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
-        # The hazard lasts one step, and rules in force add their shares.
-        for k in self.roads:
-            fx.road["give_up_per_h"][k] += self.spec.give_up_per_h
+        self.add_give_up_hazard(fx, self.roads, self.spec.give_up_per_h)
         return []
 
     @classmethod
