@@ -184,13 +184,16 @@ def assert_same(got: dict[str, Any], expected: dict[str, Any]) -> None:
 
 class Interrupt:
     """A progress reporter that raises KeyboardInterrupt (as Ctrl-C would) once `after`
-    simulations are recorded."""
+    simulations are recorded (under a bar whose label starts with `bar`, if given)."""
 
-    def __init__(self, after: int) -> None:
+    def __init__(self, after: int, bar: str = "") -> None:
         self.after = after
+        self.bar = bar
 
     def __call__(self, *args: Any, **kwargs: Any) -> ProgressReporter:
         reporter = quiet(*args, **kwargs)
+        if not str(args[0]).startswith(self.bar):
+            return reporter
         advance = reporter.advance
 
         def advance_then_stop(n: int = 1) -> None:

@@ -43,7 +43,13 @@ _RESERVED_COLUMNS = frozenset(
 _DERIVED_PREFIXES = ("target.", "discrepancy.")
 
 POST_FIT_SETTINGS = frozenset(
-    {"predictive_draws", "point_candidates", "point_replicates", "check_replicates"}
+    {
+        "predictive_draws",
+        "point_candidates",
+        "point_replicates",
+        "point_search",
+        "check_replicates",
+    }
 )
 """Settings of what is done with the posterior, which leave the fit itself alone."""
 

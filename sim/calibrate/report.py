@@ -153,7 +153,7 @@ def _summary(
         }
     predictive = phase_rows(sims, "predictive", final.index)
     check = phase_rows(sims, "check", final.index)
-    check = check[check["index"] // PER_CANDIDATE == point.candidate]  # the chosen point's
+    check = check[check["index"] // PER_CANDIDATE == point.check_slot]  # the chosen point's
     targets: dict[str, Any] = {}
     for k, (pair, label) in enumerate(zip(plan.pairs, plan.pair_labels, strict=True)):
         mine = predictive["run_id"] // PAIR_STRIDE == k
@@ -228,13 +228,25 @@ def _point_summary(point: ChosenPoint, replicates: int) -> dict[str, Any]:
         "candidates": len(point.median_distances) or 1,
         "replicates_per_candidate": replicates if point.median_distances else 0,
         "median_distances": point.median_distances,
+        "search": {
+            "points": len(point.search_objectives),
+            "best": point.searched_best,
+            "objectives": point.search_objectives,
+        },
     }
 
 
 def describe_point(point: ChosenPoint) -> str:
     if point.candidate == 0:
-        return "the posterior medians"
-    return f"posterior particle {point.run_id} (the {_ordinal(point.candidate)} closest)"
+        candidate = "the posterior medians"
+    else:
+        candidate = f"posterior particle {point.run_id} (the {_ordinal(point.candidate)} closest)"
+    if not point.searched_best:
+        return candidate
+    return (
+        f"the {_ordinal(point.searched_best + 1)} of {len(point.search_objectives)} points a "
+        f"local search tried from {candidate}"
+    )
 
 
 def _ordinal(k: int) -> str:
@@ -301,8 +313,9 @@ def _provenance(
         f"generations, {sims['abc']} simulations, final tolerance {_fmt(last['tolerance'])}. "
         f"The values are {describe_point(outcome.point)}: of the posterior medians and the "
         f"{settings.point_candidates} particles closest to the figures, the point whose runs "
-        f"with seeds 0-{settings.point_replicates - 1} came closest (median distance). Each "
-        "comment gives the posterior median and 90% credible interval."
+        f"with seeds 0-{settings.point_replicates - 1} came closest (median distance)"
+        f"{_search_clause(outcome.point)}. Each comment gives the posterior median and 90% "
+        "credible interval."
     )
     return textwrap.wrap(text, width=94)
 
@@ -493,16 +506,38 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _search_clause(point: ChosenPoint) -> str:
+    """What the local search did, as the end of a sentence ('' without one)."""
+    objectives = point.search_objectives
+    if not objectives:
+        return ""
+    return (
+        f", then the best of {len(objectives)} points of a local search from it on the "
+        f"replicates' medians (objective {min(objectives):.3g}; the start's "
+        f"{objectives[0]:.3g})"
+    )
+
+
 def _point_sentence(point: Mapping[str, Any]) -> str:
     distances = point["median_distances"]
-    if not distances:
-        return "The calibrated scenario sets the posterior medians."
-    return (
-        f"The calibrated scenario sets {point['chosen']}: of {point['candidates']} candidate "
-        f"points (the posterior medians and the particles closest to the figures), each run "
-        f"with seeds 0-{point['replicates_per_candidate'] - 1}, the one with the smallest "
-        f"median distance ({min(distances):.3g}; the posterior medians: {distances[0]:.3g})."
-    )
+    search = point.get("search") or {"points": 0}
+    text = f"The calibrated scenario sets {point['chosen']}."
+    if distances:
+        text += (
+            f" Of {point['candidates']} candidate points (the posterior medians and the "
+            f"particles closest to the figures), each run with seeds "
+            f"0-{point['replicates_per_candidate'] - 1}, the one with the smallest median "
+            f"distance ({min(distances):.3g}; the posterior medians: {distances[0]:.3g}) was "
+            + ("where the local search started." if search["points"] else "chosen.")
+        )
+    if search["points"]:
+        objectives = search["objectives"]
+        text += (
+            f" The search tried {search['points']} points, each run with the same seeds, and "
+            f"kept the one whose replicates' medians missed the figures least (objective "
+            f"{min(objectives):.3g}; the start's {objectives[0]:.3g})."
+        )
+    return text
 
 
 def _band(stats: Mapping[str, float]) -> str:

@@ -15,7 +15,10 @@ Phases (the `phase` column), each with its own run ids:
 - "candidate": the points the calibrated scenario may take, each run with seeds 0, 1, ...: the
   posterior medians, and the last generation's particles that came closest to the figures (a
   particle's joint values keep the correlations that separate medians lose);
-- "check": the candidate with the smallest median distance (the calibrated scenario) run with
+- "search" (only with `point_search`): a local search from the candidate with the smallest
+  median distance, each point it tries run with the candidates' seeds; it moves to lower
+  `point_objective`, the misses of the replicates' median values (`_search_point`);
+- "check": the calibrated scenario (that candidate, or the search's best point) run with
   seeds 0, 1, ..., as `caravan run --replicates R` would.
 `generation` is, for the last three, the generation they come from: a resumed calibration that
 gets further (a larger budget) checks its new last generation under new run ids. Every recorded
@@ -32,17 +35,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
-from dataclasses import dataclass
+from contextlib import closing, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from scipy.optimize import minimize
 
 from sim import package_version
 from sim.calibrate import abc
-from sim.calibrate.abc import Generation
+from sim.calibrate.abc import FloatArray, Generation
 from sim.calibrate.plan import CalibrationPair, CalibrationPlan
 from sim.errors import CaravanError
 from sim.progress import ProgressReporter
@@ -53,11 +57,18 @@ from sim.sweep.runner import execute_runs, library_versions, settled_sessions, u
 from sim.sweep.store import SweepStore, load_sweep, open_to_resume
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
-CANDIDATE = 97  # in place of the generation in the run ids of candidate points
+SEARCH = 96  # in place of the generation in the run ids of the local search's points
+CANDIDATE = 97  # ... of candidate points of the generation in the run ids of candidate points
 PREDICTIVE = 98  # ... of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
 PER_GENERATION = 10**6  # simulations of one of those phases for one last generation, at most
 PER_CANDIDATE = 1000  # replicates of one candidate point, at most
+# the check replicates of a point the local search found, apart from the candidates' (whose
+# number is at most 998 plus the medians)
+SEARCHED_SLOT = PER_GENERATION // PER_CANDIDATE - 1
+# The search aims each figure with a number at this share of its tolerance (a range: inside
+# it), so that the median of more replicates than it ran still lies within the tolerance.
+SEARCH_AIM = 0.7
 PAIR_STRIDE = 10**12  # run id of pair k's simulation = k x stride + the first pair's
 PAIR_COLUMN = "caravan"  # a joint calibration's rows: the pair (0, 1, ...) a row belongs to
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
@@ -66,7 +77,7 @@ ROUND_MARGIN = 1.2  # a round aims at 20% more than the acceptance rate says is 
 # round, one too high costs simulations that are never kept.
 MAX_ROUND_PER_PARTICLE = 2
 
-PHASES = ("abc", "predictive", "candidate", "check")
+PHASES = ("abc", "predictive", "candidate", "search", "check")
 SCENARIO_FILE = "scenario.yaml"
 TARGETS_FILE = "targets.yaml"
 
@@ -92,6 +103,16 @@ class ChosenPoint:
     candidate: int  # 0: the posterior medians; k > 0: the k-th closest particle
     run_id: int | None  # the particle's simulation; None for the medians
     median_distances: list[float]  # of every candidate, over its replicates
+    # the local search from that candidate: every point it tried, in order, by its
+    # `point_objective` (the first is the candidate itself); empty without a search
+    search_objectives: list[float] = field(default_factory=list)
+    searched_best: int = 0  # the tried point whose values these are (0: the candidate's)
+
+    @property
+    def check_slot(self) -> int:
+        """Where the check replicates' run ids put this point: the candidate's own slot, or
+        SEARCHED_SLOT for a point the search found."""
+        return SEARCHED_SLOT if self.searched_best else self.candidate
 
 
 def run_id(generation: int, index: int) -> int:
@@ -109,6 +130,18 @@ def combined_distance(discrepancies: Iterable[float]) -> float:
     values = np.asarray(list(discrepancies), dtype=np.float64)
     values = np.where(np.isnan(values), np.inf, values)
     return float(np.sqrt(np.mean(values**2)))
+
+
+def point_objective(discrepancies: Sequence[float], aims: Sequence[float]) -> float:
+    """What the local search lowers: the sum of each figure's squared excess of discrepancy
+    over its aim (0 for a range: anywhere outside it misses; `SEARCH_AIM` for a figure with a
+    tolerance around a number), plus a hundredth of the mean squared discrepancy, so that of
+    two points with every figure on aim the closer one wins. 0 only at the figures."""
+    d = np.asarray(discrepancies, dtype=np.float64)
+    if np.isnan(d).any():
+        return math.inf
+    excess = np.maximum(d - np.asarray(aims, dtype=np.float64), 0.0)
+    return float(np.sum(excess**2) + 0.01 * np.mean(d**2))
 
 
 class _Simulations:
@@ -134,7 +167,7 @@ class _Simulations:
         self.ran_now = 0
         recorded = load_sweep(store.dir)
         if len(recorded):
-            columns = [c for c in recorded.columns if c.startswith("discrepancy.")]
+            columns = [c for c in recorded.columns if c.startswith(("discrepancy.", "target."))]
             for row in recorded[["run_id", *self.kept, *columns]].to_dict(orient="records"):
                 self._keep(row)
 
@@ -143,6 +176,7 @@ class _Simulations:
         kept = {k: row[k] for k in self.kept}
         readings = self.pairs[pair_of(run)].readings
         kept["discrepancies"] = [row[f"discrepancy.{r.target.id}"] for r in readings]
+        kept["values"] = [row[f"target.{r.target.id}"] for r in readings]
         self.rows[run] = kept
 
     def count(self, phase: str, generation: int | None = None) -> int:
@@ -162,6 +196,23 @@ class _Simulations:
             for d in self.rows[k * PAIR_STRIDE + run]["discrepancies"]
         ]
         return combined_distance(discrepancies)
+
+    def objective_of_medians(self, runs: Sequence[int]) -> float:
+        """`point_objective` of the replicates `runs` (first-pair run ids of one point): each
+        figure's discrepancy taken at the median of its values over the replicates, as
+        `caravan validate` compares them."""
+        discrepancies: list[float] = []
+        aims: list[float] = []
+        for k, pair in enumerate(self.pairs):
+            values = np.array([self.rows[k * PAIR_STRIDE + r]["values"] for r in runs])
+            medians = np.median(values, axis=0)
+            ids = [r.target.id for r in pair.readings]
+            by_id = pair.targets.discrepancies(dict(zip(ids, map(float, medians), strict=True)))
+            discrepancies += [by_id[i] for i in ids]
+            aims += [
+                0.0 if r.target.tolerance.range is not None else SEARCH_AIM for r in pair.readings
+            ]
+        return point_objective(discrepancies, aims)
 
     def ensure(
         self, specs: Sequence[RunSpec], phase: str, generation: int, bar: ProgressReporter
@@ -185,8 +236,10 @@ class _Simulations:
                 for batch in results:
                     table = self._annotated(batch.runs, labels, phase, generation, k)
                     self.ran_now += self.store.write_batch(table)
-                    discrepancies = [c for c in table.column_names if c.startswith("discrepancy.")]
-                    for row in table.select(["run_id", *self.kept, *discrepancies]).to_pylist():
+                    columns = [
+                        c for c in table.column_names if c.startswith(("discrepancy.", "target."))
+                    ]
+                    for row in table.select(["run_id", *self.kept, *columns]).to_pylist():
                         self._keep(row)
                     bar.advance(table.num_rows)
 
@@ -297,6 +350,7 @@ def run_calibration(
             settings = plan.settings
             checks = settings.predictive_draws + settings.check_replicates
             checks += settings.point_replicates * len(candidates) if len(candidates) > 1 else 0
+            checks += settings.point_replicates * settings.point_search  # at most
             checks *= len(plan.pairs)
             done = sum(sims.count(p, final.index) for p in ("predictive", "candidate", "check"))
             with make_progress(
@@ -304,6 +358,8 @@ def run_calibration(
             ) as bar:
                 sims.ensure(predictive_specs(plan, final), "predictive", final.index, bar)
                 point = _choose_point(plan, final, candidates, sims, bar)
+                if settings.point_search:
+                    point = _search_point(plan, final, point, sims, bar)
                 sims.ensure(check_specs(plan, final, point), "check", final.index, bar)
             status = "complete"
         except KeyboardInterrupt:
@@ -312,7 +368,8 @@ def run_calibration(
         finally:
             ran_now = sims.ran_now
             session.update(ended=utc_now(), status=status, runs=ran_now)
-            counts = {p: sims.count(p) for p in PHASES}
+            searched = plan.settings.point_search or sims.count("search")
+            counts = {p: sims.count(p) for p in PHASES if p != "search" or searched}
             store.update_manifest(
                 status=status,
                 sessions=sessions,
@@ -538,9 +595,85 @@ def _choose_point(
     return ChosenPoint(values, best, particle, medians)
 
 
+class _SearchSpentError(Exception):
+    """The local search has tried `point_search` points."""
+
+
+def _search_point(
+    plan: CalibrationPlan,
+    final: Generation,
+    start: ChosenPoint,
+    sims: _Simulations,
+    bar: ProgressReporter,
+) -> ChosenPoint:
+    """A local search from the chosen candidate for a point whose replicates' medians meet
+    every figure: Nelder-Mead (scipy) within the priors' ranges, scaled to a unit cube in fit
+    space (a loguniform parameter on its log), on `point_objective` of each point run with
+    seeds 0 .. `point_replicates`-1. The same seeds for every point make the objective a
+    deterministic function of the values, so the search moves on the points and not on the
+    noise, and a resumed calibration retraces it over its recorded runs. Values are rounded as
+    written before they run. Stops after `point_search` distinct points; the best tried (the
+    first on a tie, so the candidate itself if nothing beat it) is the calibrated point."""
+    priors = plan.priors.priors
+    low = np.array([p.bounds[0] for p in priors])
+    span = np.array([p.bounds[1] for p in priors]) - low
+    replicates = plan.settings.point_replicates
+    tried: list[tuple[dict[str, float | int], float]] = []
+    objective_by_values: dict[tuple[float | int, ...], float] = {}
+
+    def objective(unit: FloatArray) -> float:
+        fit = low + np.clip(unit, 0.0, 1.0) * span
+        values = {
+            p.label: p.value_rounded(p.value(float(x))) for p, x in zip(priors, fit, strict=True)
+        }
+        key = tuple(values.values())
+        if key not in objective_by_values:
+            if len(tried) == plan.settings.point_search:
+                raise _SearchSpentError
+            first = final.index * PER_GENERATION + len(tried) * PER_CANDIDATE
+            specs = _point_specs(plan, values, SEARCH, first, replicates)
+            sims.ensure(specs, "search", final.index, bar)
+            objective_by_values[key] = sims.objective_of_medians([s.run_id for s in specs])
+            tried.append((values, objective_by_values[key]))
+        return objective_by_values[key]
+
+    start_fit = [
+        math.log(start.values[p.label]) if p.log_scale else float(start.values[p.label])
+        for p in priors
+    ]
+    start_unit = np.clip((np.array(start_fit) - low) / span, 0.0, 1.0)
+    # the first simplex: a tenth of each range from the start, toward the inside
+    steps = np.where(start_unit + 0.1 <= 1.0, 0.1, -0.1)
+    simplex = np.vstack([start_unit, start_unit + np.diag(steps)])
+    with suppress(_SearchSpentError):
+        minimize(
+            objective,
+            start_unit,
+            method="Nelder-Mead",
+            bounds=[(0.0, 1.0)] * len(priors),
+            options={
+                "initial_simplex": simplex,
+                "maxfev": 20 * plan.settings.point_search,  # points tried again are not run again
+                "xatol": 1e-4,
+                "fatol": 0.0,
+                "adaptive": True,  # parameters scaled to the dimension (Gao and Han)
+            },
+        )
+    objectives = [o for _, o in tried]
+    best = int(np.argmin(objectives))
+    return ChosenPoint(
+        tried[best][0] if best else start.values,
+        start.candidate,
+        start.run_id,
+        start.median_distances,
+        objectives,
+        best,
+    )
+
+
 def check_specs(plan: CalibrationPlan, final: Generation, point: ChosenPoint) -> list[RunSpec]:
     """The calibrated scenario with seeds 0 .. R-1, as `caravan run --replicates R` runs it."""
-    first = final.index * PER_GENERATION + point.candidate * PER_CANDIDATE
+    first = final.index * PER_GENERATION + point.check_slot * PER_CANDIDATE
     return _point_specs(plan, point.values, CHECK, first, plan.settings.check_replicates)
 
 

@@ -16,6 +16,7 @@ calibration:
   budget: 20000           # at most this many simulations for the fit
   point_candidates: 20    # the calibrated scenario: the best of the posterior medians and the
   point_replicates: 10    #   20 closest particles, each run with 10 seeds
+  point_search: 0         # then a local search of this many points from it (0: none)
 ```
 
 The model never reads this section; `caravan calibrate` does. Only the schema lives here (it is
@@ -84,8 +85,9 @@ class CalibrationSection(StrictModel):
     min_tolerance: Annotated[float, Field(ge=0.0)] = 0.0
     min_acceptance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
     predictive_draws: Annotated[int, Field(ge=0, le=100_000)] = 200
-    point_candidates: Annotated[int, Field(ge=0, le=999)] = 20
+    point_candidates: Annotated[int, Field(ge=0, le=998)] = 20
     point_replicates: Annotated[int, Field(ge=1, le=999)] = 10
+    point_search: Annotated[int, Field(ge=0, le=1000)] = 0
     check_replicates: Annotated[int, Field(ge=0, le=999)] = 50
 
     @model_validator(mode="after")

@@ -1,0 +1,177 @@
+"""The local search for the calibrated point (`point_search`), on the small scenario whose
+answer is known (`_calibration_helpers`): each point it tries runs with the candidates' seeds,
+its objective is that of the replicates' medians, the best tried point is the one written and
+checked, and an interrupted search resumes to the same result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from _calibration_helpers import (
+    SCENARIO,
+    SHORT_GENERATIONS,
+    SHORT_PARTICLES,
+    Interrupt,
+    Setup,
+    assert_same,
+    calibrate,
+    comparable,
+)
+from conftest import ScenarioFactory
+
+import sim
+from sim.calibrate.plan import CalibrationPlan, plan_calibration
+from sim.calibrate.results import phase_rows
+from sim.calibrate.runner import SEARCH_AIM, CalibrationOutcome, point_objective
+from sim.errors import ScenarioError
+from sim.sweep.store import load_sweep
+from sim.targets import load_target_set
+
+SEARCH_POINTS = 10
+REPLICATES = 4  # the helpers' point_replicates
+
+
+def test_the_objective_counts_only_what_misses_its_aim() -> None:
+    """A range misses anywhere outside it (aim 0), a figure with a number beyond SEARCH_AIM of
+    its tolerance; plus a hundredth of the mean squared discrepancy."""
+    assert SEARCH_AIM == 0.7
+    # excesses 0.5 and 0.2; mean square (0.25 + 0.81 + 0.04) / 3
+    expected = 0.5**2 + 0.2**2 + 0.01 * (0.25 + 0.81 + 0.04) / 3
+    assert point_objective([0.5, 0.9, 0.2], [0.0, 0.7, 0.7]) == pytest.approx(expected)
+    assert point_objective([0.0, 0.0], [0.0, 0.7]) == 0.0
+    assert point_objective([0.0, float("nan")], [0.0, 0.7]) == float("inf")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
+    return Setup(tmp_path_factory.mktemp("search"))
+
+
+def searching(points: int) -> dict[str, Any]:
+    """The helpers' scenario with `point_search: points`."""
+    calibration = cast(dict[str, Any], SCENARIO["calibration"])
+    return {**SCENARIO, "calibration": {**calibration, "point_search": points}}
+
+
+def searching_plan(setup: Setup) -> CalibrationPlan:
+    """The helpers' short calibration with a local search of SEARCH_POINTS points."""
+    scenario = ScenarioFactory(setup.directory).write(searching(SEARCH_POINTS))
+    return plan_calibration(
+        scenario, setup.targets, seed=5, particles=SHORT_PARTICLES, generations=SHORT_GENERATIONS
+    )
+
+
+@pytest.fixture(scope="module")
+def searched(setup: Setup) -> tuple[CalibrationOutcome, dict[str, Any]]:
+    return calibrate(searching_plan(setup), setup.directory / "searched")
+
+
+def test_every_searched_point_ran_with_the_candidates_seeds(
+    setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    _, summary = searched
+    sims = load_sweep(setup.directory / "searched")
+    final = summary["generations"][-1]["generation"]
+    tried = phase_rows(sims, "search", final)
+    by_point = tried.groupby(tried["index"] // 1000)
+    assert 2 < by_point.ngroups <= SEARCH_POINTS
+    assert by_point["seed"].apply(sorted).tolist() == [list(range(REPLICATES))] * by_point.ngroups
+    # no point was run twice
+    assert not tried.groupby(["intercept", "prevalence", "seed"]).size().gt(1).any()
+    assert summary["simulations"]["search"] == len(tried)
+    assert summary["point"]["search"]["points"] == by_point.ngroups
+
+
+def test_the_objectives_are_those_of_the_replicates_medians(
+    setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    """Recomputed from the recorded rows: each point's medians over seeds 0-3, their
+    discrepancies from the target set, and the aims (no range in this set: all SEARCH_AIM)."""
+    outcome, summary = searched
+    sims = load_sweep(setup.directory / "searched")
+    tried = phase_rows(sims, "search", summary["generations"][-1]["generation"])
+    targets = load_target_set(setup.targets)
+    objectives = []
+    for _, rows in sorted(tried.groupby(tried["index"] // 1000), key=lambda g: g[0]):
+        medians = {t.id: float(np.median(rows[f"target.{t.id}"])) for t in targets.targets}
+        discrepancies = targets.discrepancies(medians)
+        objectives.append(
+            point_objective(list(discrepancies.values()), [SEARCH_AIM] * len(discrepancies))
+        )
+    assert objectives == pytest.approx(summary["point"]["search"]["objectives"], rel=1e-12)
+    assert outcome.point.search_objectives == summary["point"]["search"]["objectives"]
+
+
+def test_the_search_starts_at_the_chosen_candidate_and_keeps_its_best_point(
+    setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    outcome, summary = searched
+    sims = load_sweep(setup.directory / "searched")
+    final = summary["generations"][-1]["generation"]
+    tried = phase_rows(sims, "search", final)
+    candidates = phase_rows(sims, "candidate", final)
+    by_candidate = candidates.groupby(candidates["index"] // 1000)
+    medians = by_candidate["distance"].median().tolist()
+    start = by_candidate.get_group(medians.index(min(medians))).iloc[0]
+    first = tried[tried["index"] // 1000 == 0].iloc[0]
+    assert (first["intercept"], first["prevalence"]) == (start["intercept"], start["prevalence"])
+    objectives = summary["point"]["search"]["objectives"]
+    best = objectives.index(min(objectives))
+    assert summary["point"]["search"]["best"] == best
+    assert min(objectives) <= objectives[0]
+    kept = tried[tried["index"] // 1000 == best].iloc[0]
+    assert outcome.point.values == {
+        "intercept": kept["intercept"],
+        "prevalence": kept["prevalence"],
+    }
+
+
+def test_the_checks_and_the_calibrated_scenario_are_the_searched_point(
+    setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    outcome, summary = searched
+    out = setup.directory / "searched"
+    check = phase_rows(load_sweep(out), "check", summary["generations"][-1]["generation"])
+    assert len(check) == 5
+    assert set(zip(check["intercept"], check["prevalence"], strict=True)) == {
+        (outcome.point.values["intercept"], outcome.point.values["prevalence"])
+    }
+    calibrated = sim.load(out / "calibrated.yaml")
+    assert calibrated.health.prevalence == outcome.point.values["prevalence"]
+    header = (out / "calibrated.yaml").read_text().split("\npopulation")[0]
+    if outcome.point.searched_best:
+        assert "points a local search tried from" in " ".join(header.split())
+    assert "then the best of" in " ".join(header.split())
+
+
+def test_an_interrupted_search_resumes_to_the_same_result(
+    setup: Setup, tmp_path: Path, searched: tuple[CalibrationOutcome, dict[str, Any]]
+) -> None:
+    out = tmp_path / "out"
+    plan = searching_plan(setup)
+    # the posterior checks: 20 predictive draws, 6 candidates x 4 seeds, then the search
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(plan, out, progress=Interrupt(after=20 + 24 + 3 * REPLICATES, bar="posterior"))
+    recorded = load_sweep(out)
+    assert (recorded["phase"] == "search").sum() >= 3 * REPLICATES
+    assert "check" not in set(recorded["phase"])
+    outcome, _ = calibrate(plan, out, resume=True)
+    assert outcome.simulations_now == len(load_sweep(out)) - len(recorded)  # nothing run twice
+    assert_same(comparable(out), comparable(setup.directory / "searched"))
+
+
+def test_a_search_of_more_than_1000_points_is_refused_at_its_line(setup: Setup) -> None:
+    scenario = ScenarioFactory(setup.directory).write(searching(1001))
+    with pytest.raises(ScenarioError) as error:
+        sim.load(scenario)
+    line = next(
+        i for i, text in enumerate(scenario.read_text().splitlines(), 1) if "point_search" in text
+    )
+    assert [str(p) for p in error.value.problems] == [
+        f"{scenario}:{line}: calibration.point_search: "
+        "Input should be less than or equal to 1000 (got 1001)"
+    ]
