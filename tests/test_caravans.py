@@ -11,6 +11,7 @@ import yaml
 
 import sim
 from sim.errors import ScenarioError
+from sim.rules import KINDS
 
 CARAVANS = Path(__file__).resolve().parent.parent / "scenarios" / "caravans"
 BEHAVIOUR = CARAVANS / "behaviour.yaml"
@@ -42,6 +43,11 @@ def test_a_caravan_sets_only_its_context(context: Path) -> None:
         scenario.movement.walking_speed_kmh
         == yaml.safe_load(BEHAVIOUR.read_text(encoding="utf-8"))["movement"]["walking_speed_kmh"]
     )
+    # no rule entry gives a reaction of its own: how people react is the behaviour's
+    for name, entry in data["authorities"].items():
+        rule = KINDS[entry["kind"]]
+        own = set(entry) & {*rule.reactions, *rule.road_reactions}
+        assert not own, f"{context.name}: authorities.{name} sets reactions {sorted(own)}"
 
 
 @pytest.mark.parametrize("context", CONTEXTS, ids=lambda p: p.stem)
@@ -99,4 +105,9 @@ def test_a_shipped_fit_sets_the_calibrated_point_over_either_caravan(fit: str) -
         scenario = sim.load(context, behaviour=behaviour)
         assert scenario.movement.walking_speed_kmh == point["walking_speed_kmh"]
         prevention = scenario.authorities["state_of_prevention"]
-        assert prevention.model_dump()["give_up_per_h"] == point["prevention_give_up_per_h"]
+        assert (
+            KINDS["state_of_prevention"].reaction_of(
+                prevention, "give_up_per_h", scenario.behaviour
+            )
+            == point["prevention_give_up_per_h"]
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import networkx as nx
@@ -66,10 +67,19 @@ class WhenHeld(StrictModel):
 
 class Behaviour(StrictModel):
     """How migrants react to enforcement, shared by every caravan: a rule's entry that leaves a
-    reaction out (`Rule.reactions`) takes it from here, by the rule's hold class. Keys of
-    `when_held` are hold classes (`sim.results_schema.HOLD_CLASSES`)."""
+    reaction out takes it from here.
 
+    - `when_held`, by hold class (`sim.results_schema.HOLD_CLASSES`): how those a rule holds
+      react (`Rule.reactions`);
+    - `on_the_road`, by rule kind: how people on the roads react to that kind of enforcement
+      (`Rule.road_reactions`: a state of prevention's or checkpoints' `give_up_per_h`, the
+      checkpoints' `intercept_chance`). Which kinds and keys exist, and their values' ranges,
+      is checked against the rules (`sim.scenario.checks`), so a rule of one's own may have
+      road reactions too."""
+
+    added_since_0_1 = frozenset({"on_the_road"})
     when_held: dict[str, WhenHeld] = Field(default_factory=dict)
+    on_the_road: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @field_validator("when_held")
     @classmethod
@@ -215,6 +225,9 @@ class Rule:
     writes: ClassVar[frozenset[str]]
     holds_as: ClassVar[str | None] = None  # a hold class of sim.results_schema.HOLD_CLASSES
     reactions: ClassVar[tuple[str, ...]] = ()  # keys an entry may leave to `Behaviour.when_held`
+    # keys an entry may leave to `Behaviour.on_the_road[kind]`, each with the value when
+    # neither gives it (None: one of them must)
+    road_reactions: ClassVar[Mapping[str, float | None]] = MappingProxyType({})
     map_mark: ClassVar[MapMark]
     flee_closes: ClassVar[bool] = False  # Flee closes its places during its window
 
@@ -258,12 +271,19 @@ class Rule:
 
     @classmethod
     def reaction_of(cls, spec: RuleSpec, key: str, behaviour: Behaviour) -> Any:
-        """The entry's value of the reaction `key`, else the behaviour's for this rule's hold
-        class; None if neither gives it (a problem `sim.scenario.checks` reports)."""
+        """The entry's value of the reaction `key`, else the behaviour's: for a road reaction,
+        `on_the_road` of this rule's kind (else its default), for the others `when_held` of
+        this rule's hold class. None if none gives it (a problem `sim.scenario.checks`
+        reports)."""
         value = getattr(spec, key)
-        if value is None and cls.holds_as in behaviour.when_held:
-            value = getattr(behaviour.when_held[cls.holds_as], key)
-        return value
+        if value is not None:
+            return value
+        if key in cls.road_reactions:
+            shared = behaviour.on_the_road.get(cls.kind, {}).get(key)
+            return cls.road_reactions[key] if shared is None else shared
+        if cls.holds_as in behaviour.when_held:
+            return getattr(behaviour.when_held[cls.holds_as], key)
+        return None
 
     def reaction(self, key: str) -> Any:
         """`reaction_of` this rule's entry (checked to be given when the scenario loaded)."""

@@ -4,6 +4,7 @@ organised rides more common)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Literal
 
 from sim.rules.base import (
@@ -21,8 +22,10 @@ from sim.schema import NonNegativeFloat
 
 
 class StateOfPreventionSpec(AtPlaces):
+    added_since_0_1 = frozenset({"give_up_per_h"})
     kind: Literal["state_of_prevention"]
-    give_up_per_h: NonNegativeFloat = 0.0  # hazard per hour on the region's roads
+    # hazard per hour on the region's roads; left out, behaviour.on_the_road.state_of_prevention's
+    give_up_per_h: NonNegativeFloat | None = None
     ride_factor: NonNegativeFloat = 1.0  # multiplies the chance of a ride into the region
 
 
@@ -32,12 +35,16 @@ class StateOfPrevention(Rule):
     `movement.give_up_on_road_growth_h`) and goes back as from the place it last passed: to
     return transport where it serves that place, else to its nearest return point. Rides on
     roads leading to its places are `ride_factor` times as likely. Several in force at once add
-    their hazards; only one at a time may change the ride factor at a place."""
+    their hazards; only one at a time may change the ride factor at a place. An entry that
+    leaves out `give_up_per_h` takes it from `behaviour.on_the_road.state_of_prevention` (how
+    people react to any caravan's state of prevention), else 0; the ride factor is the policy's
+    (fines for drivers), so the entry's own."""
 
     kind = "state_of_prevention"
     Spec = StateOfPreventionSpec
     spec: StateOfPreventionSpec
     writes = frozenset({"give_up_per_h", "ride_factor"})
+    road_reactions = MappingProxyType({"give_up_per_h": 0.0})
     map_mark = MapMark("D", "darkorange", 40.0, "state of prevention")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -47,10 +54,11 @@ class StateOfPrevention(Rule):
     @classmethod
     def writes_for(cls, spec: RuleSpec, behaviour: Behaviour | None = None) -> frozenset[str]:
         assert isinstance(spec, StateOfPreventionSpec)
+        behaviour = behaviour or Behaviour()
         return frozenset(
             name
             for name, unused in (
-                ("give_up_per_h", spec.give_up_per_h == 0.0),
+                ("give_up_per_h", cls.reaction_of(spec, "give_up_per_h", behaviour) == 0.0),
                 ("ride_factor", spec.ride_factor == 1.0),
             )
             if not unused
@@ -67,7 +75,7 @@ class StateOfPrevention(Rule):
                 fx.place["ride_factor"][p] = 1.0
 
     def before_step(self, fx: Effects, ctx: StepContext) -> list[Event]:
-        self.add_give_up_hazard(fx, self.roads, self.spec.give_up_per_h)
+        self.add_give_up_hazard(fx, self.roads, self.reaction("give_up_per_h"))
         return []
 
     @classmethod

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError, create_model
+
 from sim.errors import Problem
 from sim.rules import KINDS, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
@@ -27,6 +29,7 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         *_ride_chance_problems(scenario, doc),
         *_time_problems(scenario, doc),
         *_reaction_problems(scenario, doc),
+        *_road_reaction_problems(scenario, doc),
         *_compare_with_problems(scenario, doc),
     ]
 
@@ -48,20 +51,66 @@ def _compare_with_problems(scenario: Scenario, doc: Document) -> list[Problem]:
 
 
 def _reaction_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """A reaction a rule's entry leaves out must be in the scenario's behaviour."""
+    """A reaction a rule's entry leaves out must be in the scenario's behaviour (a road
+    reaction with a default need not)."""
     problems = []
     for name, spec in scenario.authorities.items():
         kind = KINDS[spec.kind]
-        for key in kind.reactions:
+        for key in (*kind.reactions, *kind.road_reactions):
             if kind.reaction_of(spec, key, scenario.behaviour) is None:
-                shared = f"behaviour.when_held.{kind.holds_as}.{key}"
+                if key in kind.road_reactions:
+                    shared = f"behaviour.on_the_road.{kind.kind}.{key}"
+                    everyone = f"on the roads under every {kind.kind} rule"
+                else:
+                    shared = f"behaviour.when_held.{kind.holds_as}.{key}"
+                    everyone = f"held at a {kind.holds_as}"
                 problems.append(
                     doc.problem(
                         ("authorities", name),
                         f"missing '{key}': give it in this entry, or as {shared} for everyone "
-                        f"held at a {kind.holds_as}",
+                        f"{everyone}",
                     )
                 )
+    return problems
+
+
+def _road_reaction_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """`behaviour.on_the_road` names rule kinds with reactions on the road, and only their
+    reactions, each a value its entries would accept."""
+    kinds = sorted(k for k, rule in KINDS.items() if rule.road_reactions)
+    problems = []
+    for kind_name, reactions in scenario.behaviour.on_the_road.items():
+        at: KeyPath = ("behaviour", "on_the_road", kind_name)
+        rule = KINDS.get(kind_name)
+        if rule is None or not rule.road_reactions:
+            problems.append(
+                doc.problem(
+                    at,
+                    f"no rule kind '{kind_name}' with reactions on the road"
+                    f"{did_you_mean(kind_name, set(kinds))}; expected one of: {', '.join(kinds)}",
+                )
+            )
+            continue
+        for key, value in reactions.items():
+            if key not in rule.road_reactions:
+                expected = sorted(rule.road_reactions)
+                problems.append(
+                    doc.problem(
+                        (*at, key),
+                        f"'{kind_name}' has no reaction on the road '{key}'"
+                        f"{did_you_mean(key, set(expected))}; expected one of: "
+                        f"{', '.join(expected)}",
+                    )
+                )
+                continue
+            # the value as the kind's own entries would take it (type and range)
+            field = rule.Spec.model_fields[key]
+            assert field.annotation is not None
+            check = create_model("RoadReaction", value=(field.annotation, field))
+            try:
+                check.model_validate({"value": value})
+            except ValidationError as error:
+                problems.append(doc.problem((*at, key), error.errors()[0]["msg"]))
     return problems
 
 
