@@ -10,6 +10,7 @@ import sys
 import typing
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,16 @@ def test_a_rule_writing_an_effect_outside_the_vocabulary_is_refused() -> None:
         class Teleport(Rule):  # pragma: no cover - refused when defined
             kind = "teleport_test"
             writes = frozenset({"warp_speed"})
+
+
+def test_a_road_reaction_that_is_no_key_of_the_spec_is_refused() -> None:
+    with pytest.raises(TypeError, match="road reactions \\['calm_per_h'\\] are not keys of"):
+
+        class Calm(Rule):  # pragma: no cover - refused when defined
+            kind = "calm_test"
+            Spec = KINDS["state_of_prevention"].Spec
+            writes = frozenset({"give_up_per_h"})
+            road_reactions = MappingProxyType({"calm_per_h": 0.0})
 
 
 def test_effects_start_at_their_defaults_and_step_effects_reset() -> None:

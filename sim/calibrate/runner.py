@@ -58,7 +58,7 @@ from sim.sweep.store import SweepStore, load_sweep, open_to_resume
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
 SEARCH = 96  # in place of the generation in the run ids of the local search's points
-CANDIDATE = 97  # ... of candidate points of the generation in the run ids of candidate points
+CANDIDATE = 97  # ... of candidate points
 PREDICTIVE = 98  # ... of posterior predictive draws
 CHECK = 99  # ... and of the calibrated scenario's replicates
 PER_GENERATION = 10**6  # simulations of one of those phases for one last generation, at most

@@ -240,6 +240,11 @@ class Rule:
             raise TypeError(f"rule {cls.kind!r} writes unknown effects {sorted(unknown)}")
         if cls.holds_as is not None and cls.holds_as not in HOLD_CLASSES:
             raise TypeError(f"rule {cls.kind!r}: holds_as must be one of {HOLD_CLASSES}")
+        unset = sorted(
+            set(cls.road_reactions) - set(cls.Spec.model_fields if cls.road_reactions else ())
+        )
+        if unset:
+            raise TypeError(f"rule {cls.kind!r}: road reactions {unset} are not keys of its Spec")
         if cls.kind in KINDS and KINDS[cls.kind] is not cls:
             raise TypeError(f"two rules of kind {cls.kind!r}: {KINDS[cls.kind]} and {cls}")
         KINDS[cls.kind] = cls
