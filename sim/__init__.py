@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.calibrate.results import CalibrationResults, load_calibration
-    from sim.calibrate.validate import Validation, load_validation, validate
+    from sim.calibrate.validate import validate
+    from sim.calibrate.validation_record import Validation, load_validation
     from sim.model import CaravanModel, run
     from sim.results import Results
     from sim.rundir import SavedRun, load_run
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 _HOME = {
     "CalibrationResults": "sim.calibrate.results",
     "load_calibration": "sim.calibrate.results",
-    "Validation": "sim.calibrate.validate",
-    "load_validation": "sim.calibrate.validate",
+    "Validation": "sim.calibrate.validation_record",
+    "load_validation": "sim.calibrate.validation_record",
     "validate": "sim.calibrate.validate",
     "CaravanModel": "sim.model",
     "run": "sim.model",

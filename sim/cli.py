@@ -28,7 +28,7 @@ from sim.targets import COMPARED_SETS
 from sim.validation import did_you_mean
 
 if TYPE_CHECKING:
-    from sim.calibrate.validate import Validation
+    from sim.calibrate.validation_record import Validation
     from sim.sweep.executors import Executor
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -290,11 +290,11 @@ def _add_plot_parser(sub: _Subparsers) -> None:
     """`caravan plot DIR`."""
     plot_p = sub.add_parser(
         "plot",
-        help="draw the standard figures of a run or sweep directory",
-        description="Draw the standard figures of a directory written by caravan run or "
-        "caravan sweep, as PNG files.",
+        help="draw the standard figures of a run, sweep, calibration or validation directory",
+        description="Draw the standard figures of a directory written by caravan run, sweep, "
+        "calibrate or validate (--out), as PNG files.",
     )
-    plot_p.add_argument("dir", type=Path, help="a run or sweep directory")
+    plot_p.add_argument("dir", type=Path, help="a run, sweep, calibration or validation directory")
     plot_p.add_argument("--out", type=Path, help="directory for the figures (default: DIR/plots)")
     plot_p.add_argument("--overwrite", action="store_true", help="replace figures already in --out")
     plot_p.set_defaults(handler=_plot)

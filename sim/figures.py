@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from sim import plots
 from sim.calibrate.results import load_calibration
+from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
 from sim.rundir import is_run_dir, load_run
@@ -37,6 +38,7 @@ DPI = 120
 RUN_KIND = "run"
 SWEEP_KIND = "caravan-sweep"
 CALIBRATION_KIND = "caravan-calibration"
+VALIDATION_KIND = "caravan-validation"  # written by caravan validate --out (no manifest)
 PANEL_COLUMNS = 3  # small multiples per row
 MAP_HOUR = 12  # maps by day show each day at noon, local time
 
@@ -238,25 +240,33 @@ def _calibration_directory(path: Path) -> FigureSet:
     return FigureSet(calibration_figures(results.summary, results.posterior, results.predictive))
 
 
+def _validation_directory(path: Path) -> FigureSet:
+    return FigureSet({VALIDATION_PNG: plots.validation_intervals(load_validation(path))})
+
+
 FIGURE_SETS: dict[str, Callable[[Path], FigureSet]] = {
     RUN_KIND: _run_directory,
     SWEEP_KIND: _sweep_directory,
     CALIBRATION_KIND: _calibration_directory,
+    VALIDATION_KIND: _validation_directory,
 }
 """Directory kind -> what `caravan plot` draws for it."""
 
 
 def directory_kind(path: Path) -> str:
-    """RUN_KIND for a run directory, else the "kind" in its manifest.json (one of FIGURE_SETS);
-    CaravanError for anything else."""
+    """RUN_KIND for a run directory, VALIDATION_KIND for one `caravan validate --out` wrote,
+    else the "kind" in its manifest.json (one of FIGURE_SETS); CaravanError for anything
+    else."""
     if not path.is_dir():
         raise CaravanError(f"{path}: no such directory")
     if is_run_dir(path) and not (path / MANIFEST).is_file():  # calibrations have summaries too
         return RUN_KIND
+    if (path / VALIDATION_JSON).is_file() and not (path / MANIFEST).is_file():
+        return VALIDATION_KIND
     if not (path / MANIFEST).is_file():
         raise CaravanError(
             f"{path}: not a directory caravan writes (no summary.json of a run, no "
-            f"{MANIFEST} of a sweep or calibration)"
+            f"{VALIDATION_JSON} of a validation, no {MANIFEST} of a sweep or calibration)"
         )
     kind = read_manifest(path).get("kind")
     if kind not in FIGURE_SETS:

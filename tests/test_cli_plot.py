@@ -110,14 +110,14 @@ def test_what_kind_of_directory(small_run_dir: Path, grid_sweep_dir: Path, tmp_p
         figures.directory_kind(tmp_path)
     assert str(caught.value) == (
         f"{tmp_path}: not a directory caravan writes (no summary.json of a run, no "
-        "manifest.json of a sweep or calibration)"
+        "validation.json of a validation, no manifest.json of a sweep or calibration)"
     )
     (tmp_path / "manifest.json").write_text(json.dumps({"kind": "caravan-other"}))
     with pytest.raises(CaravanError) as caught:
         figures.directory_kind(tmp_path)
     assert str(caught.value) == (
         f"{tmp_path / 'manifest.json'}: kind 'caravan-other' is not one caravan plot draws; "
-        "it draws run, caravan-sweep, caravan-calibration"
+        "it draws run, caravan-sweep, caravan-calibration, caravan-validation"
     )
 
 

@@ -20,16 +20,18 @@ import yaml
 from conftest import ScenarioFactory
 
 import sim
-from sim import plots
+from sim import figures, plots
 from sim.calibrate.validate import (
-    VALIDATION_JSON,
-    VALIDATION_PNG,
-    Validation,
-    load_validation,
     plan_validation,
     run_validation,
     validation_of,
     write_validation,
+)
+from sim.calibrate.validation_record import (
+    VALIDATION_JSON,
+    VALIDATION_PNG,
+    Validation,
+    load_validation,
 )
 from sim.cli import main
 from sim.progress import ProgressReporter
@@ -234,6 +236,19 @@ def test_two_workers_give_the_same_validation_and_the_files(
     mean = setup.validation.mean_relative_difference
     assert f"reported: {mean:.1%} over the 2 figures with a number" in stdout
     assert sorted(p.name for p in out.iterdir()) == [VALIDATION_JSON, VALIDATION_PNG]
+
+
+def test_caravan_plot_redraws_a_validation_directory(
+    setup: Setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    write_validation(setup.validation, out)
+    assert figures.directory_kind(out) == "caravan-validation"
+    assert main(["plot", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out / 'plots' / VALIDATION_PNG}"
+    drawn = figures.directory_figures(out).figures[VALIDATION_PNG]
+    labels = [t.get_text() for t in drawn.axes[0].get_yticklabels()]
+    assert len(labels) == len(setup.validation.checks)
 
 
 def test_the_json_round_trip(setup: Setup, tmp_path: Path) -> None:

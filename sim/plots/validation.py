@@ -15,7 +15,7 @@ from matplotlib.transforms import blended_transform_factory
 from sim.plots._common import _figure_and_axes
 
 if TYPE_CHECKING:  # the data only: plotting runs nothing
-    from sim.calibrate.validate import TargetCheck, Validation
+    from sim.calibrate.validation_record import TargetCheck, Validation
 
 MAX_FACTOR = 32.0  # the scale runs at most from 1/32 to 32 times the figure; beyond: at the edge
 MIN_FACTOR = 2.0  # and at least from 1/2 to 2 times
