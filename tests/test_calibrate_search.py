@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import pandas as pd
 import pytest
 from _calibration_helpers import (
     SCENARIO,
@@ -70,13 +71,17 @@ def searched(setup: Setup) -> tuple[CalibrationOutcome, dict[str, Any]]:
     return calibrate(searching_plan(setup), setup.directory / "searched")
 
 
+def recorded(setup: Setup, summary: dict[str, Any], phase: str) -> pd.DataFrame:
+    """The searching calibration's simulations of `phase`, for its last generation."""
+    sims = load_sweep(setup.directory / "searched")
+    return phase_rows(sims, phase, summary["generations"][-1]["generation"])
+
+
 def test_every_searched_point_ran_with_the_candidates_seeds(
     setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
 ) -> None:
     _, summary = searched
-    sims = load_sweep(setup.directory / "searched")
-    final = summary["generations"][-1]["generation"]
-    tried = phase_rows(sims, "search", final)
+    tried = recorded(setup, summary, "search")
     by_point = tried.groupby(tried["index"] // 1000)
     assert 2 < by_point.ngroups <= SEARCH_POINTS
     assert by_point["seed"].apply(sorted).tolist() == [list(range(REPLICATES))] * by_point.ngroups
@@ -92,8 +97,7 @@ def test_the_objectives_are_those_of_the_replicates_medians(
     """Recomputed from the recorded rows: each point's medians over seeds 0-3, their
     discrepancies from the target set, and the aims (no range in this set: all SEARCH_AIM)."""
     outcome, summary = searched
-    sims = load_sweep(setup.directory / "searched")
-    tried = phase_rows(sims, "search", summary["generations"][-1]["generation"])
+    tried = recorded(setup, summary, "search")
     targets = load_target_set(setup.targets)
     objectives = []
     for _, rows in sorted(tried.groupby(tried["index"] // 1000), key=lambda g: g[0]):
@@ -110,10 +114,8 @@ def test_the_search_starts_at_the_chosen_candidate_and_keeps_its_best_point(
     setup: Setup, searched: tuple[CalibrationOutcome, dict[str, Any]]
 ) -> None:
     outcome, summary = searched
-    sims = load_sweep(setup.directory / "searched")
-    final = summary["generations"][-1]["generation"]
-    tried = phase_rows(sims, "search", final)
-    candidates = phase_rows(sims, "candidate", final)
+    tried = recorded(setup, summary, "search")
+    candidates = recorded(setup, summary, "candidate")
     by_candidate = candidates.groupby(candidates["index"] // 1000)
     medians = by_candidate["distance"].median().tolist()
     start = by_candidate.get_group(medians.index(min(medians))).iloc[0]
@@ -135,7 +137,7 @@ def test_the_checks_and_the_calibrated_scenario_are_the_searched_point(
 ) -> None:
     outcome, summary = searched
     out = setup.directory / "searched"
-    check = phase_rows(load_sweep(out), "check", summary["generations"][-1]["generation"])
+    check = recorded(setup, summary, "check")
     assert len(check) == 5
     assert set(zip(check["intercept"], check["prevalence"], strict=True)) == {
         (outcome.point.values["intercept"], outcome.point.values["prevalence"])
