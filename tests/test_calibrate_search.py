@@ -6,7 +6,9 @@ checked, and an interrupted search resumes to the same result.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import numpy as np
@@ -27,7 +29,13 @@ from conftest import ScenarioFactory
 import sim
 from sim.calibrate.plan import CalibrationPlan, plan_calibration
 from sim.calibrate.results import phase_rows
-from sim.calibrate.runner import SEARCH_AIM, CalibrationOutcome, point_objective
+from sim.calibrate.runner import (
+    SEARCH_AIM,
+    CalibrationOutcome,
+    ChosenPoint,
+    _search_point,
+    point_objective,
+)
 from sim.errors import ScenarioError
 from sim.sweep.store import load_sweep
 from sim.targets import load_target_set
@@ -177,3 +185,49 @@ def test_a_search_of_more_than_1000_points_is_refused_at_its_line(setup: Setup) 
         f"{scenario}:{line}: calibration.point_search: "
         "Input should be less than or equal to 1000 (got 1001)"
     ]
+
+
+BOTTOM = {"intercept": 0.2, "prevalence": 0.3}
+
+
+class BowlSimulations:
+    """Stands in for the calibration's simulations: a point's objective is a bowl with its
+    bottom at BOTTOM, known by hand, so the search's path can be checked without running."""
+
+    def __init__(self) -> None:
+        self.values: dict[int, dict[str, float]] = {}
+        self.points = 0
+
+    def ensure(self, specs: list[Any], phase: str, generation: int, bar: Any) -> None:
+        assert phase == "search"
+        self.points += 1
+        for spec in specs:
+            self.values[spec.run_id] = {
+                "intercept": spec.values["authorities.stops.intercept_chance"],
+                "prevalence": spec.values["health.prevalence"],
+            }
+
+    def objective_of_medians(self, runs: list[int]) -> float:
+        (point,) = {tuple(self.values[r].items()) for r in runs}  # one point's replicates
+        return sum((value - BOTTOM[label]) ** 2 for label, value in point)
+
+
+def test_the_search_restarts_until_it_finds_nothing_better_and_stops_by_itself(
+    setup: Setup,
+) -> None:
+    """From a corner of the priors, the restarted Nelder-Mead reaches the bottom of the bowl to
+    the 4 significant digits values are written with, then stops before its budget of 1,000
+    points: each restart from the best point finds nothing better, and its step halves away."""
+    plan = searching_plan(setup)
+    plan = dataclasses.replace(
+        plan, settings=plan.settings.model_copy(update={"point_search": 1000})
+    )
+    final = SimpleNamespace(index=3)
+    start = ChosenPoint({"intercept": 0.55, "prevalence": 0.05}, 2, 7, [1.0, 0.5])
+    sims = BowlSimulations()
+    point = _search_point(plan, final, start, sims, bar=None)  # type: ignore[arg-type]
+    assert point.values == pytest.approx(BOTTOM, abs=2e-4)
+    assert point.search_objectives[0] == pytest.approx(0.35**2 + 0.25**2)
+    assert min(point.search_objectives) == point.search_objectives[point.searched_best]
+    assert sims.points == len(point.search_objectives) < 1000
+    assert (point.candidate, point.run_id, point.median_distances) == (2, 7, [1.0, 0.5])

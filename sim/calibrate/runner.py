@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,9 @@ SEARCHED_SLOT = PER_GENERATION // PER_CANDIDATE - 1
 # The search aims each figure with a number at this share of its tolerance (a range: inside
 # it), so that the median of more replicates than it ran still lies within the tolerance.
 SEARCH_AIM = 0.7
+SEARCH_FIRST_STEP = 0.1  # the local search's first simplex: this share of each range
+SEARCH_MIN_STEP = 0.01  # ... halved after each restart that found nothing better, down to this
+SEARCH_STALL_PER_DIMENSION = 5  # restart after this many points per parameter without a better
 PAIR_STRIDE = 10**12  # run id of pair k's simulation = k x stride + the first pair's
 PAIR_COLUMN = "caravan"  # a joint calibration's rows: the pair (0, 1, ...) a row belongs to
 MIN_ROUND = 16  # simulations: smaller rounds leave workers idle
@@ -599,6 +602,11 @@ class _SearchSpentError(Exception):
     """The local search has tried `point_search` points."""
 
 
+class _SearchStalledError(Exception):
+    """The local search has tried SEARCH_STALL_PER_DIMENSION points per parameter since it last
+    found a better one."""
+
+
 def _search_point(
     plan: CalibrationPlan,
     final: Generation,
@@ -612,17 +620,28 @@ def _search_point(
     seeds 0 .. `point_replicates`-1. The same seeds for every point make the objective a
     deterministic function of the values, so the search moves on the points and not on the
     noise, and a resumed calibration retraces it over its recorded runs. Values are rounded as
-    written before they run. Stops after `point_search` distinct points; the best tried (the
-    first on a tie, so the candidate itself if nothing beat it) is the calibrated point."""
+    written before they run.
+
+    Nelder-Mead in a dozen dimensions settles, or crawls, well before it has seen the best
+    nearby, so the search restarts from the best point so far, with a new first simplex, when a
+    run converges or has found nothing better for SEARCH_STALL_PER_DIMENSION points per
+    parameter; the simplex is a tenth of each range, halved after each restart that found
+    nothing better, until SEARCH_MIN_STEP. It stops there or after `point_search` distinct
+    points; the best tried (the first on a tie, so the candidate itself if nothing beat it) is
+    the calibrated point."""
     priors = plan.priors.priors
     low = np.array([p.bounds[0] for p in priors])
     span = np.array([p.bounds[1] for p in priors]) - low
     replicates = plan.settings.point_replicates
-    tried: list[tuple[dict[str, float | int], float]] = []
+    stall_after = SEARCH_STALL_PER_DIMENSION * len(priors)
+    tried: list[tuple[dict[str, float | int], float, FloatArray]] = []
     objective_by_values: dict[tuple[float | int, ...], float] = {}
+    since_best = 0
 
     def objective(unit: FloatArray) -> float:
-        fit = low + np.clip(unit, 0.0, 1.0) * span
+        nonlocal since_best
+        unit = np.clip(unit, 0.0, 1.0)
+        fit = low + unit * span
         values = {
             p.label: p.value_rounded(p.value(float(x))) for p, x in zip(priors, fit, strict=True)
         }
@@ -630,36 +649,53 @@ def _search_point(
         if key not in objective_by_values:
             if len(tried) == plan.settings.point_search:
                 raise _SearchSpentError
+            if since_best >= stall_after:
+                raise _SearchStalledError
             first = final.index * PER_GENERATION + len(tried) * PER_CANDIDATE
             specs = _point_specs(plan, values, SEARCH, first, replicates)
             sims.ensure(specs, "search", final.index, bar)
-            objective_by_values[key] = sims.objective_of_medians([s.run_id for s in specs])
-            tried.append((values, objective_by_values[key]))
+            value = sims.objective_of_medians([s.run_id for s in specs])
+            better = not tried or value < min(o for _, o, _ in tried)
+            since_best = 0 if better else since_best + 1
+            objective_by_values[key] = value
+            tried.append((values, value, unit))
         return objective_by_values[key]
 
     start_fit = [
         math.log(start.values[p.label]) if p.log_scale else float(start.values[p.label])
         for p in priors
     ]
-    start_unit = np.clip((np.array(start_fit) - low) / span, 0.0, 1.0)
-    # the first simplex: a tenth of each range from the start, toward the inside
-    steps = np.where(start_unit + 0.1 <= 1.0, 0.1, -0.1)
-    simplex = np.vstack([start_unit, start_unit + np.diag(steps)])
-    with suppress(_SearchSpentError):
-        minimize(
-            objective,
-            start_unit,
-            method="Nelder-Mead",
-            bounds=[(0.0, 1.0)] * len(priors),
-            options={
-                "initial_simplex": simplex,
-                "maxfev": 20 * plan.settings.point_search,  # points tried again are not run again
-                "xatol": 1e-4,
-                "fatol": 0.0,
-                "adaptive": True,  # parameters scaled to the dimension (Gao and Han)
-            },
-        )
-    objectives = [o for _, o in tried]
+    centre = np.clip((np.array(start_fit) - low) / span, 0.0, 1.0)
+    step = SEARCH_FIRST_STEP
+    while step >= SEARCH_MIN_STEP:
+        best_before = min((o for _, o, _ in tried), default=math.inf)
+        # the first simplex: `step` of each range from the centre, toward the inside
+        steps = np.where(centre + step <= 1.0, step, -step)
+        simplex = np.vstack([centre, centre + np.diag(steps)])
+        since_best = 0
+        try:
+            minimize(
+                objective,
+                centre,
+                method="Nelder-Mead",
+                bounds=[(0.0, 1.0)] * len(priors),
+                options={
+                    "initial_simplex": simplex,
+                    "maxfev": 20 * plan.settings.point_search,  # tried again: not run again
+                    "xatol": 1e-4,
+                    "fatol": 0.0,
+                    "adaptive": True,  # parameters scaled to the dimension (Gao and Han)
+                },
+            )
+        except _SearchSpentError:
+            break
+        except _SearchStalledError:
+            pass
+        best = int(np.argmin([o for _, o, _ in tried]))
+        if tried[best][1] >= best_before:
+            step /= 2
+        centre = tried[best][2]
+    objectives = [o for _, o, _ in tried]
     best = int(np.argmin(objectives))
     return ChosenPoint(
         tried[best][0] if best else start.values,
