@@ -243,6 +243,14 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         action="store_true",
         help="replace the files at --write-scenario and --write-behaviour",
     )
+    cal_p.add_argument(
+        "--search-from",
+        type=Path,
+        metavar="FILE",
+        help="start the local search for the calibrated point (calibration.point_search) from "
+        "this behaviour file's values of the free parameters, merged over the scenario as "
+        "--behaviour merges it (a fit to one caravan, say), instead of from the best candidate",
+    )
     cal_p.set_defaults(handler=_calibrate)
 
 
@@ -565,6 +573,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         particles=args.particles,
         generations=args.generations,
         also=args.also,
+        search_from=args.search_from,
     )
     if args.write_scenario is not None and plan.joint and behaviour_file(plan) is None:
         raise CaravanError(

@@ -36,7 +36,7 @@ from sim.calibrate.runner import (
     _search_point,
     point_objective,
 )
-from sim.errors import ScenarioError
+from sim.errors import CaravanError, ScenarioError
 from sim.sweep.store import load_sweep
 from sim.targets import load_target_set
 
@@ -231,3 +231,52 @@ def test_the_search_restarts_until_it_finds_nothing_better_and_stops_by_itself(
     assert min(point.search_objectives) == point.search_objectives[point.searched_best]
     assert sims.points == len(point.search_objectives) < 1000
     assert (point.candidate, point.run_id, point.median_distances) == (2, 7, [1.0, 0.5])
+
+
+def test_the_search_may_start_from_a_files_values(setup: Setup, tmp_path: Path) -> None:
+    """`--search-from FILE`: the first point the search tries is the file's values (merged
+    over the scenario as --behaviour merges them), and the written point says so."""
+    start = tmp_path / "start.yaml"
+    start.write_text(
+        "authorities:\n  stops:\n    intercept_chance: 0.3\nhealth:\n  prevalence: 0.5\n",
+        encoding="utf-8",
+    )
+    scenario = ScenarioFactory(tmp_path).write(searching(SEARCH_POINTS))
+    plan = plan_calibration(
+        scenario,
+        setup.targets,
+        seed=5,
+        particles=SHORT_PARTICLES,
+        generations=SHORT_GENERATIONS,
+        search_from=start,
+    )
+    assert plan.search_from is not None
+    assert plan.search_from.values == {"intercept": 0.3, "prevalence": 0.5}
+    outcome, summary = calibrate(plan, tmp_path / "out")
+    tried = phase_rows(load_sweep(tmp_path / "out"), "search", outcome.generations[-1].index)
+    first = tried[tried["index"] // 1000 == 0]
+    assert set(zip(first["intercept"], first["prevalence"], strict=True)) == {(0.3, 0.5)}
+    assert summary["point"]["search"]["from"] == str(start)
+    assert f"a local search tried from the values of {start}" in summary["point"]["chosen"]
+    check = phase_rows(load_sweep(tmp_path / "out"), "check", outcome.generations[-1].index)
+    assert set(check["intercept"]) == {outcome.point.values["intercept"]}
+
+
+def test_a_search_start_outside_the_priors_or_without_a_search_is_refused(
+    setup: Setup, tmp_path: Path
+) -> None:
+    start = tmp_path / "start.yaml"
+    start.write_text("health:\n  prevalence: 0.9\n", encoding="utf-8")
+    scenario = ScenarioFactory(tmp_path).write(searching(SEARCH_POINTS))
+    with pytest.raises(CaravanError) as caught:
+        plan_calibration(scenario, setup.targets, search_from=start)
+    assert str(caught.value) == (
+        f"--search-from {start}: health.prevalence is 0.9, outside its prior's range [0.02, 0.8]"
+    )
+    without = ScenarioFactory(tmp_path).write(searching(0))
+    with pytest.raises(CaravanError) as caught:
+        plan_calibration(without, setup.targets, search_from=start)
+    assert str(caught.value) == (
+        f"--search-from {start}: the calibration searches no points; set "
+        "calibration.point_search in the scenario"
+    )

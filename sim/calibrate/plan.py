@@ -26,7 +26,7 @@ import pyarrow as pa
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
 from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, target_readings
-from sim.errors import Problem, ScenarioError
+from sim.errors import CaravanError, Problem, ScenarioError
 from sim.scenario import Scenario, derive, key_path
 from sim.scenario.calibration import CalibrationSection, FreeParameter
 from sim.schema import EVERY_KEY
@@ -52,6 +52,15 @@ POST_FIT_SETTINGS = frozenset(
     }
 )
 """Settings of what is done with the posterior, which leave the fit itself alone."""
+
+
+@dataclass(frozen=True)
+class SearchStart:
+    """A behaviour file whose values of the free parameters start the local search, in place of
+    the chosen candidate (`--search-from`): a fit to one caravan, say, for a joint fit."""
+
+    path: Path
+    values: dict[str, float | int]  # by label, rounded as a calibrated file writes them
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class CalibrationPlan:
     seed: int
     readings: tuple[TargetReading, ...]
     also: tuple[CalibrationPair, ...] = ()  # a joint calibration's other pairs
+    search_from: SearchStart | None = None  # where the local search starts (--search-from)
 
     @property
     def at_steps(self) -> tuple[int, ...]:
@@ -179,6 +189,7 @@ def plan_calibration(
     particles: int | None = None,
     generations: int | None = None,
     also: Sequence[tuple[str | Path, str | Path]] = (),
+    search_from: str | Path | None = None,
 ) -> CalibrationPlan:
     """Read and check everything a calibration needs; raise one ScenarioError listing every
     problem, each with its file, line and key.
@@ -222,6 +233,10 @@ def plan_calibration(
     settings = CalibrationSection.model_validate(
         {**section.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
     )
+    priors = PriorSet.from_section(section.parameters)
+    start = None
+    if search_from is not None:
+        start = _search_start(path, overrides, Path(search_from), priors, settings)
     return CalibrationPlan(
         scenario_path=path,
         scenario=scenario,
@@ -229,12 +244,42 @@ def plan_calibration(
         targets=target_set,
         targets_name=str(targets),
         targets_text=targets_file.read_text(encoding="utf-8"),
-        priors=PriorSet.from_section(section.parameters),
+        priors=priors,
         settings=settings,
         seed=seed,
         readings=tuple(readings),
         also=tuple(others),
+        search_from=start,
     )
+
+
+def _search_start(
+    path: Path,
+    overrides: Sequence[str],
+    behaviour: Path,
+    priors: PriorSet,
+    settings: CalibrationSection,
+) -> SearchStart:
+    """The free parameters' values with `behaviour` merged over the scenario (as --behaviour
+    merges it), each within its prior's range."""
+    if settings.point_search == 0:
+        raise CaravanError(
+            f"--search-from {behaviour}: the calibration searches no points; set "
+            "calibration.point_search in the scenario"
+        )
+    merged = scenario_module.load(path, list(overrides), behaviour)
+    data = merged.model_dump(context={EVERY_KEY: True})
+    values: dict[str, float | int] = {}
+    for prior in priors.priors:
+        value = _lookup(data, key_path(prior.key))
+        lo, hi = prior.spec.range
+        if not lo <= value <= hi:
+            raise CaravanError(
+                f"--search-from {behaviour}: {prior.key} is {value:g}, outside its prior's "
+                f"range [{lo:g}, {hi:g}]"
+            )
+        values[prior.label] = prior.value_rounded(value)
+    return SearchStart(behaviour, values)
 
 
 def _other_pair(

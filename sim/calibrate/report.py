@@ -232,6 +232,7 @@ def _point_summary(point: ChosenPoint, replicates: int) -> dict[str, Any]:
             "points": len(point.search_objectives),
             "best": point.searched_best,
             "objectives": point.search_objectives,
+            "from": point.search_from,
         },
     }
 
@@ -241,11 +242,12 @@ def describe_point(point: ChosenPoint) -> str:
         candidate = "the posterior medians"
     else:
         candidate = f"posterior particle {point.run_id} (the {_ordinal(point.candidate)} closest)"
-    if not point.searched_best:
+    start = candidate if point.search_from is None else f"the values of {point.search_from}"
+    if not point.searched_best and point.search_from is None:
         return candidate
     return (
         f"the {_ordinal(point.searched_best + 1)} of {len(point.search_objectives)} points a "
-        f"local search tried from {candidate}"
+        f"local search tried from {start}"
     )
 
 
@@ -511,8 +513,9 @@ def _search_clause(point: ChosenPoint) -> str:
     objectives = point.search_objectives
     if not objectives:
         return ""
+    start = "it" if point.search_from is None else f"the values of {point.search_from}"
     return (
-        f", then the best of {len(objectives)} points of a local search from it on the "
+        f", then the best of {len(objectives)} points of a local search from {start} on the "
         f"replicates' medians (objective {min(objectives):.3g}; the start's "
         f"{objectives[0]:.3g})"
     )
@@ -528,10 +531,16 @@ def _point_sentence(point: Mapping[str, Any]) -> str:
             f"particles closest to the figures), each run with seeds "
             f"0-{point['replicates_per_candidate'] - 1}, the one with the smallest median "
             f"distance ({min(distances):.3g}; the posterior medians: {distances[0]:.3g}) was "
-            + ("where the local search started." if search["points"] else "chosen.")
+            + (
+                "where the local search started."
+                if search["points"] and not search.get("from")
+                else "chosen."
+            )
         )
     if search["points"]:
         objectives = search["objectives"]
+        if search.get("from"):
+            text += f" A local search started from the values of {search['from']}."
         text += (
             f" The search tried {search['points']} points, each run with the same seeds, and "
             f"kept the one whose replicates' medians missed the figures least (objective "

@@ -109,13 +109,14 @@ class ChosenPoint:
     # the local search from that candidate: every point it tried, in order, by its
     # `point_objective` (the first is the candidate itself); empty without a search
     search_objectives: list[float] = field(default_factory=list)
-    searched_best: int = 0  # the tried point whose values these are (0: the candidate's)
+    searched_best: int = 0  # the tried point whose values these are (0: the start's)
+    search_from: str | None = None  # the file whose values started the search, if not the candidate
 
     @property
     def check_slot(self) -> int:
         """Where the check replicates' run ids put this point: the candidate's own slot, or
         SEARCHED_SLOT for a point the search found."""
-        return SEARCHED_SLOT if self.searched_best else self.candidate
+        return SEARCHED_SLOT if self.searched_best or self.search_from else self.candidate
 
 
 def run_id(generation: int, index: int) -> int:
@@ -614,7 +615,8 @@ def _search_point(
     sims: _Simulations,
     bar: ProgressReporter,
 ) -> ChosenPoint:
-    """A local search from the chosen candidate for a point whose replicates' medians meet
+    """A local search from the chosen candidate (or from `plan.search_from`, a file's values)
+    for a point whose replicates' medians meet
     every figure: Nelder-Mead (scipy) within the priors' ranges, scaled to a unit cube in fit
     space (a loguniform parameter on its log), on `point_objective` of each point run with
     seeds 0 .. `point_replicates`-1. The same seeds for every point make the objective a
@@ -661,8 +663,9 @@ def _search_point(
             tried.append((values, value, unit))
         return objective_by_values[key]
 
+    start_values = start.values if plan.search_from is None else plan.search_from.values
     start_fit = [
-        math.log(start.values[p.label]) if p.log_scale else float(start.values[p.label])
+        math.log(start_values[p.label]) if p.log_scale else float(start_values[p.label])
         for p in priors
     ]
     centre = np.clip((np.array(start_fit) - low) / span, 0.0, 1.0)
@@ -698,12 +701,13 @@ def _search_point(
     objectives = [o for _, o, _ in tried]
     best = int(np.argmin(objectives))
     return ChosenPoint(
-        tried[best][0] if best else start.values,
+        tried[best][0] if best else start_values,
         start.candidate,
         start.run_id,
         start.median_distances,
         objectives,
         best,
+        None if plan.search_from is None else str(plan.search_from.path),
     )
 
 
