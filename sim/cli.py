@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to tell how to resume
     err = Console(stderr=True, highlight=False)
     try:
+        _resolve_names(args)
         result: int = args.handler(args)
         return result
     except CaravanError as exc:
@@ -71,7 +72,26 @@ def _parser() -> argparse.ArgumentParser:
     _add_export_parser(sub)
     _add_check_parser(sub)
     _add_rules_parser(sub)
+    _add_scenarios_parser(sub)
+    _add_init_parser(sub)
     return parser
+
+
+def _resolve_names(args: argparse.Namespace) -> None:
+    """Turn the name of a shipped file (`january-2021`) into its path wherever a command takes
+    a scenario, sweep or behaviour file; paths are kept as given."""
+    from sim import packaged
+
+    for option, kinds in (
+        ("scenario", packaged.SCENARIO_KINDS),
+        ("sweep", packaged.SWEEP_KINDS),
+        ("behaviour", packaged.BEHAVIOUR_KINDS),
+        ("search_from", packaged.BEHAVIOUR_KINDS),
+    ):
+        if getattr(args, option, None) is not None:
+            setattr(args, option, packaged.resolve(getattr(args, option), kinds))
+    if getattr(args, "also", None):
+        args.also = [(packaged.resolve(path), targets) for path, targets in args.also]
 
 
 def _add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -379,6 +399,31 @@ def _add_rules_parser(sub: _Subparsers) -> None:
     rules_p.set_defaults(handler=_rules)
 
 
+def _add_scenarios_parser(sub: _Subparsers) -> None:
+    """`caravan scenarios`."""
+    scenarios_p = sub.add_parser(
+        "scenarios",
+        help="list the shipped scenarios, sweeps, behaviour files and target sets",
+        description="List the files shipped with caravan-sim; a command that takes a scenario, "
+        "sweep or behaviour file also takes its name here (caravan run january-2021).",
+    )
+    scenarios_p.set_defaults(handler=_scenarios)
+
+
+def _add_init_parser(sub: _Subparsers) -> None:
+    """`caravan init DIR`."""
+    init_p = sub.add_parser(
+        "init",
+        help="copy the shipped scenarios and target sets into a directory to edit",
+        description="Copy the shipped scenarios, networks, sweeps, behaviour files and target "
+        "sets into DIR/scenarios and DIR/seeds, in their layout, so that the copies run "
+        "from there.",
+    )
+    init_p.add_argument("dir", type=Path, help="directory to copy into (made if missing)")
+    init_p.add_argument("--overwrite", action="store_true", help="replace files already there")
+    init_p.set_defaults(handler=_init)
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -421,6 +466,48 @@ def _check(args: argparse.Namespace) -> int:
             f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
         ),
         soft_wrap=True,
+    )
+    return 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from sim import packaged
+    from sim.targets import available_target_sets, load_target_set
+
+    console = _console()
+    files = Table(title="Shipped files (give the name where a command takes a file)")
+    files.add_column("name", no_wrap=True)
+    files.add_column("kind", no_wrap=True)
+    files.add_column("what it is")
+    for shipped in packaged.shipped_files():
+        files.add_row(shipped.name, shipped.kind, shipped.description)
+    console.print(files)
+    target_sets = Table(title="Target sets (--targets NAME)")
+    target_sets.add_column("name", no_wrap=True)
+    target_sets.add_column("figures", justify="right")
+    target_sets.add_column("what it holds")
+    for name in available_target_sets():
+        target_set = load_target_set(name)
+        description = packaged.describe(packaged.seeds_dir() / "targets" / f"{name}.yaml")
+        target_sets.add_row(name, str(len(target_set.targets)), description)
+    console.print(target_sets)
+    console.print(
+        Text(f"from {packaged.data_dir()}; copy them to edit with: caravan init DIR"),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from sim import packaged
+
+    written = packaged.copy_to(args.dir, overwrite=args.overwrite)
+    console = _console()
+    for path in written:
+        console.print(Text(f"wrote {path}"), soft_wrap=True)
+    example = args.dir / "scenarios" / "january-2021.yaml"
+    console.print(
+        Text(f"{len(written)} files; run one with: caravan run {example}"), soft_wrap=True
     )
     return 0
 
