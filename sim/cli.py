@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # runs, so `caravan check` and `caravan --help` answer at once.
 
 EXIT_INPUT_ERROR = 2
+_SCENARIO_HELP = "scenario YAML file, or the name of a shipped one (caravan scenarios)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +129,7 @@ def _add_set_option(parser: argparse.ArgumentParser) -> None:
 def _add_run_parser(sub: _Subparsers) -> None:
     """`caravan run SCENARIO`."""
     run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
-    run_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    run_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     run_p.add_argument(
         "--seed", type=_non_negative_int, default=0, help="random seed, 0 or more (default 0)"
     )
@@ -176,7 +177,9 @@ def _add_sweep_parser(sub: _Subparsers) -> None:
         description="Run every point and replicate of a sweep file; results are recorded as "
         "runs finish, and --resume continues an interrupted sweep.",
     )
-    sweep_p.add_argument("sweep", type=Path, help="sweep YAML file")
+    sweep_p.add_argument(
+        "sweep", type=Path, help="sweep YAML file, or the name of a shipped one (caravan scenarios)"
+    )
     sweep_p.add_argument("--out", type=Path, required=True, help="directory for the results")
     _add_executor_options(sweep_p)
     sweep_p.add_argument(
@@ -219,7 +222,7 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         "target set by approximate Bayesian computation (ABC-SMC); simulations are recorded "
         "as they finish, and --resume continues an interrupted calibration.",
     )
-    cal_p.add_argument("scenario", type=Path, help="scenario YAML file with a calibration section")
+    cal_p.add_argument("scenario", type=Path, help=f"{_SCENARIO_HELP}, with a calibration section")
     _add_targets_option(cal_p)
     cal_p.add_argument(
         "--also",
@@ -283,7 +286,7 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "set beside the model's median and 90% interval; the set need not be the one the "
         "scenario was fitted to.",
     )
-    val_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    val_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     _add_targets_option(val_p)
     val_p.add_argument(
         "--replicates",
@@ -371,7 +374,7 @@ def _add_export_parser(sub: _Subparsers) -> None:
         description="Write the scenario's network, departures and closures as Flee 3 input "
         "files, and list what Flee cannot express (also in DIR/notes.md).",
     )
-    flee_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    flee_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     flee_p.add_argument("--out", type=Path, required=True, help="directory for the Flee files")
     flee_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     flee_p.add_argument(
@@ -383,7 +386,7 @@ def _add_export_parser(sub: _Subparsers) -> None:
 def _add_check_parser(sub: _Subparsers) -> None:
     """`caravan check SCENARIO`."""
     check_p = sub.add_parser("check", help="validate a scenario without running it")
-    check_p.add_argument("scenario", type=Path)
+    check_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     check_p.set_defaults(handler=_check)
 
@@ -419,7 +422,9 @@ def _add_init_parser(sub: _Subparsers) -> None:
         "sets into DIR/scenarios and DIR/seeds, in their layout, so that the copies run "
         "from there.",
     )
-    init_p.add_argument("dir", type=Path, help="directory to copy into (made if missing)")
+    init_p.add_argument(
+        "dir", type=Path, metavar="DIR", help="directory to copy into (made if missing)"
+    )
     init_p.add_argument("--overwrite", action="store_true", help="replace files already there")
     init_p.set_defaults(handler=_init)
 
