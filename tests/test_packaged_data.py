@@ -225,3 +225,15 @@ def test_init_refuses_to_overwrite_unless_asked(
     assert edited.read_text(encoding="utf-8") == "name: edited\n"
     assert main(["init", str(tmp_path), "--overwrite"]) == 0
     assert edited.read_bytes() == (packaged.scenarios_dir() / "january-2021.yaml").read_bytes()
+
+
+def test_export_and_validate_take_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = ["--set", "population.size=300"]
+    assert main(["export", "flee", "january-2021", "--out", str(tmp_path / "flee"), *small]) == 0
+    assert (tmp_path / "flee" / "input_csv" / "locations.csv").is_file()
+    validate = ["validate", "october-2020", "--targets", "october-2020", "--replicates", "1"]
+    assert main([*validate, "--workers", "1", "--behaviour", "joint"]) == 0
+    shipped = packaged.scenarios_dir() / "caravans" / "october-2020.yaml"
+    assert f"{shipped}: 'caravan-october-2020' against the 10 figures of 'october-2020'" in (
+        capsys.readouterr().out
+    )
