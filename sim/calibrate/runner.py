@@ -51,7 +51,7 @@ from sim.calibrate.plan import CalibrationPair, CalibrationPlan
 from sim.errors import CaravanError
 from sim.progress import ProgressReporter
 from sim.scenario.calibration import CalibrationSection
-from sim.sweep.executors import Executor
+from sim.sweep.executors import Executor, ExecutorError
 from sim.sweep.plan import RunSpec
 from sim.sweep.runner import execute_runs, library_versions, settled_sessions, utc_now
 from sim.sweep.store import SweepStore, load_sweep, open_to_resume
@@ -368,6 +368,9 @@ def run_calibration(
             status = "complete"
         except KeyboardInterrupt:
             status = "interrupted"
+            raise
+        except ExecutorError:
+            status = "executor lost"
             raise
         finally:
             ran_now = sims.ran_now
