@@ -569,6 +569,11 @@ def _sweep(args: argparse.Namespace) -> int:
         ) from exc
     except SweepFailedError as exc:
         return _failed(f"{exc}; finished runs are kept in {args.out}")
+    for part in summary.damaged:
+        console.print(
+            Text(f"note: {part.path}: {part.problem}; moved into damaged/ and its runs run again"),
+            soft_wrap=True,
+        )
     console.print(
         Text(
             f"{summary.status}: {summary.done_before + summary.done_now} of {summary.total_runs} "

@@ -28,7 +28,7 @@ from sim.progress import ProgressReporter
 from sim.scenario import Scenario
 from sim.sweep.executors import Executor, ExecutorError, Handle
 from sim.sweep.plan import RunSpec, Sweep
-from sim.sweep.store import SweepStore, open_to_resume
+from sim.sweep.store import DamagedPart, SweepStore, open_to_resume
 from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
 
 MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
@@ -48,6 +48,7 @@ class SweepSummary:
     done_before: int  # runs recorded by earlier sessions
     done_now: int  # runs recorded by this session
     status: str  # "complete" or "interrupted"
+    damaged: tuple[DamagedPart, ...] = ()  # parts --resume set aside and ran again
 
 
 def run_sweep(
@@ -120,7 +121,7 @@ def run_sweep(
             store.update_manifest(
                 status=status, finished=session["ended"] if status == "complete" else None
             )
-    return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status)
+    return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status, store.damaged_on_open)
 
 
 def settled_sessions(sessions: list[dict[str, Any]], done_now: int) -> list[dict[str, Any]]:
