@@ -283,8 +283,14 @@ def test_missing_scheduler_file(tmp_path: Path) -> None:
 
 def test_dask_local_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
+    # No dashboard, and the scheduler's HTTP server (there even without one) on a port the
+    # system picks: by default it takes 8787, which a user's notebook or cluster may hold.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
         base = {f"k{i}": [float(j) / 7 for j in range(30)] for i in range(100)}
         batches = [(base, list(range(start, start + 5))) for start in range(0, 50, 5)]
