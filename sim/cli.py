@@ -614,13 +614,19 @@ def _print_estimate(console: Console, sweep: Any, args: argparse.Namespace) -> N
     from sim.sweep.runner import DRY_RUN_SAMPLES, estimate_time
 
     workers = 1 if args.scheduler else args.workers or default_workers()
+    runs = sweep.n_runs
+    if args.resume:  # what is left of it, as far as its manifest knows
+        from sim.sweep.store import read_manifest
+
+        runs = max(0, runs - int(read_manifest(args.out).get("runs_done", 0)))
     console.print(
         Text(f"timing {DRY_RUN_SAMPLES} runs, one after another, after one that compiles...")
     )
-    estimate = estimate_time(sweep, workers)
+    estimate = estimate_time(sweep, workers, runs=runs)
     samples = ", ".join(f"{t:.2f}" for t in estimate.sample_s)
+    left = " still to run" if args.resume else ""
     lines = [
-        f"{estimate.per_run_s:.2f} s a run (timed: {samples} s); {estimate.runs} runs take "
+        f"{estimate.per_run_s:.2f} s a run (timed: {samples} s); {estimate.runs} runs{left} take "
         f"{_duration(estimate.serial_s)} one after another"
     ]
     if args.scheduler:

@@ -195,3 +195,16 @@ def test_dry_run_times_a_few_runs_and_writes_nothing(
     assert lines[4:] == ["dry run: nothing was written"]
     assert not out.exists()
     assert SLIP in lines[0]
+
+
+def test_dry_run_with_resume_estimates_what_is_left(
+    tmp_path: Path, ref: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(ref[1], out)
+    manifest = read_manifest(out)
+    manifest["runs_done"] = TOTAL_RUNS - 30  # as a sweep stopped 30 runs short says
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    done = cli(capsys, "sweep", ref[0], "--out", out, "--resume", "--dry-run", "--workers", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"; 30 runs still to run take \d+ s one after another", done.stdout)
