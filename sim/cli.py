@@ -30,6 +30,7 @@ from sim.validation import did_you_mean
 if TYPE_CHECKING:
     from sim.calibrate.validation_record import Validation
     from sim.sweep.executors import Executor
+    from sim.sweep.plan import Sweep
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -608,7 +609,7 @@ def _resume_command(args: argparse.Namespace) -> str:
     return f"caravan {shlex.join(words)}"
 
 
-def _print_estimate(console: Console, sweep: Any, args: argparse.Namespace) -> None:
+def _print_estimate(console: Console, sweep: Sweep, args: argparse.Namespace) -> None:
     """`caravan sweep --dry-run`: a few runs timed here, scaled to the whole sweep."""
     from sim.sweep.executors import default_workers
     from sim.sweep.runner import DRY_RUN_SAMPLES, estimate_time
@@ -722,6 +723,11 @@ def _calibrate(args: argparse.Namespace) -> int:
         ) from exc
     except SweepFailedError as exc:
         return _failed(f"{exc}; finished simulations are kept in {args.out}")
+    for part in outcome.damaged:
+        console.print(
+            Text(f"note: {part.path}: {part.problem}; moved into damaged/ and simulated again"),
+            soft_wrap=True,
+        )
     summary = write_report(plan, outcome, args.write_scenario, args.write_behaviour)
     elapsed_s = time.monotonic() - started_s
     console.print(_calibration_table(summary))

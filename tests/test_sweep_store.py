@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -667,3 +668,30 @@ def test_a_damaged_part_is_named_on_load_and_run_again_on_resume(
     pd.testing.assert_frame_equal(
         load_sweep(out), runs_table([0, 1, 2, 3]).to_pandas(), check_like=False
     )
+
+
+@pytest.mark.parametrize("damage", ["column-name", "cut-short"])
+def test_an_old_store_with_a_damaged_footer_is_refused_cleanly_and_resumed(
+    out: Path, damage: str
+) -> None:
+    """Without checksums only Parquet can tell: a column name in the footer that is no longer
+    UTF-8, or a file cut short, is a located error (not a UnicodeDecodeError from deep in
+    pyarrow), and open sets the part aside."""
+    with new_store(out) as s:
+        s.write_batch(runs_table([0, 1]))
+        s.write_batch(runs_table([2]))
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest.pop("part_checksums")
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    first = out / "runs" / part_files(out / "runs")[0]
+    if damage == "cut-short":
+        cut_short(first)
+    else:
+        data = bytearray(first.read_bytes())
+        data[data.find(b"departed")] ^= 0xFF  # a column name in the footer: no longer UTF-8
+        first.write_bytes(bytes(data))
+    with pytest.raises(CaravanError, match=f"^{re.escape(str(first))}: "):
+        load_sweep(out)
+    with SweepStore.open(out) as s:
+        assert [d.path for d in s.damaged_on_open] == [first]
+        assert s.done_run_ids() == {2}

@@ -504,7 +504,7 @@ def _read_part(
         )
     try:
         table = pq.read_table(pa.BufferReader(data), columns=columns)
-    except (OSError, pa.ArrowException) as e:
+    except (OSError, ValueError, pa.ArrowException) as e:
         raise CaravanError(f"{path}: cannot read this part of the sweep: {e}") from e
     if "run_id" not in table.column_names:
         raise CaravanError(f"{path}: has no run_id column; not a part written by caravan sweep")
@@ -555,7 +555,7 @@ def _part_problem(data: bytes, digest: str, expected: str | None, checked: bool)
     if expected is None:  # an old store: trust what Parquet can read
         try:
             pq.read_metadata(pa.BufferReader(data))
-        except (OSError, pa.ArrowException) as e:
+        except (OSError, ValueError, pa.ArrowException) as e:  # a bad footer: UnicodeDecodeError
             return f"cannot be read as Parquet ({e})"
     return None
 
