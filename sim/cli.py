@@ -30,6 +30,7 @@ from sim.validation import did_you_mean
 if TYPE_CHECKING:
     from sim.calibrate.validation_record import Validation
     from sim.sweep.executors import Executor
+    from sim.sweep.plan import Sweep
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -192,7 +193,26 @@ def _add_sweep_parser(sub: _Subparsers) -> None:
         help="runs per task (default: up to 16, smaller towards the end)",
     )
     sweep_p.add_argument(
-        "--dry-run", action="store_true", help="check the sweep and show its plan; run nothing"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the base scenario, after the file's set: (repeatable)",
+    )
+    sweep_p.add_argument(
+        "--replicates",
+        type=_positive_int,
+        metavar="N",
+        help="replicates per point (not the file's)",
+    )
+    sweep_p.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="run only the design's first N points"
+    )
+    sweep_p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the sweep, show its plan and estimate its wall time from a few timed runs; "
+        "write nothing",
     )
     sweep_p.set_defaults(handler=_sweep)
 
@@ -551,8 +571,8 @@ def _export_flee(args: argparse.Namespace) -> int:
     from sim.export import flee as flee_export
     from sim.rundir import check_writable
 
+    check_writable(args.out, args.overwrite)  # fail before reading and building, like run
     sc = scenario_module.load(args.scenario, args.set)
-    check_writable(args.out, args.overwrite)  # fail before building, like run
     export = flee_export.build(sc)
     flee_export.write(export, args.out, overwrite=args.overwrite)
     console = _console()
@@ -578,6 +598,8 @@ def _run(args: argparse.Namespace) -> int:
     from sim.results import Results
     from sim.rundir import check_writable, default_out_dir, write_run
 
+    if args.out is not None:
+        check_writable(args.out, args.overwrite)  # fail before reading, let alone computing
     sc = scenario_module.load(args.scenario, args.set, args.behaviour)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
@@ -602,22 +624,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from sim.rundir import check_out_location
+    from sim.sweep.executors import ExecutorError
     from sim.sweep.plan import load_sweep_file
     from sim.sweep.runner import SweepFailedError, run_sweep
-    from sim.sweep.store import read_manifest
 
-    sweep = load_sweep_file(args.sweep)
+    check_out_location(args.out)  # before planning and running, not after
+    sweep = load_sweep_file(args.sweep, tuple(args.set), args.replicates, args.limit)
     console = _console()
     design = sweep.design
+    limited = f" (the first {design.n_points} of {sweep.points_in_file})" if sweep.limited else ""
     console.print(
         Text(
-            f"{args.sweep}: sweep '{sweep.name}': {design.kind} design, {design.n_points} points "
-            f"x {sweep.replicates} replicates = {sweep.n_runs} runs of '{sweep.base.name}', "
-            f"varying {', '.join(a.label for a in design.axes)}"
+            f"{args.sweep}: sweep '{sweep.name}': {design.kind} design, {design.n_points} "
+            f"points{limited} x {sweep.replicates} replicates = {sweep.n_runs} runs of "
+            f"'{sweep.base.name}', varying {', '.join(a.label for a in design.axes)}"
         ),
         soft_wrap=True,
     )
     if args.dry_run:
+        _print_estimate(console, sweep, args)
         return 0
     try:
         with _executor(args) as executor:
@@ -625,18 +651,22 @@ def _sweep(args: argparse.Namespace) -> int:
                 sweep, args.out, executor, resume=args.resume, batch_size=args.batch_size
             )
     except KeyboardInterrupt:
-        manifest = read_manifest(args.out)
         console.print(
-            Text(
-                f"interrupted: {manifest['runs_done']} of {manifest['runs_total']} runs are "
-                f"recorded in {args.out}; continue with: caravan sweep {args.sweep} "
-                f"--out {args.out} --resume"
-            ),
+            Text(f"interrupted: {_recorded(args.out)}; continue with: {_resume_command(args)}"),
             soft_wrap=True,
         )
         return 130
+    except ExecutorError as exc:
+        raise CaravanError(
+            f"{exc}; {_recorded(args.out)}; continue with: {_resume_command(args)}"
+        ) from exc
     except SweepFailedError as exc:
         return _failed(f"{exc}; finished runs are kept in {args.out}")
+    for part in summary.damaged:
+        console.print(
+            Text(f"note: {part.path}: {part.problem}; moved into damaged/ and its runs run again"),
+            soft_wrap=True,
+        )
     console.print(
         Text(
             f"{summary.status}: {summary.done_before + summary.done_now} of {summary.total_runs} "
@@ -645,17 +675,83 @@ def _sweep(args: argparse.Namespace) -> int:
         ),
         soft_wrap=True,
     )
-    if design.kind == "sobol" and summary.status == "complete":
+    if design.kind == "sobol" and summary.status == "complete" and not sweep.limited:
         _print_indices(console, args.out, [])
     return 0
+
+
+def _recorded(out: Path) -> str:
+    """How far the sweep or calibration in `out` got, from its manifest."""
+    from sim.sweep.store import read_manifest
+
+    try:
+        manifest = read_manifest(out)
+    except CaravanError:  # stopped before the manifest was written
+        return f"nothing is recorded in {out}"
+    return (
+        f"{manifest['runs_done']} of {manifest.get('runs_total', '?')} runs are recorded in {out}"
+    )
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The whole command line as given, with --resume once: it continues where this stopped."""
+    words = list(args.argv)
+    if "--resume" not in words:
+        words.append("--resume")
+    return f"caravan {shlex.join(words)}"
+
+
+def _print_estimate(console: Console, sweep: Sweep, args: argparse.Namespace) -> None:
+    """`caravan sweep --dry-run`: a few runs timed here, scaled to the whole sweep."""
+    from sim.sweep.executors import default_workers
+    from sim.sweep.runner import DRY_RUN_SAMPLES, estimate_time
+
+    workers = 1 if args.scheduler else args.workers or default_workers()
+    runs = sweep.n_runs
+    if args.resume:  # what is left of it, as far as its manifest knows
+        from sim.sweep.store import read_manifest
+
+        runs = max(0, runs - int(read_manifest(args.out).get("runs_done", 0)))
+    console.print(
+        Text(f"timing {DRY_RUN_SAMPLES} runs, one after another, after one that compiles...")
+    )
+    estimate = estimate_time(sweep, workers, runs=runs)
+    samples = ", ".join(f"{t:.2f}" for t in estimate.sample_s)
+    left = " still to run" if args.resume else ""
+    lines = [
+        f"{estimate.per_run_s:.2f} s a run (timed: {samples} s); {estimate.runs} runs{left} take "
+        f"{_duration(estimate.serial_s)} one after another"
+    ]
+    if args.scheduler:
+        lines.append("on a Dask cluster: divide by its worker threads (ideal parallel efficiency)")
+    else:
+        lines.append(
+            f"estimated wall time with --workers {workers}: {_duration(estimate.wall_s)}, "
+            f"assuming ideal parallel efficiency ({workers} runs at once, each as fast as "
+            "alone; workers sharing cores make it longer)"
+        )
+    lines.append("dry run: nothing was written")
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate.plan import plan_calibration
     from sim.calibrate.report import behaviour_file, companions, write_report
     from sim.calibrate.runner import run_calibration
+    from sim.rundir import check_out_location
+    from sim.sweep.executors import ExecutorError
     from sim.sweep.runner import SweepFailedError
 
+    check_out_location(args.out)  # before planning and simulating, not after
     plan = plan_calibration(
         args.scenario,
         args.targets,
@@ -704,17 +800,26 @@ def _calibrate(args: argparse.Namespace) -> int:
         with _executor(args) as executor:
             outcome = run_calibration(plan, args.out, executor, resume=args.resume)
     except KeyboardInterrupt:
-        again = args.argv if args.resume else [*args.argv, "--resume"]
         console.print(
             Text(
                 f"interrupted: the finished simulations are kept in {args.out}; continue with: "
-                f"caravan {shlex.join(again)}"
+                f"{_resume_command(args)}"
             ),
             soft_wrap=True,
         )
         return 130
+    except ExecutorError as exc:
+        raise CaravanError(
+            f"{exc}; the finished simulations are kept in {args.out}; continue with: "
+            f"{_resume_command(args)}"
+        ) from exc
     except SweepFailedError as exc:
         return _failed(f"{exc}; finished simulations are kept in {args.out}")
+    for part in outcome.damaged:
+        console.print(
+            Text(f"note: {part.path}: {part.problem}; moved into damaged/ and simulated again"),
+            soft_wrap=True,
+        )
     summary = write_report(plan, outcome, args.write_scenario, args.write_behaviour)
     elapsed_s = time.monotonic() - started_s
     console.print(_calibration_table(summary))
@@ -771,8 +876,11 @@ def _band_cell(stats: dict[str, float]) -> str:
 def _validate(args: argparse.Namespace) -> int:
     from sim.calibrate.validate import plan_validation, run_validation, write_validation
     from sim.rundir import check_writable
+    from sim.sweep.executors import ExecutorError
     from sim.sweep.runner import SweepFailedError
 
+    if args.out is not None:
+        check_writable(args.out, args.overwrite)  # fail before planning or computing, like run
     plan = plan_validation(
         args.scenario,
         args.targets,
@@ -781,8 +889,6 @@ def _validate(args: argparse.Namespace) -> int:
         seed=args.seed,
         behaviour=args.behaviour,
     )
-    if args.out is not None:
-        check_writable(args.out, args.overwrite)  # fail before computing, like run
     console = _console()
     console.print(
         Text(
@@ -795,6 +901,11 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         with _executor(args) as executor:
             validation = run_validation(plan, executor)
+    except ExecutorError as exc:
+        raise CaravanError(
+            f"{exc}; a validation keeps nothing until it ends: run it again "
+            f"(caravan {shlex.join(args.argv)})"
+        ) from exc
     except SweepFailedError as exc:
         return _failed(str(exc))
     console.print(_validation_table(validation))
@@ -859,7 +970,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _animate(args: argparse.Namespace) -> int:
     from sim import animation, figures
-    from sim.rundir import load_run
+    from sim.rundir import check_out_location, load_run
 
     kind = figures.directory_kind(args.dir)
     if kind != figures.RUN_KIND:
@@ -885,6 +996,8 @@ def _animate(args: argparse.Namespace) -> int:
         if path.suffix.lower() not in animation.SUFFIXES:
             raise CaravanError(f"--out {path}: expected a file name ending in .gif or .mp4")
     _refuse_to_replace(outputs, args.overwrite)
+    for folder in dict.fromkeys(path.parent for path in outputs):
+        check_out_location(folder)
     results = saved.replicates[args.replicate]
     for path in outputs:
         frames = animation.write_animation(

@@ -12,7 +12,9 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +52,8 @@ def default_out_dir(scenario: Scenario, seed: int) -> Path:
 
 
 def check_writable(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to write over results that are already there, unless told to."""
+    """Refuse to write over results that are already there, unless told to, and refuse a place
+    this process cannot write (`check_out_location`): both before any work is done."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputExistsError(f"{out_dir}: exists and is not a directory; choose another --out")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
@@ -58,6 +61,36 @@ def check_writable(out_dir: Path, overwrite: bool) -> None:
             f"{out_dir}: already holds results; choose another --out, or pass --overwrite "
             "to replace them"
         )
+    check_out_location(out_dir)
+
+
+def check_out_location(out_dir: Path, flag: str = "--out") -> None:
+    """Raise CaravanError, naming `flag` and the path, unless `out_dir` is a directory this
+    process can write in, or can be created (with its missing parents) where it would go.
+
+    Tried, not guessed from permission bits (which say nothing of read-only mounts, ACLs or
+    root): a probe directory is made and removed in `out_dir`, or in its nearest existing
+    ancestor. `out_dir` itself is left as it was.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CaravanError(f"{flag} {out_dir}: is a file, not a directory; choose another {flag}")
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CaravanError(
+            f"{flag} {out_dir}: cannot be created, because {existing} is a file, not a "
+            f"directory; choose another {flag}"
+        )
+    try:
+        probe = tempfile.mkdtemp(prefix=".caravan-probe-", dir=existing)
+    except OSError as exc:
+        where = "" if existing == out_dir else f" (it would be created in {existing})"
+        raise CaravanError(
+            f"{flag} {out_dir}: cannot write there{where}: {exc.strerror or exc}; "
+            f"choose another {flag}"
+        ) from exc
+    os.rmdir(probe)
 
 
 def write_run(
@@ -69,19 +102,36 @@ def write_run(
     """Write summary, tables and resolved scenario of one or more replicates (the figures are
     drawn from what was written: `sim.figures`)."""
     staging = new_staging(out_dir, overwrite)
-    summary = summary_of(scenario, runs)
-    write_json(summary, staging / SUMMARY)
-    (staging / SCENARIO).write_text(scenario.to_yaml(), encoding="utf-8")
-    if scenario.output.time_series:
-        write_parquet(
-            [timeseries_table(r, k) for k, r in enumerate(runs)], staging / "timeseries.parquet"
-        )
-    if scenario.output.place_counts:
-        write_parquet([places_table(r, k) for k, r in enumerate(runs)], staging / "places.parquet")
-        write_parquet([roads_table(r, k) for k, r in enumerate(runs)], staging / "roads.parquet")
-    write_parquet([events_table(r, k) for k, r in enumerate(runs)], staging / "events.parquet")
-    swap_into_place(staging, out_dir)
+    with discard_on_failure(staging):
+        summary = summary_of(scenario, runs)
+        write_json(summary, staging / SUMMARY)
+        (staging / SCENARIO).write_text(scenario.to_yaml(), encoding="utf-8")
+        if scenario.output.time_series:
+            write_parquet(
+                [timeseries_table(r, k) for k, r in enumerate(runs)],
+                staging / "timeseries.parquet",
+            )
+        if scenario.output.place_counts:
+            write_parquet(
+                [places_table(r, k) for k, r in enumerate(runs)], staging / "places.parquet"
+            )
+            write_parquet(
+                [roads_table(r, k) for k, r in enumerate(runs)], staging / "roads.parquet"
+            )
+        write_parquet([events_table(r, k) for k, r in enumerate(runs)], staging / "events.parquet")
+        swap_into_place(staging, out_dir)
     return summary
+
+
+@contextmanager
+def discard_on_failure(staging: Path) -> Iterator[None]:
+    """Remove the staging directory if filling or swapping it fails (Ctrl-C included), so a
+    failed write leaves no `*.partial-<pid>` directory behind; then re-raise."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ process starts with its parent's `sys.path`, so `_executor_tasks` imports there 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import time
@@ -60,3 +61,11 @@ def sleep_then(seconds: float, pid_file: str, value: int) -> int:
 
 def ignores_sigint() -> bool:
     return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def parent_death_signal() -> int:
+    """The signal this process gets when its parent dies: prctl(PR_GET_PDEATHSIG), Linux only."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    value = ctypes.c_int(-1)
+    assert libc.prctl(2, ctypes.byref(value), 0, 0, 0) == 0  # 2: PR_GET_PDEATHSIG
+    return value.value

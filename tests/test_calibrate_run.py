@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shutil
 import signal
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from sim import plots
 from sim.calibrate.plan import plan_calibration
 from sim.calibrate.results import phase_rows
 from sim.calibrate.runner import CalibrationOutcome, run_calibration
+from sim.errors import CaravanError
 from sim.sweep.executors import SerialExecutor
 from sim.sweep.store import load_sweep
 
@@ -166,9 +169,31 @@ def test_the_command_interrupted_on_two_workers_and_resumed(
         status = job.wait()
     assert status == 130, job.output
     assert "continue with: caravan calibrate" in job.stdout
+    assert f"--out {out} --seed 5" in job.stdout.replace("\n", "")
+    assert job.stdout.replace("\n", "").rstrip().endswith("--workers 2 --resume")  # all of it
     done = caravan(*args, "--resume")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "calibrated to truth" in done.stdout
+    assert_same(comparable(out), comparable(short_reference))
+
+
+def test_a_damaged_part_is_simulated_again_on_resume(
+    setup: Setup, tmp_path: Path, short_reference: Path
+) -> None:
+    """A part of a finished calibration with a flipped byte: --resume sets it aside, runs its
+    simulations again, and ends with the result of the undamaged calibration."""
+    out = tmp_path / "out"
+    shutil.copytree(short_reference, out)
+    damaged = run_parts(out)[2]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CaravanError, match=f"{re.escape(str(damaged))}: damaged: "):
+        load_sweep(out)
+    outcome, _ = calibrate(setup.plan(short=True), out, resume=True)
+    assert [d.path for d in outcome.damaged] == [damaged]
+    held = pq.read_metadata(short_reference / "runs" / damaged.name).num_rows
+    assert outcome.simulations_now == held  # only what the damaged part held
     assert_same(comparable(out), comparable(short_reference))
 
 

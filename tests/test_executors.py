@@ -8,6 +8,8 @@ The task functions are in `_executor_tasks.py` (worker processes import them by 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from _executor_tasks import (
     die_once,
     fail,
     ignores_sigint,
+    parent_death_signal,
     sleep_then,
     square,
     summarize,
@@ -71,11 +74,16 @@ def run_all(
 
 
 def process_gone(pid: int) -> bool:
+    """Whether `pid` has ended: no such process, or a zombie its new parent has not reaped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+    except (OSError, IndexError):
+        return False
 
 
 def test_values_equal_direct_calls(executor: Executor) -> None:
@@ -130,6 +138,48 @@ def test_local_workers_ignore_sigint() -> None:
     assert all(values.values())
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_local_workers_are_killed_by_the_kernel_when_their_parent_dies() -> None:
+    with LocalExecutor(2) as ex:
+        values = run_all(ex, parent_death_signal, [() for _ in range(4)])
+    assert set(values.values()) == {signal.SIGKILL}
+
+
+# An orphan-to-be: starts a child that calls die_with_parent (the portable way, without
+# prctl) and sleeps; prints the child's pid once it is watching, then sleeps itself.
+_PARENT = """import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid())],
+                         stdout=subprocess.PIPE, text=True)
+print(child.pid, child.stdout.readline().strip(), flush=True)
+time.sleep(600)
+"""
+_CHILD = """import sys, time
+from sim.sweep.executors import die_with_parent
+die_with_parent(int(sys.argv[1]), use_prctl=False)
+print("watching", flush=True)
+time.sleep(600)
+"""
+
+
+def test_without_prctl_a_process_ends_soon_after_its_parent_is_killed() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _CHILD], stdout=subprocess.PIPE, text=True, env=env
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            child_pid, state = parent.stdout.readline().split()
+            assert state == "watching"
+            assert not process_gone(int(child_pid))
+        finally:
+            parent.kill()  # SIGKILL: it cannot pass anything on to its child
+            parent.wait(timeout=10)
+    deadline = time.monotonic() + 5  # the child looks every 0.5 s
+    while not process_gone(int(child_pid)):
+        assert time.monotonic() < deadline, "the child outlived its parent by 5 s"
+        time.sleep(0.05)
+
+
 def test_local_wait_times_out(tmp_path: Path) -> None:
     with LocalExecutor(1) as ex:
         handle = ex.submit("slow", sleep_then, 60.0, str(tmp_path / "pid"), 1)
@@ -152,7 +202,7 @@ def test_lost_worker_tasks_are_resubmitted(tmp_path: Path) -> None:
 def test_workers_dying_again_and_again_give_up() -> None:
     with LocalExecutor(2) as ex:
         doomed = ex.submit("doomed", die)
-        with pytest.raises(ExecutorError, match=f"died {MAX_RESTARTS + 1} times.*--resume"):
+        with pytest.raises(ExecutorError, match=f"died {MAX_RESTARTS + 1} times.*gave up"):
             for _ in range(MAX_RESTARTS + 2):
                 assert ex.wait([doomed], timeout_s=30) == []
         assert ex.restarts == MAX_RESTARTS
@@ -233,8 +283,14 @@ def test_missing_scheduler_file(tmp_path: Path) -> None:
 
 def test_dask_local_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
+    # No dashboard, and the scheduler's HTTP server (there even without one) on a port the
+    # system picks: by default it takes 8787, which a user's notebook or cluster may hold.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as cluster:
         base = {f"k{i}": [float(j) / 7 for j in range(30)] for i in range(100)}
         batches = [(base, list(range(start, start + 5))) for start in range(0, 50, 5)]

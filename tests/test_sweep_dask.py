@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 from _calibration_helpers import Setup, assert_same, calibrate, comparable
 from _sweep_helpers import (
+    EXIT_INPUT_ERROR,
     REPO,
     TOTAL_RUNS,
     assert_identical,
@@ -34,6 +38,7 @@ from _sweep_helpers import (
     run_parts,
     subprocess_env,
     wait_until,
+    write_sweep,
 )
 
 from sim.sweep.store import load_sweep
@@ -82,9 +87,12 @@ def _scheduler_address(path: Path) -> str | None:
     return str(address)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    directory = tmp_path_factory.mktemp("dask")
+@contextmanager
+def running_cluster(directory: Path, n_workers: int = 2) -> Iterator[Cluster]:
+    """A scheduler and `n_workers` worker processes on 127.0.0.1, on ports the system picks,
+    HTTP included, and without dashboards (no fixed port: see test_no_fixed_port_is_needed);
+    torn down on leaving, even if a test fails."""
+    directory.mkdir(parents=True, exist_ok=True)
     scheduler_file = directory / "scheduler.json"
     logs: list[Path] = []
 
@@ -113,6 +121,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "--port=0",
             f"--scheduler-file={scheduler_file}",
             "--no-dashboard",
+            # it serves HTTP (metrics) even without a dashboard, by default on port 8787
+            "--dashboard-address=127.0.0.1:0",
             "--idle-timeout=600",
         )
         workers = [
@@ -128,7 +138,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "--host=127.0.0.1",
                 "--death-timeout=60",
             )
-            for i in range(2)
+            for i in range(n_workers)
         ]
         procs = [scheduler, *workers]
 
@@ -144,16 +154,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             scheduler_file=str(scheduler_file), timeout=START_TIMEOUT_S, set_as_default=False
         ) as client:
             wait_until(
-                lambda: started() and len(client.nthreads()) == 2,
-                "both workers are registered",
+                lambda: started() and len(client.nthreads()) == n_workers,
+                "every worker is registered",
                 timeout_s=START_TIMEOUT_S,
             )
             addresses = {pid: address for address, pid in client.run(os.getpid).items()}
             info = client.scheduler_info(n_workers=-1)["workers"]
         # no nanny: the processes registered are the ones we started, and can kill
         assert sorted(addresses) == sorted(w.pid for w in workers)
-        assert [w["nanny"] for w in info.values()] == [None, None]
+        assert [w["nanny"] for w in info.values()] == [None] * n_workers
         yield Cluster(scheduler_file, scheduler, workers, addresses, logs)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("dask")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -244,3 +260,68 @@ def test_a_sweep_survives_a_killed_dask_worker_each_run_once_identical_to_local(
     [session] = manifest["sessions"]
     assert session["runs"] == TOTAL_RUNS
     assert session["executor"] == f"dask {_scheduler_address(cluster.scheduler_file)} (2 threads)"
+
+
+def test_a_lost_scheduler_ends_with_exit_2_and_the_whole_resume_command(
+    tmp_path: Path, ref: tuple[Path, Path], expected: pd.DataFrame
+) -> None:
+    """The scheduler is killed mid-sweep: the sweep says so, keeps what it recorded and prints
+    the command that continues it (--scheduler included); run with local workers instead, the
+    rest of the sweep completes it."""
+    sweep_path, _ = ref
+    out = tmp_path / "out"
+    with running_cluster(tmp_path / "dask", n_workers=1) as lost:
+        args = ("sweep", sweep_path, "--out", out, "--scheduler", lost.scheduler_file)
+        with background_caravan(tmp_path / "log", *args, "--batch-size", "2") as job:
+            wait_until(lambda: run_parts(out), "a batch is recorded", proc=job.proc)
+            lost.scheduler.kill()
+            status = job.wait()
+    assert status == EXIT_INPUT_ERROR, job.output()
+    command = shlex.join(["caravan", *map(str, args), "--batch-size", "2", "--resume"])
+    recorded = len(load_sweep(out))
+    assert 0 < recorded < TOTAL_RUNS
+    assert re.fullmatch(
+        r"error: lost the (connection to the )?Dask scheduler at tcp://127\.0\.0\.1:\d+: .*; "
+        rf"{recorded} of {TOTAL_RUNS} runs are recorded in {re.escape(str(out))}; continue "
+        rf"with: {re.escape(command)}",
+        job.stderr.strip().splitlines()[-1],  # after whatever Dask logged while reconnecting
+    ), job.output()
+    assert read_manifest(out)["status"] == "executor lost"
+
+    # the scheduler is gone for good: continue on local workers (the results do not depend on
+    # where runs run)
+    resumed = caravan("sweep", sweep_path, "--out", out, "--workers", "2", "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_identical(results(out), expected)
+
+
+def test_no_fixed_port_is_needed(tmp_path: Path) -> None:
+    """Port 8787 (Dask's dashboard, or a notebook's) taken: the tests' cluster starts, and a
+    sweep runs on it and on a LocalCluster as the executor tests make one; warnings are errors
+    in the suite, so a dashboard that could not bind would fail this test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        try:
+            held.bind(("127.0.0.1", 8787))
+            held.listen()
+        except OSError:  # taken by someone else already: as good for this test
+            pass
+        sweep_path = write_sweep(tmp_path, replicates=1)
+        with running_cluster(tmp_path / "dask", n_workers=1) as small:
+            done = caravan(
+                "sweep", sweep_path, "--out", tmp_path / "a", "--scheduler", small.scheduler_file
+            )
+            assert done.returncode == 0, done.stdout + done.stderr + small.log_tails()
+            # a Dask process that wanted 8787 moves elsewhere with a warning in its log
+            assert "8787" not in small.log_tails(), small.log_tails()
+        with distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # as in test_executors
+        ) as local:
+            done = caravan(
+                "sweep", sweep_path, "--out", tmp_path / "b", "--scheduler", local.scheduler_address
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+    assert len(load_sweep(tmp_path / "a")) == len(load_sweep(tmp_path / "b")) == TOTAL_RUNS // 10

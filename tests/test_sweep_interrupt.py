@@ -9,10 +9,13 @@ same sweep run serially and uninterrupted (the `ref` fixture in conftest.py).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
 import subprocess
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +25,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from _sweep_helpers import (
+    CLI_TIMEOUT_S,
     EXIT_INPUT_ERROR,
     EXIT_INTERRUPTED,
+    REPLICATES,
     TOTAL_RUNS,
     assert_identical,
     assert_rows_match,
     background_caravan,
     caravan,
+    live_group_members,
     read_manifest,
     results,
     run_parts,
@@ -40,6 +46,7 @@ from _sweep_helpers import (
 )
 
 from sim.cli import main
+from sim.sweep.executors import MAX_RESTARTS
 from sim.sweep.store import load_sweep
 
 
@@ -99,7 +106,8 @@ def test_a_signalled_sweep_stops_keeping_every_finished_run_and_no_worker(
     s = signalled
     assert s.status == EXIT_INTERRUPTED  # and no process of its group is left (the fixture)
     assert "interrupted" in s.stdout, s.output
-    assert f"--out {s.out} --resume" in s.stdout, s.output
+    # the whole command line, --workers included, and --resume
+    assert f"--out {s.out} --workers 2 --resume" in s.stdout, s.output
     assert s.manifest["status"] == "interrupted"
     assert s.manifest["finished"] is None
     assert [x["status"] for x in s.manifest["sessions"]] == ["interrupted"]
@@ -351,3 +359,100 @@ def test_a_new_sweep_into_a_non_empty_directory_is_refused_and_leaves_it_alone(
     assert snapshot(out) == before
     if holding == "a-sweep":
         assert len(load_sweep(out)) == TOTAL_RUNS
+
+
+# --------------------------------------------------------------------------------------------
+# Nothing left behind, nothing trusted that is damaged, and the way back after a lost pool
+# --------------------------------------------------------------------------------------------
+
+
+def worker_pids(pgid: int) -> set[int]:
+    """The pool's worker processes in the sweep's process group (not its resource tracker)."""
+    return {int(member.split()[0]) for member in live_group_members(pgid) if "spawn_main" in member}
+
+
+def test_workers_end_when_their_sweep_is_killed_outright(
+    tmp_path: Path, ref: tuple[Path, Path]
+) -> None:
+    """kill -9 of the `caravan sweep` process alone (not its group): it cannot stop its pool,
+    so the workers must end by themselves."""
+    out = tmp_path / "out"
+    args = ("sweep", ref[0], "--out", out, "--workers", "2")
+    with background_caravan(tmp_path / "log", *args) as job:
+        workers = wait_until(
+            lambda: len(worker_pids(job.pgid)) == 2 and run_parts(out) and worker_pids(job.pgid),
+            "two workers run and a batch is recorded",
+            proc=job.proc,
+        )
+        os.kill(job.proc.pid, signal.SIGKILL)
+        assert job.wait() == -signal.SIGKILL
+        wait_until(lambda: not (worker_pids(job.pgid) & workers), "the workers end", timeout_s=5.0)
+        wait_group_gone(job.pgid, timeout_s=10.0)  # the resource tracker too
+
+
+def test_a_damaged_part_is_set_aside_and_its_runs_run_again_on_resume(
+    tmp_path: Path,
+    ref: tuple[Path, Path],
+    expected: pd.DataFrame,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sweep_path, ref_out = ref
+    out = copy_of(ref_out, tmp_path)
+    damaged = run_parts(out)[1]
+    held = pq.read_table(damaged, columns=["run_id"])["run_id"].to_pylist()
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+
+    refused = cli(capsys, "plot", out, "--out", tmp_path / "plots")
+    assert refused.returncode == EXIT_INPUT_ERROR
+    assert refused.stderr.startswith(f"error: {damaged}: damaged: its sha256 is ")
+
+    done = cli(capsys, "sweep", sweep_path, "--out", out, "--workers", "1", "--resume")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"note: {damaged}: damaged: its sha256 is " in done.stdout
+    assert f"({len(held)} by this session" in done.stdout
+    assert (out / "damaged" / "runs" / damaged.name).is_file()
+    assert_identical(results(out), expected)
+
+
+def test_a_pool_that_gives_up_ends_with_exit_2_and_the_whole_resume_command(
+    tmp_path: Path,
+) -> None:
+    """Worker processes killed again and again (as by the OOM killer): the pool gives up after
+    MAX_RESTARTS + 1 deaths; the message says so, how far the sweep got and the command that
+    continues it, which then finishes it."""
+    sweep_path = write_sweep(tmp_path, replicates=REPLICATES * 2)  # time to kill 4 workers
+    out = tmp_path / "out"
+    args = ("sweep", sweep_path, "--out", out, "--workers", "2")
+    seen: set[int] = set()
+    with background_caravan(tmp_path / "log", *args) as job:
+        deadline = time.monotonic() + CLI_TIMEOUT_S
+        while job.proc.poll() is None:  # kill each new pool's first worker until it gives up
+            assert time.monotonic() < deadline, job.output()
+            fresh = worker_pids(job.pgid) - seen
+            if fresh:
+                seen |= worker_pids(job.pgid)  # the rest of that pool dies with the pool
+                with suppress(ProcessLookupError):  # a broken pool's worker, ending anyway
+                    os.kill(min(fresh), signal.SIGKILL)
+            time.sleep(0.02)
+        status = job.wait()
+        stderr = job.stderr
+    assert status == EXIT_INPUT_ERROR, job.output()
+    command = f"caravan sweep {sweep_path} --out {out} --workers 2 --resume"
+    pattern = (
+        rf"error: the local worker processes died {MAX_RESTARTS + 1} times \(killed, or out of "
+        rf"memory\?\), so the pool gave up; (\d+) of {TOTAL_RUNS * 2} runs are recorded in "
+        rf"{re.escape(str(out))}; continue with: {re.escape(command)}\n"
+    )
+    match = re.search(pattern, stderr)
+    assert match, stderr
+    manifest = read_manifest(out)
+    assert manifest["status"] == "executor lost"
+    assert int(match.group(1)) == manifest["runs_done"] == len(load_sweep(out))
+
+    resumed = caravan(*command.split()[1:])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    runs = results(out)
+    assert list(runs["run_id"]) == list(range(TOTAL_RUNS * 2))

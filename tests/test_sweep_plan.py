@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+import yaml
 from SALib.sample import sobol as salib_sobol
 
 from sim.errors import ScenarioError
@@ -272,10 +274,34 @@ def test_a_missing_base_and_an_empty_file_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "sweep.yaml"
     path.write_text("name: s\nbase: nowhere.yaml\nparameters: {population.size: {values: [1]}}\n")
     assert problems_of(path) == [
-        f"{path}:2: base: base scenario not found (looked for {tmp_path / 'nowhere.yaml'})"
+        f"{path}:2: base: base scenario not found: looked for {tmp_path / 'nowhere.yaml'} "
+        "(relative to the sweep file's directory) and for a shipped scenario named "
+        "'nowhere.yaml'; give the base scenario's path relative to the sweep file, or an "
+        "absolute path"
     ]
     path.write_text("")
     assert problems_of(path) == [f"{path}: file is empty; expected a YAML mapping of sections"]
+
+
+def test_a_sweep_file_copied_elsewhere_says_where_it_looked_for_its_base(
+    tmp_path: Path,
+) -> None:
+    """The shipped sweeps name their base relative to themselves; a copy in another folder
+    cannot find it, and says which absolute path it tried."""
+    shipped = REPO / "scenarios" / "sweeps" / "blockade-strength-duration.yaml"
+    copy = tmp_path / "elsewhere" / "sweep.yaml"
+    copy.parent.mkdir()
+    copy.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    base = yaml.safe_load(shipped.read_text(encoding="utf-8"))["base"]
+    line = next(
+        n for n, text in enumerate(shipped.read_text().splitlines(), 1) if text.startswith("base:")
+    )
+    looked = os.path.abspath(copy.parent / base)
+    assert problems_of(copy) == [
+        f"{copy}:{line}: base: base scenario not found: looked for {looked} (relative to the "
+        f"sweep file's directory) and for a shipped scenario named '{base}'; give the base "
+        "scenario's path relative to the sweep file, or an absolute path"
+    ]
 
 
 def test_cli_reports_a_bad_sweep_with_exit_status_2_before_running(tmp_path: Path) -> None:

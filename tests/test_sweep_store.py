@@ -3,8 +3,10 @@ and never writes over a directory that already holds something."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -361,17 +363,17 @@ def test_interrupted_batch_leaves_only_an_orphan_and_resume_records_it_once(
 ) -> None:
     with new_store(out) as s:
         s.write_batch(runs_table([0]), series_table([0]))
-        real_write_table = pq.write_table
-        calls: list[int] = []
+        real_replace = os.replace
+        renamed: list[str] = []
 
-        def interrupted(table: pa.Table, where: Any, **kwargs: Any) -> None:
-            calls.append(1)
-            if len(calls) == 2:  # the runs part, after the series part
-                where.write(b"PAR1 partial")
+        def interrupted(source: Any, target: Any) -> None:
+            renamed.append(Path(target).name)
+            # the manifest with the checksums, then the series part, then the runs part
+            if len(renamed) == 3:
                 raise KeyboardInterrupt
-            real_write_table(table, where, **kwargs)
+            real_replace(source, target)
 
-        monkeypatch.setattr(pq, "write_table", interrupted)
+        monkeypatch.setattr(os, "replace", interrupted)
         with pytest.raises(KeyboardInterrupt):
             s.write_batch(runs_table([1, 2]), series_table([1, 2]))
         monkeypatch.undo()
@@ -402,13 +404,36 @@ def test_a_part_copied_by_hand_is_refused_naming_the_runs_and_files(
     shutil.copy(out / "runs" / first, out / "runs" / "part-copy.parquet")
     with pytest.raises(CaravanError) as info:
         load_sweep(out)
-    message = str(info.value)
-    assert "run ids 4, 5 are recorded more than once" in message
-    assert first in message
-    assert "part-copy.parquet" in message
+    assert str(info.value).startswith(
+        f"{out / 'runs' / 'part-copy.parquet'}: not written by this sweep: the manifest records "
+        "no checksum for it (copied in?); "
+    )
     store.close()
-    with pytest.raises(CaravanError, match="4, 5"):
-        SweepStore.open(out)
+    with SweepStore.open(out) as reopened:  # resuming sets the copy aside
+        assert [d.path.name for d in reopened.damaged_on_open] == ["part-copy.parquet"]
+        assert reopened.done_run_ids() == {4, 5, 6}
+    assert (out / "damaged" / "runs" / "part-copy.parquet").is_file()
+    assert list(load_sweep(out)["run_id"]) == [4, 5, 6]
+
+
+def test_a_store_without_checksums_still_loads_and_open_records_them(out: Path) -> None:
+    """A sweep directory written before checksums: readable parts are trusted."""
+    with new_store(out) as s:
+        s.write_batch(runs_table([0, 1]), series_table([0, 1]))
+        s.update_manifest(part_checksums=None)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest.pop("part_checksums")
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert list(load_sweep(out)["run_id"]) == [0, 1]
+    assert sorted(set(load_sweep_timeseries(out)["run_id"])) == [0, 1]
+    with SweepStore.open(out) as s:
+        assert s.damaged_on_open == ()
+        recorded = s.manifest["part_checksums"]
+    part = part_files(out / "runs")[0]
+    assert recorded == {
+        folder: {part: hashlib.sha256((out / folder / part).read_bytes()).hexdigest()}
+        for folder in ("runs", "timeseries")
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,3 +594,104 @@ def test_forked_workers_do_not_keep_the_lock_after_the_writer_dies(out: Path) ->
             assert s.done_run_ids() == set()
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------------------------
+# Checksums: a damaged part is named, never read as numbers, and run again on resume
+# --------------------------------------------------------------------------------------------
+
+
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the column data, not the footer
+    path.write_bytes(bytes(data))
+
+
+def cut_short(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])
+
+
+def recorded_checksums(out: Path) -> dict[str, dict[str, str]]:
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    checksums: dict[str, dict[str, str]] = manifest["part_checksums"]
+    return checksums
+
+
+def test_every_part_has_the_sha256_of_its_bytes_in_the_manifest(out: Path) -> None:
+    with new_store(out) as s:
+        s.write_batch(runs_table([0, 1]), series_table([0, 1]))
+        s.write_batch(runs_table([2]))
+    runs, series = part_files(out / "runs"), part_files(out / "timeseries")
+    assert recorded_checksums(out) == {
+        "runs": {p: hashlib.sha256((out / "runs" / p).read_bytes()).hexdigest() for p in runs},
+        "timeseries": {
+            series[0]: hashlib.sha256((out / "timeseries" / series[0]).read_bytes()).hexdigest()
+        },
+    }
+    assert len(runs) == 2
+
+
+@pytest.mark.parametrize("folder", ["runs", "timeseries"])
+@pytest.mark.parametrize("damage", [flip_a_byte, cut_short], ids=["flipped", "truncated"])
+def test_a_damaged_part_is_named_on_load_and_run_again_on_resume(
+    out: Path, damage: Any, folder: str
+) -> None:
+    with new_store(out) as s:
+        s.write_batch(runs_table([0, 1]), series_table([0, 1]))
+        s.write_batch(runs_table([2, 3]), series_table([2, 3]))
+    first = part_files(out / folder)[0]
+    path = out / folder / first
+    expected = recorded_checksums(out)[folder][first]
+    damage(path)
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    with pytest.raises(CaravanError) as info:
+        load_sweep(out) if folder == "runs" else load_sweep_timeseries(out)
+    assert str(info.value) == (
+        f"{path}: damaged: its sha256 is {found[:12]}..., not the {expected[:12]}... recorded "
+        "when it was written (bytes changed, or the file was cut short); its runs are run "
+        "again by resuming the sweep or calibration that wrote it (the same command with "
+        "--resume), which moves it into damaged/"
+    )
+
+    with SweepStore.open(out) as s:
+        assert [d.path for d in s.damaged_on_open] == [path]
+        assert s.done_run_ids() == {2, 3}  # the batch's runs are to be run again
+        assert s.write_batch(runs_table([0, 1, 2, 3]), series_table([0, 1, 2, 3])) == 2
+    for f in ("runs", "timeseries"):  # the whole batch, both parts, is set aside
+        assert (out / "damaged" / f / first).is_file()
+        assert first not in part_files(out / f)
+        assert first not in recorded_checksums(out)[f]
+    assert list(load_sweep(out)["run_id"]) == [0, 1, 2, 3]
+    assert sorted(set(load_sweep_timeseries(out)["run_id"])) == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(
+        load_sweep(out), runs_table([0, 1, 2, 3]).to_pandas(), check_like=False
+    )
+
+
+@pytest.mark.parametrize("damage", ["column-name", "cut-short"])
+def test_an_old_store_with_a_damaged_footer_is_refused_cleanly_and_resumed(
+    out: Path, damage: str
+) -> None:
+    """Without checksums only Parquet can tell: a column name in the footer that is no longer
+    UTF-8, or a file cut short, is a located error (not a UnicodeDecodeError from deep in
+    pyarrow), and open sets the part aside."""
+    with new_store(out) as s:
+        s.write_batch(runs_table([0, 1]))
+        s.write_batch(runs_table([2]))
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest.pop("part_checksums")
+    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    first = out / "runs" / part_files(out / "runs")[0]
+    if damage == "cut-short":
+        cut_short(first)
+    else:
+        data = bytearray(first.read_bytes())
+        data[data.find(b"departed")] ^= 0xFF  # a column name in the footer: no longer UTF-8
+        first.write_bytes(bytes(data))
+    with pytest.raises(CaravanError, match=f"^{re.escape(str(first))}: "):
+        load_sweep(out)
+    with SweepStore.open(out) as s:
+        assert [d.path for d in s.damaged_on_open] == [first]
+        assert s.done_run_ids() == {2}

@@ -51,10 +51,10 @@ from sim.calibrate.plan import CalibrationPair, CalibrationPlan
 from sim.errors import CaravanError
 from sim.progress import ProgressReporter
 from sim.scenario.calibration import CalibrationSection
-from sim.sweep.executors import Executor
+from sim.sweep.executors import Executor, ExecutorError
 from sim.sweep.plan import RunSpec
 from sim.sweep.runner import execute_runs, library_versions, settled_sessions, utc_now
-from sim.sweep.store import SweepStore, load_sweep, open_to_resume
+from sim.sweep.store import DamagedPart, SweepStore, load_sweep, open_to_resume
 
 RUN_ID_STRIDE = 10**9  # run id = phase-or-generation x stride + index
 SEARCH = 96  # in place of the generation in the run ids of the local search's points
@@ -96,6 +96,7 @@ class CalibrationOutcome:
     simulations_now: int  # run by this session
     status: str  # "complete" or "interrupted"
     point: ChosenPoint
+    damaged: tuple[DamagedPart, ...] = ()  # parts --resume set aside and simulated again
 
 
 @dataclass(frozen=True)
@@ -369,6 +370,9 @@ def run_calibration(
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except ExecutorError:
+            status = "executor lost"
+            raise
         finally:
             ran_now = sims.ran_now
             session.update(ended=utc_now(), status=status, runs=ran_now)
@@ -386,7 +390,14 @@ def run_calibration(
             generations=[_generation_summary(g) for g in generations],
         )
     return CalibrationOutcome(
-        out_dir, tuple(generations), stop_reason, counts, ran_now, status, point
+        out_dir,
+        tuple(generations),
+        stop_reason,
+        counts,
+        ran_now,
+        status,
+        point,
+        store.damaged_on_open,
     )
 
 

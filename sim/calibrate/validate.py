@@ -43,7 +43,7 @@ from sim.calibrate.validation_record import (
 from sim.errors import ScenarioError
 from sim.progress import ProgressReporter
 from sim.results import interval, write_json
-from sim.rundir import new_staging, swap_into_place
+from sim.rundir import discard_on_failure, new_staging, swap_into_place
 from sim.scenario import Scenario
 from sim.sweep.executors import Executor, make_executor
 from sim.sweep.plan import RunSpec
@@ -242,7 +242,8 @@ def write_validation(validation: Validation, out_dir: Path, overwrite: bool = Fa
     """Write `validation.json` and `validation.png` into `out_dir`, which must be new or empty
     unless `overwrite` (as for a run directory: written aside, then renamed into place)."""
     staging = new_staging(out_dir, overwrite)
-    write_json(validation.to_json(), staging / VALIDATION_JSON)
-    figures.save({VALIDATION_PNG: plots.validation_intervals(validation)}, staging)
-    swap_into_place(staging, out_dir)
+    with discard_on_failure(staging):
+        write_json(validation.to_json(), staging / VALIDATION_JSON)
+        figures.save({VALIDATION_PNG: plots.validation_intervals(validation)}, staging)
+        swap_into_place(staging, out_dir)
     return [out_dir / VALIDATION_JSON, out_dir / VALIDATION_PNG]

@@ -41,7 +41,7 @@ import networkx as nx
 from sim import network as network_module
 from sim import package_version
 from sim.rules import KINDS
-from sim.rundir import new_staging, swap_into_place
+from sim.rundir import discard_on_failure, new_staging, swap_into_place
 from sim.scenario import Scenario, Wave
 
 HOURS_PER_DAY = 24.0
@@ -235,11 +235,12 @@ def write(export: FleeExport, out_dir: Path, overwrite: bool = False) -> None:
     """Write the files into `out_dir` through a staging directory (see `sim.rundir`): a
     directory that already holds files is kept unless `overwrite`."""
     staging = new_staging(out_dir, overwrite)
-    for relative, text in export.files.items():
-        path = staging / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    swap_into_place(staging, out_dir)
+    with discard_on_failure(staging):
+        for relative, text in export.files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        swap_into_place(staging, out_dir)
 
 
 # --------------------------------------------------------------------------------------------

@@ -113,6 +113,12 @@ class Design:
         """The point's row in the results: parameter label -> stored value."""
         return {a.label: a.column_value(self.columns[a.label][point_id]) for a in self.axes}
 
+    def first(self, n: int) -> Design:
+        """The design cut to its first `n` points (all of them if it has no more)."""
+        columns = {label: values[:n] for label, values in self.columns.items()}
+        unit = None if self.unit_sample is None else self.unit_sample[:n]
+        return Design(self.kind, self.axes, columns, unit, self.second_order)
+
     def schema(self) -> pa.Schema:
         return pa.schema([(a.label, a.arrow_type) for a in self.axes])
 

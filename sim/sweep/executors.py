@@ -11,14 +11,17 @@ gives the same value whichever executor runs it.
   terminal's Ctrl-C goes to the whole process group, and only the parent decides what to do (it
   closes the executor with `cancel=True`, which stops the workers at once). A worker that dies
   (killed, out of memory) breaks the whole pool; `wait` then starts a new pool and submits again
-  every task that had not finished, up to `MAX_RESTARTS` times.
+  every task that had not finished, up to `MAX_RESTARTS` times, then raises ExecutorError.
+  Workers also end with the parent (`die_with_parent`): a parent killed outright (kill -9)
+  leaves no worker behind.
 - `DaskExecutor` sends tasks to an existing Dask distributed scheduler (an optional extra).
-  Dask itself reruns the tasks of a lost worker elsewhere.
+  Dask itself reruns the tasks of a lost worker elsewhere; a lost scheduler is an ExecutorError.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import importlib
 import multiprocessing
 import os
@@ -49,6 +52,7 @@ __all__ = [
     "LocalExecutor",
     "SerialExecutor",
     "default_workers",
+    "die_with_parent",
     "make_executor",
 ]
 
@@ -184,9 +188,51 @@ class SerialExecutor(Executor):
 # --- local worker processes -------------------------------------------------------------------
 
 
-def _ignore_sigint() -> None:
-    """Pool initializer: a terminal Ctrl-C reaches the whole process group; let the parent act."""
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_POLL_S = 0.5
+"""How often a worker without PR_SET_PDEATHSIG looks whether its parent is still there."""
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Pool initializer. A terminal's Ctrl-C reaches the whole process group: ignore it and let
+    the parent act. And end with the parent: a parent killed outright (kill -9, the OOM
+    killer) cannot stop its pool, whose workers would otherwise live on, ~300 MB each."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int, use_prctl: bool = True) -> None:
+    """Make this process end as soon as `parent_pid`, its parent, ends, however it ends.
+
+    On Linux the kernel does it: prctl(PR_SET_PDEATHSIG, SIGKILL). (It fires when the parent
+    *thread* that started this process ends; pools are started and grown by the thread that
+    submits, the main thread in `caravan`.) Elsewhere, or if prctl fails, a daemon thread polls
+    os.getppid(), which changes when the parent dies and this process is adopted. Either way,
+    a parent already gone before this ran is noticed at once. `use_prctl=False` takes the
+    portable way on Linux too.
+    """
+    linux = use_prctl and sys.platform.startswith("linux")
+    armed = linux and _set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the signal was armed: nobody will collect our work
+    if not armed:
+        threading.Thread(
+            target=_exit_when_orphaned, args=(parent_pid,), name="caravan-parent-watch", daemon=True
+        ).start()
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)) == 0
+    except (OSError, AttributeError):  # no libc to load, or no prctl in it
+        return False
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
 
 
 class _LocalHandle(Handle):
@@ -260,7 +306,8 @@ class LocalExecutor(Executor):
         return concurrent.futures.ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     @property
@@ -292,8 +339,8 @@ class LocalExecutor(Executor):
         if self._restarts >= MAX_RESTARTS:
             self._closed = True
             raise ExecutorError(
-                f"worker processes died {self._restarts + 1} times (killed, or out of memory?);"
-                " gave up. The finished runs are kept: resume with --resume"
+                f"the local worker processes died {self._restarts + 1} times (killed, or out of "
+                "memory?), so the pool gave up"
             )
         self._restarts += 1
         self._pool = self._new_pool()
@@ -434,6 +481,8 @@ class DaskExecutor(Executor):
                 )
         except TimeoutError:
             return []
+        except self._distributed.client.FuturesCancelledError:
+            pass  # the scheduler is lost (or someone cancelled): result() of those says so
         finished = [h for h in mine if h._future.status in _DASK_FINISHED + _DASK_GONE]
         self._live.difference_update(finished)
         return [*finished]
@@ -443,8 +492,8 @@ class DaskExecutor(Executor):
         self._live.discard(own)
         if own._future.status in _DASK_GONE:
             raise ExecutorError(
-                f"the Dask scheduler at {self._address} dropped a task ({own._future.status});"
-                " the finished runs are kept: resume with --resume"
+                f"lost the Dask scheduler at {self._address}: it dropped a task "
+                f"({own._future.status}; the connection was lost, or someone cancelled it)"
             )
         return own._future.result()
 
@@ -452,10 +501,11 @@ class DaskExecutor(Executor):
         if self._closed:
             return
         self._closed = True
+        lost = self._client.status != "running"  # nothing to cancel or wait for on a lost one
         try:
-            if cancel and self._live:
+            if cancel and self._live and not lost:
                 self._client.cancel([h._future for h in self._live])
-            elif self._live:
+            elif self._live and not lost:
                 with self._client.as_current():
                     self._distributed.wait([h._future for h in self._live])
         finally:

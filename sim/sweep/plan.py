@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +44,16 @@ class RunSpec:
 class Sweep:
     path: Path
     text: str  # the sweep file as written
-    spec: SweepFile
-    base: Scenario  # the base scenario with the sweep's fixed `set:` values
-    design: Design
+    spec: SweepFile  # with --replicates applied
+    base: Scenario  # the base scenario with the sweep's fixed `set:` values and --set
+    design: Design  # only the first --limit points, if given
+    points_in_file: int = 0  # the design's points before --limit
+    command_line: tuple[str, ...] = ()  # what changed the file's plan: --set, --replicates...
+
+    @property
+    def limited(self) -> bool:
+        """Whether --limit left out some of the design's points."""
+        return self.design.n_points < self.points_in_file
 
     @property
     def name(self) -> str:
@@ -89,14 +97,26 @@ def _hash(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_sweep_file(path: str | Path) -> Sweep:
-    """Read, validate and plan a sweep; raise one ScenarioError with every problem found."""
+def load_sweep_file(
+    path: str | Path,
+    sets: tuple[str, ...] = (),
+    replicates: int | None = None,
+    limit: int | None = None,
+) -> Sweep:
+    """Read, validate and plan a sweep; raise one ScenarioError with every problem found.
+
+    From the command line: `sets` ("key=value", as `caravan run --set`) are applied to the base
+    scenario after the file's `set:` (a key in both takes the command line's value);
+    `replicates` replaces the file's; `limit` keeps only the first `limit` design points.
+    """
     path = Path(path)
     doc = load_yaml(path)
     spec: SweepFile = validate_model(SweepFile, doc.data, doc, ())
-    base = _base_scenario(spec, doc, path)
+    if replicates is not None:
+        spec = spec.model_copy(update={"replicates": replicates})
+    base = _base_scenario(spec, doc, path, sets)
     axes = tuple(Axis(key, p.label or key, p) for key, p in spec.parameters.items())
-    problems = _axis_problems(spec, doc, axes)
+    problems = _axis_problems(spec, doc, axes) + _set_problems(sets, axes)
     if problems:
         raise ScenarioError(problems)
     wheres = {a.key: doc.locate(("parameters", a.key)) for a in axes}
@@ -104,20 +124,63 @@ def load_sweep_file(path: str | Path) -> Sweep:
     if problems:
         raise ScenarioError(problems)
     design = make_design(axes, spec.design, spec.seed)
+    points_in_file = design.n_points
+    if limit is not None:
+        design = design.first(limit)
     problems = _point_problems(base, design, wheres)
     if problems:
         raise ScenarioError(problems)
-    return Sweep(path, path.read_text(encoding="utf-8"), spec, base, design)
+    command_line = tuple(f"--set {text}" for text in sets)
+    command_line += () if replicates is None else (f"--replicates {replicates}",)
+    command_line += () if limit is None else (f"--limit {limit}",)
+    text = path.read_text(encoding="utf-8")
+    return Sweep(path, text, spec, base, design, points_in_file, command_line)
 
 
-def _base_scenario(spec: SweepFile, doc: Document, path: Path) -> Scenario:
+def shipped_scenario(name: str) -> Path | None:
+    """The file of the scenario the package ships under `name`, or None if it ships none by
+    that name. A sweep's `base:` that is no file beside the sweep file is looked up here, so a
+    sweep file copied elsewhere can still name a shipped scenario. This checkout's scenarios are
+    files in the repository, not package data, so there is none to find yet."""
+    del name
+    return None
+
+
+def _base_scenario(spec: SweepFile, doc: Document, path: Path, sets: tuple[str, ...]) -> Scenario:
     base_path = path.parent / spec.base
     if not base_path.is_file():
-        raise ScenarioError(
-            [doc.problem(("base",), f"base scenario not found (looked for {base_path})")]
+        shipped = shipped_scenario(spec.base)
+        if shipped is None:
+            raise ScenarioError([doc.problem(("base",), _base_not_found(spec.base, path))])
+        base_path = shipped
+    base = scenario_module.load(base_path, sets)
+    cli_keys = {text.partition("=")[0].strip() for text in sets}
+    fixed = {k: v for k, v in spec.set.items() if k not in cli_keys}  # --set wins
+    return derive(base, fixed, {k: doc.locate(("set", k)) for k in fixed})
+
+
+def _base_not_found(base: str, sweep_path: Path) -> str:
+    looked = Path(os.path.abspath(sweep_path.parent / base))
+    relative = "" if Path(base).is_absolute() else " (relative to the sweep file's directory)"
+    return (
+        f"base scenario not found: looked for {looked}{relative} and for a shipped scenario "
+        f"named '{base}'; give the base scenario's path relative to the sweep file, or an "
+        "absolute path"
+    )
+
+
+def _set_problems(sets: tuple[str, ...], axes: tuple[Axis, ...]) -> list[Problem]:
+    varied = {a.key for a in axes}
+    return [
+        Problem(
+            f"--set {text}",
+            None,
+            key,
+            "is varied by the sweep's parameters; vary it or fix it, not both",
         )
-    base = scenario_module.load(base_path)
-    return derive(base, spec.set, {k: doc.locate(("set", k)) for k in spec.set})
+        for text in sets
+        if (key := text.partition("=")[0].strip()) in varied
+    ]
 
 
 def _axis_problems(spec: SweepFile, doc: Document, axes: tuple[Axis, ...]) -> list[Problem]:

@@ -26,9 +26,9 @@ import pyarrow as pa
 from sim import package_version
 from sim.progress import ProgressReporter
 from sim.scenario import Scenario
-from sim.sweep.executors import Executor, Handle
+from sim.sweep.executors import Executor, ExecutorError, Handle
 from sim.sweep.plan import RunSpec, Sweep
-from sim.sweep.store import SweepStore, open_to_resume
+from sim.sweep.store import DamagedPart, SweepStore, open_to_resume
 from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
 
 MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
@@ -48,6 +48,7 @@ class SweepSummary:
     done_before: int  # runs recorded by earlier sessions
     done_now: int  # runs recorded by this session
     status: str  # "complete" or "interrupted"
+    damaged: tuple[DamagedPart, ...] = ()  # parts --resume set aside and ran again
 
 
 def run_sweep(
@@ -111,13 +112,16 @@ def run_sweep(
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except ExecutorError:
+            status = "executor lost"
+            raise
         finally:
             session.update(ended=utc_now(), status=status)
             recorded = record_counts()
             store.update_manifest(
                 status=status, finished=session["ended"] if status == "complete" else None
             )
-    return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status)
+    return SweepSummary(out_dir, sweep.n_runs, len(done), recorded, status, store.damaged_on_open)
 
 
 def settled_sessions(sessions: list[dict[str, Any]], done_now: int) -> list[dict[str, Any]]:
@@ -173,10 +177,12 @@ def manifest_for(sweep: Sweep, fingerprints: dict[str, str]) -> dict[str, Any]:
             "second_order": design.second_order,
             "parameters": [{"key": a.key, "label": a.label} for a in design.axes],
             "points": design.n_points,
+            "points_in_file": sweep.points_in_file,  # more than "points" after --limit
             "replicates": sweep.replicates,
             "seed": sweep.spec.seed,
             "time_series": sweep.spec.record.time_series,
         },
+        "command_line": list(sweep.command_line),  # --set, --replicates, --limit
         "runs_total": sweep.n_runs,
         "runs_done": 0,
         "fingerprints": fingerprints,
@@ -224,6 +230,8 @@ def execute_runs(
                 in_flight.remove(handle)
                 try:
                     result: BatchResult = executor.result(handle)
+                except ExecutorError:
+                    raise  # the executor is lost, not the run: the runs can be resumed
                 except Exception as exc:
                     batch = handle.tag
                     raise SweepFailedError(
@@ -256,3 +264,47 @@ def _with_parameters(sweep: Sweep, runs: pa.Table) -> pa.Table:
     for offset, (axis, column) in enumerate(zip(design.axes, columns, strict=True)):
         runs = runs.add_column(at + offset, axis.label, column)
     return runs
+
+
+DRY_RUN_SAMPLES = 3  # timed runs behind a --dry-run's estimate
+
+
+@dataclass(frozen=True)
+class TimeEstimate:
+    """How long a sweep should take, from a few of its runs timed in this process."""
+
+    runs: int  # runs to estimate for
+    sample_s: tuple[float, ...]  # wall time of each timed run (compiled beforehand)
+    workers: int  # runs at once
+
+    @property
+    def per_run_s(self) -> float:
+        return sum(self.sample_s) / len(self.sample_s)
+
+    @property
+    def serial_s(self) -> float:
+        return self.per_run_s * self.runs
+
+    @property
+    def wall_s(self) -> float:
+        """Assuming ideal parallel efficiency: `workers` runs at a time, each as fast as alone,
+        no time lost to starting workers or writing results. On a busy or small machine
+        (workers sharing cores, hyper-threads) expect longer."""
+        return self.serial_s / self.workers
+
+
+def estimate_time(
+    sweep: Sweep, workers: int, samples: int = DRY_RUN_SAMPLES, runs: int | None = None
+) -> TimeEstimate:
+    """Time `samples` runs of `sweep` spread evenly over its design, one after another in this
+    process, after one untimed run that compiles the kernels (or loads them from the cache),
+    and scale to `runs` runs (default all) on `workers` workers."""
+    every = list(sweep.runs())
+    picked = [every[(len(every) - 1) * k // max(1, samples - 1)] for k in range(samples)]
+    run_batch(sweep.base, every[:1], time_series=False)  # compile: not what a sweep pays per run
+    sample_s = []
+    for spec in picked:
+        started_s = time.perf_counter()
+        run_batch(sweep.base, [spec], time_series=sweep.spec.record.time_series)
+        sample_s.append(time.perf_counter() - started_s)
+    return TimeEstimate(sweep.n_runs if runs is None else runs, tuple(sample_s), workers)

@@ -51,6 +51,11 @@ def sobol_indices(path: str | Path) -> SobolIndices:
             f"{path}: a {design['kind']} design; Sobol' indices need a sweep with "
             "design: {kind: sobol, base_points: N}"
         )
+    if design.get("points_in_file", design["points"]) != design["points"]:
+        raise CaravanError(
+            f"{path}: ran only the first {design['points']} of the design's "
+            f"{design['points_in_file']} points (--limit); Sobol' indices need them all"
+        )
     if len(runs) != manifest["runs_total"]:
         raise CaravanError(
             f"{path}: {len(runs)} of {manifest['runs_total']} runs recorded; finish the sweep "

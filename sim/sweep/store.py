@@ -9,6 +9,7 @@ Layout of a sweep directory DIR::
       design.parquet                one row per design point
       runs/part-<id>.parquet        one file per written batch: one row per run
       timeseries/part-<id>.parquet  same <id>, when the batch carried time series
+      damaged/                      parts whose bytes did not match their checksum (`open`)
 
 Only the parent process of a sweep writes here, through one `SweepStore` holding the lock.
 Workers return their results to it; `load_sweep` reads without the lock, even while a sweep runs.
@@ -21,6 +22,16 @@ its runs part last: the runs part is the commit point. A time series part withou
 of the same id is an orphan of a crash between the two renames; readers ignore it and `open`
 deletes it (with any stale `.tmp-*`), so the batch's runs are simply missing and run again on
 `--resume`.
+
+Checksums. The manifest's `part_checksums` holds the sha256 of every committed part's bytes,
+by folder and name (`{"runs": {name: sha256}, "timeseries": {...}}`). A batch's checksums are
+written to the manifest before its parts are renamed into place, so every part a reader can see
+has its checksum; an entry whose part never arrived (a crash in between) is dropped by `open`.
+Reading a part checks its bytes first: a part with flipped bytes or cut short is named in the
+error, never read as numbers. `open` (resuming) moves such a part, with the time series part of
+the same batch, into `damaged/` and forgets its runs, so the resumed job runs them again. A
+store written before checksums existed has no `part_checksums`: it loads as before (a part that
+Parquet can read is trusted), and the first `open` records the checksums of its readable parts.
 
 Why no run is recorded twice. One writer at a time (the lock). The writer knows every run id
 already recorded (read from the runs parts when it opens the directory, then kept up to date),
@@ -37,6 +48,7 @@ import contextlib
 import copy
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -60,6 +72,9 @@ RUNS_DIR = "runs"
 TIMESERIES_DIR = "timeseries"
 TMP_PREFIX = ".tmp-"
 PART_GLOB = "part-*.parquet"
+DAMAGED_DIR = "damaged"
+PART_CHECKSUMS = "part_checksums"  # manifest key: {"runs": {name: sha256}, "timeseries": {...}}
+PART_DIRS = (RUNS_DIR, TIMESERIES_DIR)
 
 # Columns that legitimately differ between two runs of the same sweep (timings, not results).
 PROVENANCE_COLUMNS: tuple[str, ...] = ("elapsed_s",)
@@ -68,7 +83,7 @@ PROVENANCE_COLUMNS: tuple[str, ...] = ("elapsed_s",)
 _KEY_COLUMNS = ("run_id", "point_id", "replicate", "seed")
 
 # Names a `files` entry may not take: they are the store's own.
-_RESERVED = frozenset({MANIFEST, DESIGN, LOCK, RUNS_DIR, TIMESERIES_DIR})
+_RESERVED = frozenset({MANIFEST, DESIGN, LOCK, RUNS_DIR, TIMESERIES_DIR, DAMAGED_DIR})
 
 # Lock descriptors held by this process. A forked child (a worker) closes its copies at once, so
 # the lock dies with the writer even if workers outlive it: flock belongs to the open file
@@ -102,6 +117,8 @@ class SweepStore:
         self._n_parts_written = 0
         # What `open` removed: half-written temp files and orphan time series parts.
         self.removed_on_open: tuple[Path, ...] = ()
+        # What `open` moved into damaged/: parts whose bytes do not match their checksum.
+        self.damaged_on_open: tuple[DamagedPart, ...] = ()
 
     # ----------------------------------------------------------------------------------------
     # Opening and closing
@@ -136,7 +153,7 @@ class SweepStore:
             (out_dir / RUNS_DIR).mkdir()
             written.append(out_dir / RUNS_DIR)
             _fsync_dir(out_dir)
-            content = _json_roundtrip(manifest)
+            content = _json_roundtrip({**manifest, PART_CHECKSUMS: {d: {} for d in PART_DIRS}})
             written.append(write_bytes_atomic(out_dir / MANIFEST, _manifest_bytes(content)))
         except BaseException:
             # The directory was empty: everything in it but the lock is ours to take back.
@@ -163,11 +180,36 @@ class SweepStore:
             removed = _remove_debris(out_dir)
             store = cls(out_dir, lock_fd, content)
             store.removed_on_open = tuple(removed)
+            store.damaged_on_open = tuple(store._set_aside_damaged())
             store._done = set(_recorded_run_ids(out_dir))
         except BaseException:
             _release_lock(lock_fd)
             raise
         return store
+
+    def _set_aside_damaged(self) -> list[DamagedPart]:
+        """Check every part against its checksum; move a damaged one, with the other part of
+        its batch, into damaged/ so its runs count as not done. Record the checksums of a
+        store written before there were any, and forget those of parts never renamed in."""
+        recorded = self._manifest.get(PART_CHECKSUMS)
+        checksums: dict[str, dict[str, str]] = {d: {} for d in PART_DIRS}
+        damaged: list[DamagedPart] = []
+        for folder in PART_DIRS:
+            for path in _parts(self.dir / folder):
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                expected = None if recorded is None else recorded.get(folder, {}).get(path.name)
+                problem = _part_problem(data, digest, expected, recorded is not None)
+                if problem is None:
+                    checksums[folder][path.name] = digest
+                else:
+                    damaged.append(DamagedPart(path, problem))
+        for bad in damaged:
+            for folder in PART_DIRS:
+                checksums[folder].pop(bad.path.name, None)
+                _move_to_damaged(self.dir, self.dir / folder / bad.path.name)
+        self.update_manifest(**{PART_CHECKSUMS: checksums})
+        return damaged
 
     def close(self) -> None:
         """Release the lock. Idempotent."""
@@ -239,19 +281,31 @@ class SweepStore:
         new_ids = _run_id_array(runs)
 
         part = f"part-{self._next_part_id()}.parquet"
+        contents = {RUNS_DIR: parquet_bytes(runs)}
         if series is not None:
             series = _with_int64_run_id(series, "series")
             series = series.filter(pa.array(np.isin(_run_id_array(series), new_ids)))
             if "step" in series.column_names:
                 series = series.take(pa.array(_first_rows(series, ["run_id", "step"])))
             if series.num_rows > 0:
-                ts_dir = self.dir / TIMESERIES_DIR
-                if not ts_dir.is_dir():
-                    ts_dir.mkdir()
-                    _fsync_dir(self.dir)
-                # Before the runs part: series never become visible without their runs.
-                write_parquet_atomic(ts_dir / part, series)
-        write_parquet_atomic(self.dir / RUNS_DIR / part, runs, on_commit=self._mark_done(new_ids))
+                contents[TIMESERIES_DIR] = parquet_bytes(series)
+        # The checksums first: a part is never visible without its checksum.
+        checksums = self._manifest.get(PART_CHECKSUMS) or {d: {} for d in PART_DIRS}
+        for folder, data in contents.items():
+            checksums = {**checksums, folder: {**checksums.get(folder, {}), part: _sha256(data)}}
+        self.update_manifest(**{PART_CHECKSUMS: checksums})
+        if TIMESERIES_DIR in contents:
+            ts_dir = self.dir / TIMESERIES_DIR
+            if not ts_dir.is_dir():
+                ts_dir.mkdir()
+                _fsync_dir(self.dir)
+            # Before the runs part: series never become visible without their runs.
+            write_bytes_atomic(ts_dir / part, contents[TIMESERIES_DIR])
+        _write_atomic(
+            self.dir / RUNS_DIR / part,
+            lambda f: f.write(contents[RUNS_DIR]),
+            on_commit=self._mark_done(new_ids),
+        )
         return len(new_ids)
 
     def _mark_done(self, ids: npt.NDArray[np.int64]) -> Callable[[], None]:
@@ -314,8 +368,10 @@ def load_sweep(path: str | Path) -> pd.DataFrame:
     """
     sweep_dir = Path(path)
     _check_sweep_dir(sweep_dir)
-    manifest = read_manifest(sweep_dir)
-    parts = [(p, _read_part(p)) for p in _parts(sweep_dir / RUNS_DIR)]
+    listed = _parts(sweep_dir / RUNS_DIR)
+    manifest = read_manifest(sweep_dir)  # after listing: it has the checksum of every part listed
+    checksums = _checksums(manifest, RUNS_DIR)
+    parts = [(p, _read_part(p, checksums=checksums)) for p in listed]
     _check_unique(sweep_dir, [(p, _run_id_array(t)) for p, t in parts])
     if not parts:
         df = pd.DataFrame({name: pd.Series(dtype="int64") for name in _KEY_COLUMNS})
@@ -340,7 +396,11 @@ def load_sweep_timeseries(path: str | Path) -> pd.DataFrame:
         )
     # The runs parts first: a series part counts only if its runs part was there when we looked.
     run_parts = {p.name: p for p in _parts(sweep_dir / RUNS_DIR)}
-    ids_by_part = {name: _run_id_array(_read_part(p, ["run_id"])) for name, p in run_parts.items()}
+    manifest = read_manifest(sweep_dir)  # after listing: it has the checksum of every part listed
+    run_sums, ts_sums = _checksums(manifest, RUNS_DIR), _checksums(manifest, TIMESERIES_DIR)
+    ids_by_part = {
+        name: _run_id_array(_read_part(p, ["run_id"], run_sums)) for name, p in run_parts.items()
+    }
     _check_unique(sweep_dir, [(run_parts[n], ids) for n, ids in ids_by_part.items()])
     tables = []
     for ts_path in ts_parts:
@@ -348,7 +408,7 @@ def load_sweep_timeseries(path: str | Path) -> pd.DataFrame:
         if ids is None:
             continue  # orphan of an interrupted batch
         try:
-            table = _read_part(ts_path)
+            table = _read_part(ts_path, checksums=ts_sums)
         except FileNotFoundError:
             continue  # removed by a writer's `open` since we listed it
         tables.append(table.filter(pa.array(np.isin(_run_id_array(table), ids))))
@@ -428,20 +488,92 @@ def _parts(directory: Path) -> list[Path]:
     return sorted(directory.glob(PART_GLOB))
 
 
-def _read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
+def _read_part(
+    path: Path, columns: list[str] | None = None, checksums: Mapping[str, str] | None = None
+) -> pa.Table:
+    """A part's table, its bytes checked against `checksums` (name -> sha256; None: a store
+    written before checksums, whose parts are trusted if Parquet can read them)."""
+    data = path.read_bytes()  # FileNotFoundError: moved or removed by a writer since listed
+    expected = None if checksums is None else checksums.get(path.name)
+    problem = _part_problem(data, _sha256(data), expected, checksums is not None)
+    if problem is not None:
+        raise CaravanError(
+            f"{path}: {problem}; its runs are run again by resuming the sweep or calibration "
+            "that wrote it (the same command with --resume), which moves it into "
+            f"{DAMAGED_DIR}/"
+        )
     try:
-        table = pq.read_table(path, columns=columns)
-    except FileNotFoundError:
-        raise
-    except (OSError, pa.ArrowException) as e:
+        table = pq.read_table(pa.BufferReader(data), columns=columns)
+    except (OSError, ValueError, pa.ArrowException) as e:
         raise CaravanError(f"{path}: cannot read this part of the sweep: {e}") from e
     if "run_id" not in table.column_names:
         raise CaravanError(f"{path}: has no run_id column; not a part written by caravan sweep")
     return table
 
 
+class DamagedPart:
+    """A part whose bytes are not what was written (`SweepStore.open` moved it aside)."""
+
+    __slots__ = ("path", "problem")
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path  # where it was found, under runs/ or timeseries/
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"DamagedPart({str(self.path)!r}, {self.problem!r})"
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """`table` as the bytes of a Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _checksums(manifest: Mapping[str, Any], folder: str) -> dict[str, str] | None:
+    recorded = manifest.get(PART_CHECKSUMS)
+    if not isinstance(recorded, dict):
+        return None  # written before checksums
+    sums = recorded.get(folder, {})
+    return sums if isinstance(sums, dict) else {}
+
+
+def _part_problem(data: bytes, digest: str, expected: str | None, checked: bool) -> str | None:
+    """What is wrong with a part's bytes, or None. `checked`: the store records checksums."""
+    if checked and expected is None:
+        return "not written by this sweep: the manifest records no checksum for it (copied in?)"
+    if expected is not None and digest != expected:
+        return (
+            f"damaged: its sha256 is {digest[:12]}..., not the {expected[:12]}... recorded "
+            "when it was written (bytes changed, or the file was cut short)"
+        )
+    if expected is None:  # an old store: trust what Parquet can read
+        try:
+            pq.read_metadata(pa.BufferReader(data))
+        except (OSError, ValueError, pa.ArrowException) as e:  # a bad footer: UnicodeDecodeError
+            return f"cannot be read as Parquet ({e})"
+    return None
+
+
+def _move_to_damaged(sweep_dir: Path, path: Path) -> None:
+    if not path.exists():
+        return
+    target = sweep_dir / DAMAGED_DIR / path.parent.name / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    _fsync_dir(path.parent)
+    _fsync_dir(target.parent)
+
+
 def _recorded_run_ids(sweep_dir: Path) -> npt.NDArray[np.int64]:
-    parts = [(p, _run_id_array(_read_part(p, ["run_id"]))) for p in _parts(sweep_dir / RUNS_DIR)]
+    listed = _parts(sweep_dir / RUNS_DIR)
+    checksums = _checksums(read_manifest(sweep_dir), RUNS_DIR)
+    parts = [(p, _run_id_array(_read_part(p, ["run_id"], checksums))) for p in listed]
     _check_unique(sweep_dir, parts)
     if not parts:
         return np.zeros(0, dtype=np.int64)
