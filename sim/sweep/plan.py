@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim import packaged
 from sim import scenario as scenario_module
 from sim.errors import Problem, ScenarioError
 from sim.scenario import Scenario, derive
@@ -138,12 +139,14 @@ def load_sweep_file(
 
 
 def shipped_scenario(name: str) -> Path | None:
-    """The file of the scenario the package ships under `name`, or None if it ships none by
-    that name. A sweep's `base:` that is no file beside the sweep file is looked up here, so a
-    sweep file copied elsewhere can still name a shipped scenario. This checkout's scenarios are
-    files in the repository, not package data, so there is none to find yet."""
-    del name
-    return None
+    """The file of the scenario the package ships under `name` (a shipped name, or a path
+    whose file name is one: `../january-2021.yaml`), or None if it ships none by that name.
+    A sweep's `base:` that is no file beside the sweep file is looked up here, so a sweep file
+    copied elsewhere can still name a shipped scenario."""
+    try:
+        return packaged.resolve(Path(name).stem if name.endswith((".yaml", ".yml")) else name)
+    except ScenarioError:
+        return None
 
 
 def _base_scenario(spec: SweepFile, doc: Document, path: Path, sets: tuple[str, ...]) -> Scenario:
