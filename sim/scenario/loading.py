@@ -8,15 +8,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import reference_problems, route_problems
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
 from sim.scenario.schema import Scenario
 from sim.schema import EVERY_KEY
 from sim.validation import did_you_mean, validate_model
-from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
+from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml, parse_value
 
 
 def load(
@@ -121,12 +119,7 @@ def _apply_override(doc: Document, text: str) -> None:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(
-            [Problem(label, None, key, f"value is not valid YAML: {exc}")]
-        ) from None
+    value = parse_value(raw, label)  # read as files are: 014 is 14, 2:54 is text
     set_value(doc, key_path(key), value, Where(label, None))
 
 
