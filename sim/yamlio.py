@@ -311,9 +311,9 @@ class _Loader(yaml.SafeLoader):
         # level it might still turn out to be a key of: refuse depth here, before that costs
         # time quadratic in the depth.
         if self.flow_level >= MAX_DEPTH:
-            line = self.get_mark().line + 1  # type: ignore[no-untyped-call]
+            line = self.get_mark().line + 1
             raise _RefusedError(line, "", f"nested deeper than {MAX_DEPTH} levels")
-        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+        super().fetch_flow_collection_start(TokenClass)
 
     def _next_mark(self) -> Any:
         return self.peek_event().start_mark  # type: ignore[no-untyped-call]
