@@ -79,8 +79,9 @@ class Document:
     file: str = ""
 
     def locate(self, path: KeyPath) -> Where:
-        """Where `path` (or its nearest written ancestor) stands; the file alone if nowhere."""
-        for end in range(len(path), 0, -1):
+        """Where `path` (or its nearest written ancestor, at worst the top of the file) stands;
+        the file alone if nowhere (a document not read from a file)."""
+        for end in range(len(path), -1, -1):
             hit = self.where.get(path[:end])
             if hit is not None:
                 return hit
@@ -127,9 +128,9 @@ def load_yaml(path: Path, display_name: str | None = None) -> Document:
         text = raw.decode("utf-8-sig")  # a byte-order mark some editors write is dropped
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(
-            [Problem(name, line, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
+        key = _keys_above(raw.decode("utf-8", errors="replace"), line)
+        message = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ScenarioError([Problem(name, line, key, message)]) from None
     return parse_yaml(text, name)
 
 
@@ -227,6 +228,8 @@ def _kind(node: yaml.Node) -> str:
         return "a list"
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
+    if node.tag == _CORE + "null":
+        return "null"
     return f"the value {node.value!r}"
 
 
@@ -482,7 +485,10 @@ class _Builder:
         if isinstance(target, yaml.ScalarNode) and target.tag in _SCALAR_TAGS - {_CORE + "null"}:
             return str(target.value)
         line = node.start_mark.line + 1
-        self.problems.append(Problem(self.file, line, dotted(path), "keys must be plain names"))
+        written = _kind(target) if isinstance(target, yaml.Node) else "an alias"
+        self.problems.append(
+            Problem(self.file, line, dotted(path), f"keys must be plain names, not {written}")
+        )
         return None
 
 

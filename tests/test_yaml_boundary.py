@@ -316,8 +316,8 @@ def test_too_many_values_are_refused() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a:\n  ? [x, y]\n  : 1\n", "f.yaml:2: a: keys must be plain names"),
-        ("a:\n  ~: 1\n", "f.yaml:2: a: keys must be plain names"),
+        ("a:\n  ? [x, y]\n  : 1\n", "f.yaml:2: a: keys must be plain names, not a list"),
+        ("a:\n  ~: 1\n", "f.yaml:2: a: keys must be plain names, not null"),
         (
             "a: 1\nb: !!python/object:os.system {x: 1}\n",
             "f.yaml:2: b: tag !!python/object:os.system is not allowed; write plain values "
@@ -354,7 +354,9 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"a: 1\nb: caf\xe9\n")
     with pytest.raises(ScenarioError) as caught:
         load_yaml(path)
-    assert str(caught.value) == f"{path}:2: not UTF-8 text (invalid continuation byte at byte 11)"
+    assert (
+        str(caught.value) == f"{path}:2: b: not UTF-8 text (invalid continuation byte at byte 11)"
+    )
 
 
 def test_syntax_error_names_the_key_it_stands_under() -> None:

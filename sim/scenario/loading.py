@@ -65,11 +65,13 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
     base_path = (path.parent / parent).resolve()
     if base_path in seen or base_path == path.resolve():
         raise ScenarioError([doc.problem(("extends",), f"{parent} extends itself in a cycle")])
-    if not base_path.exists():
-        raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} not found")])
+    if not base_path.is_file():
+        missing = "is a directory" if base_path.is_dir() else "not found"
+        raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} {missing}")])
     base = _load_with_extends(base_path, (*seen, path.resolve()))
     _rebase_network_file(base, base_path.parent, path.parent)
     _merge(base, doc, ())
+    base.where[()] = doc.where.get((), Where(doc.file, None))  # the top: the user's file
     return base
 
 

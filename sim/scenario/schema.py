@@ -217,6 +217,7 @@ class Scenario(StrictModel):
 
     def to_yaml(self) -> str:
         """The resolved scenario (after extends and overrides), as YAML a user can rerun."""
-        # python mode keeps datetimes as YAML timestamps, which the strict schema reads back
+        # python mode writes datetimes as YAML 1.1 timestamps: text to sim.yamlio, which the
+        # schema's Timestamp reads back
         data = self.model_dump(exclude={"source_file"})
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
