@@ -58,9 +58,10 @@ _CORE_SCALARS: list[tuple[str, str, str | list[str]]] = [
     ("float", r"\.nan|\.NaN|\.NAN", "."),
 ]
 _MERGE = _CORE + "merge"
-# Explicit tags a file may write (`!!str 014`): the core schema's, and no others (no
-# `!!python/object`, `!!binary` or `!!timestamp`).
-_SCALAR_TAGS = {_CORE + name for name in ("str", "null", "bool", "int", "float")}
+# Explicit tags a file may write (`!!str 014`): the core schema's, and `!!timestamp`, which
+# PyYAML's dumper writes before a quoted time in a flow mapping (read as its text, like any
+# time); no others (no `!!python/object`, `!!binary`).
+_SCALAR_TAGS = {_CORE + name for name in ("str", "null", "bool", "int", "float", "timestamp")}
 _COLLECTION_TAGS = {_CORE + "seq", _CORE + "map"}
 
 
@@ -264,6 +265,10 @@ def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return int(text, 10)  # decimal even with a leading zero: 014 is 14
 
 
+def _text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
 def _float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     text = str(loader.construct_scalar(node)).lower()
     if text.endswith(".inf"):
@@ -327,6 +332,7 @@ for _tag, _pattern, _first in _CORE_SCALARS:
 _Loader.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
 _Loader.add_constructor(_CORE + "int", _int)
 _Loader.add_constructor(_CORE + "float", _float)
+_Loader.add_constructor(_CORE + "timestamp", _text)
 
 
 class _Builder:
@@ -410,7 +416,7 @@ class _Builder:
                 node.start_mark.line + 1,
                 dotted(path),
                 f"tag {tag} is not allowed; write plain values (the tags !!str, !!int, "
-                "!!float, !!bool and !!null are)",
+                "!!float, !!bool, !!null and !!timestamp are)",
             )
         )
         return False

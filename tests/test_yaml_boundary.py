@@ -77,6 +77,7 @@ def child(tmp_path: Path, body: str) -> Path:
         ("'014'", "014"),
         ("!!str 2.5", "2.5"),
         ("!!float 1", 1.0),
+        ("!!timestamp '2021-01-14 06:00:00'", "2021-01-14 06:00:00"),  # as PyYAML dumps it
     ],
 )
 def test_core_schema_scalars(written: str, read: Any) -> None:
@@ -321,12 +322,12 @@ def test_too_many_values_are_refused() -> None:
         (
             "a: 1\nb: !!python/object:os.system {x: 1}\n",
             "f.yaml:2: b: tag !!python/object:os.system is not allowed; write plain values "
-            "(the tags !!str, !!int, !!float, !!bool and !!null are)",
+            "(the tags !!str, !!int, !!float, !!bool, !!null and !!timestamp are)",
         ),
         (
             "a: !!binary aGVsbG8=\n",
             "f.yaml:1: a: tag !!binary is not allowed; write plain values "
-            "(the tags !!str, !!int, !!float, !!bool and !!null are)",
+            "(the tags !!str, !!int, !!float, !!bool, !!null and !!timestamp are)",
         ),
         ("a: !!int 2:54\n", "f.yaml:1: a: '2:54' is not a valid int"),
         (
