@@ -158,11 +158,16 @@ def parse_yaml(text: str, name: str) -> Document:
     return Document(data=data, where=where, file=name)
 
 
-def parse_value(text: str, name: str) -> Any:
-    """One value written in YAML (a `--set key=VALUE`), read as files are read; `name` is used
-    in error messages. Empty text is None."""
-    root = _compose(text, name)
-    return None if root is None else _build(root, name)[0]
+def parse_value(text: str, name: str, key: str = "") -> Any:
+    """One value written in YAML (a `--set key=VALUE`), read as files are read; errors name
+    `name` and `key` (a command line has no lines). Empty text is None."""
+    try:
+        root = _compose(text, name)
+        return None if root is None else _build(root, name)[0]
+    except ScenarioError as exc:
+        raise ScenarioError(
+            [Problem(name, None, key or p.key, p.message) for p in exc.problems]
+        ) from None
 
 
 def _compose(text: str, name: str) -> yaml.Node | None:

@@ -415,3 +415,11 @@ def test_resolved_scenario_round_trips(tmp_path: Path, path: Path) -> None:
     written.write_text(scenario.to_yaml(), encoding="utf-8")
     again = load(written)
     assert again.model_dump(exclude={"source_file"}) == scenario.model_dump(exclude={"source_file"})
+
+
+def test_a_set_value_that_is_not_yaml_names_the_option_and_key() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load(JANUARY, overrides=["route_choice.destinations=[tecun_uman"])
+    assert str(caught.value).startswith(
+        "--set route_choice.destinations=[tecun_uman: route_choice.destinations: not valid YAML:"
+    )

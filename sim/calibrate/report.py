@@ -339,7 +339,7 @@ def _calibrated_keys(
         if not with_fit_settings and key.strip().startswith("calibration."):
             continue
         # read as the calibration read it (YAML 1.2: 014 is 14), so the file means the same
-        value = parse_value(raw, f"--set {text}")
+        value = parse_value(raw, f"--set {text}", key.strip())
         _put(nested, key.strip(), value, "as --set in the calibration")
     fitted_to = ", ".join(p.targets.name for p in plan.pairs)
     for prior in plan.priors.priors:

@@ -121,7 +121,7 @@ def _apply_override(doc: Document, text: str) -> None:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
-    value = parse_value(raw, label)  # read as files are: 014 is 14, 2:54 is text
+    value = parse_value(raw, label, key.strip())  # read as files are: 014 is 14, 2:54 text
     set_value(doc, key_path(key), value, Where(label, None))
 
 
