@@ -268,19 +268,19 @@ def number_cases(subject: Subject, per_leaf: int, counter: Iterator[int]) -> lis
     cases = []
     for i, leaf in enumerate(numeric):
         for j in range(per_leaf):
-            name, new, expect = NUMBER_MUTATIONS[(i * per_leaf + j) % len(NUMBER_MUTATIONS)]
+            name, new, meant = NUMBER_MUTATIONS[(i * per_leaf + j) % len(NUMBER_MUTATIONS)]
             mutated = splice(text, leaf.start, leaf.end, new)
             twin = None
-            if expect.startswith("twin:"):
-                twin, expect = splice(text, leaf.start, leaf.end, expect[5:]), "either"
-            if name == "minus-1" and leaf.path[-1] in _SIGNED:
-                expect = "either"
+            if meant.startswith("twin:"):
+                twin = splice(text, leaf.start, leaf.end, meant.removeprefix("twin:"))
+            signed = name == "minus-1" and leaf.path[-1] in _SIGNED
+            expect: Expect = "error" if meant == "error" and not signed else "either"
             cases.append(
                 subject.case(
                     next(counter),
                     f"{dotted(leaf.path)}={name}",
                     mutated,
-                    expect,  # type: ignore[arg-type]
+                    expect,
                     twin=twin,
                     run=expect != "error",
                 )
@@ -418,7 +418,7 @@ def replace_cases(
         assert text.count(old) == 1, f"{subject.rel}: {old!r} must occur once"
         mutated = text.replace(old, new)
         twin = text if expect == "same" else None  # must get the shipped file's answer
-        meant: Expect = "either" if expect == "same" else expect  # type: ignore[assignment]
+        meant: Expect = "error" if expect == "error" else "either"
         cases.append(subject.case(next(counter), what, mutated, meant, twin=twin))
     return cases
 
