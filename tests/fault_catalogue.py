@@ -663,7 +663,7 @@ _CHILD_EDITS: list[tuple[str, str, str, str]] = [
     (
         "authorities.new=at-unreached-place",
         "authorities:\n",
-        "authorities:\n  lonely_checkpoint:\n    kind: checkpoints\n    places: [flores]\n    active: {start: 2021-01-14T00:00:00-06:00, end: 2021-01-16T00:00:00-06:00}\n    intercept_chance: 0.1\n",
+        "authorities:\n  lonely_checkpoint:\n    kind: checkpoints\n    places: [san_salvador]\n    active: {start: 2021-01-14T00:00:00-06:00, end: 2021-01-16T00:00:00-06:00}\n    intercept_chance: 0.1\n    dispersed_intercept_factor: 0.3\n",
         "error",
     ),
     (
@@ -675,13 +675,13 @@ _CHILD_EDITS: list[tuple[str, str, str, str]] = [
     (
         "authorities.new=unknown-place",
         "authorities:\n",
-        "authorities:\n  checkpoint_x:\n    kind: checkpoints\n    places: [atlantis]\n    active: {start: 2021-01-14T00:00:00-06:00, end: 2021-01-16T00:00:00-06:00}\n    intercept_chance: 0.1\n",
+        "authorities:\n  checkpoint_x:\n    kind: checkpoints\n    places: [atlantis]\n    active: {start: 2021-01-14T00:00:00-06:00, end: 2021-01-16T00:00:00-06:00}\n    intercept_chance: 0.1\n    dispersed_intercept_factor: 0.3\n",
         "error",
     ),
     (
         "authorities.new=window-backwards",
         "authorities:\n",
-        "authorities:\n  checkpoint_x:\n    kind: checkpoints\n    places: [zacapa]\n    active: {start: 2021-01-16T00:00:00-06:00, end: 2021-01-14T00:00:00-06:00}\n    intercept_chance: 0.1\n",
+        "authorities:\n  checkpoint_x:\n    kind: checkpoints\n    places: [zacapa]\n    active: {start: 2021-01-16T00:00:00-06:00, end: 2021-01-14T00:00:00-06:00}\n    intercept_chance: 0.1\n    dispersed_intercept_factor: 0.3\n",
         "error",
     ),
     (

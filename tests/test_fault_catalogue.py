@@ -81,7 +81,8 @@ KNOWN_SCHEMA_GAPS: frozenset[str] = frozenset(
         "sweep-blockade-strength-duration:parameters.authorities.vado_hondo_blockade.active.end.values[2]=nan",
         "sweep-blockade-strength-duration:parameters.authorities.vado_hondo_blockade.active.end.values[5]=inf",
         # accepted without a word: a repeated list item, an unknown country, a step longer
-        # than the run
+        # than the run, an authority at a place no route passes
+        "child:authorities.new=at-unreached-place",
         "base:movement.ride_chance_per_h=unknown-country",
         "base:population.group_size.sizes=repeated",
         "base:route_choice.destinations=repeated",
