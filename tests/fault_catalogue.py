@@ -745,12 +745,6 @@ _SWEEP_EDITS: dict[str, list[tuple[str, str, str, str]]] = {
             "error",
         ),
         ("design=unknown-kind", "design: {kind: grid}", "design: {kind: random}", "error"),
-        (
-            "design=lhs-10^30-points",
-            "design: {kind: grid}",
-            "design: {kind: lhs, points: 1000000000000000000000000000000}",
-            "error",
-        ),
         ("set=unknown-key", "  output.plots: false", "  output.plotz: false", "error"),
         ("set=bad-value", "  output.plots: false", "  output.plots: maybe", "error"),
         (
@@ -762,6 +756,18 @@ _SWEEP_EDITS: dict[str, list[tuple[str, str, str, str]]] = {
         ("label=reserved", "label: blockade_duration_h", "label: seed", "error"),
     ],
     "sensitivity-january-2021": [
+        (
+            "design=lhs-10^30-points",
+            "design: {kind: sobol, base_points: 64}",
+            "design: {kind: lhs, points: 1000000000000000000000000000000}",
+            "error",
+        ),
+        (
+            "design.base_points=2^100",
+            "base_points: 64",
+            "base_points: 1267650600228229401496703205376",
+            "error",
+        ),
         ("design.base_points=not-power-of-2", "base_points: 64", "base_points: 60", "error"),
         (
             "design.base_points=10^30",
