@@ -63,7 +63,7 @@ def test_a_caravan_runs_and_counts_everyone_once(context: Path) -> None:
 
 
 def test_the_behaviour_file_is_not_a_scenario_on_its_own() -> None:
-    with pytest.raises(ScenarioError, match=r"behaviour\.yaml: name: missing required key"):
+    with pytest.raises(ScenarioError, match=r"behaviour\.yaml:\d+: name: missing required key"):
         sim.load(BEHAVIOUR)
 
 

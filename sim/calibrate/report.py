@@ -37,6 +37,7 @@ from sim.calibrate.runner import PAIR_STRIDE, PER_CANDIDATE, CalibrationOutcome,
 from sim.results import interval, write_json
 from sim.sweep.store import load_sweep, write_bytes_atomic, write_parquet_atomic
 from sim.targets import Target
+from sim.yamlio import parse_value
 
 BAND = (0.05, 0.5, 0.95)  # 90% intervals and the median
 CALIBRATED_SCENARIO = "calibrated.yaml"
@@ -339,7 +340,9 @@ def _calibrated_keys(
         key, _, raw = text.partition("=")
         if not with_fit_settings and key.strip().startswith("calibration."):
             continue
-        _put(nested, key.strip(), yaml.safe_load(raw), "as --set in the calibration")
+        # read as the calibration read it (YAML 1.2: 014 is 14), so the file means the same
+        value = parse_value(raw, f"--set {text}", key.strip())
+        _put(nested, key.strip(), value, "as --set in the calibration")
     fitted_to = ", ".join(p.targets.name for p in plan.pairs)
     for prior in plan.priors.priors:
         stats = summary["parameters"][prior.label]

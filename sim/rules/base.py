@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -19,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
 from sim.rules.effects import EFFECT_NAMES, Effects
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
+from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, Timestamp, UnitFloat
 
 # --------------------------------------------------------------------------------------------
 # Scenario sections
@@ -27,8 +26,8 @@ from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
 
 
 class Window(StrictModel):
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:

@@ -9,15 +9,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import reference_problems, route_problems
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
 from sim.scenario.schema import Scenario
 from sim.schema import EVERY_KEY
 from sim.validation import did_you_mean, validate_model
-from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
+from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml, parse_value
 
 
 def load(
@@ -70,11 +68,13 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
     base_path = Path(os.path.normpath(path.parent / parent))
     if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise ScenarioError([doc.problem(("extends",), f"{parent} extends itself in a cycle")])
-    if not base_path.exists():
-        raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} not found")])
+    if not base_path.is_file():
+        missing = "is a directory" if base_path.is_dir() else "not found"
+        raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} {missing}")])
     base = _load_with_extends(base_path, (*seen, path.resolve()))
     _rebase_network_file(base, base_path.parent, path.parent)
     _merge(base, doc, ())
+    base.where[()] = doc.where.get((), Where(doc.file, None))  # the top: the user's file
     return base
 
 
@@ -124,12 +124,7 @@ def _apply_override(doc: Document, text: str) -> None:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(
-            [Problem(label, None, key, f"value is not valid YAML: {exc}")]
-        ) from None
+    value = parse_value(raw, label, key.strip())  # read as files are: 014 is 14, 2:54 text
     set_value(doc, key_path(key), value, Where(label, None))
 
 

@@ -13,12 +13,12 @@ from pydantic import Field, model_validator
 from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
 from sim.scenario.network_spec import NetworkSpec
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
+from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, Timestamp, UnitFloat
 from sim.targets import COMPARED_SETS
 
 
 class TimeSection(StrictModel):
-    start: datetime
+    start: Timestamp
     duration_h: PositiveFloat
     step_h: PositiveFloat = 1.0
 
@@ -33,7 +33,7 @@ class Wave(StrictModel):
 
     added_since_0_1 = frozenset({"origin"})
 
-    at: datetime
+    at: Timestamp
     count: int | None = Field(default=None, ge=0)
     share: UnitFloat | None = None
     spread_h: NonNegativeFloat = 0.0
@@ -217,6 +217,7 @@ class Scenario(StrictModel):
 
     def to_yaml(self) -> str:
         """The resolved scenario (after extends and overrides), as YAML a user can rerun."""
-        # python mode keeps datetimes as YAML timestamps, which the strict schema reads back
+        # python mode writes datetimes as YAML 1.1 timestamps: text to sim.yamlio, which the
+        # schema's Timestamp reads back
         data = self.model_dump(exclude={"source_file"})
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

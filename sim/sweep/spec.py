@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.schema import StrictModel
+from sim.schema import StrictModel, Timestamp
 
 RESERVED_COLUMNS = frozenset({"run_id", "point_id", "replicate", "seed", "elapsed_s"})
 
@@ -39,7 +39,7 @@ class Parameter(StrictModel):
     steps: int | None = Field(default=None, ge=2)  # a grid over a range: evenly spaced values
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False  # a range of whole numbers
-    hours_after: datetime | None = None  # the key is a time; values are hours after this one
+    hours_after: Timestamp | None = None  # the key is a time; values are hours after this one
     label: str | None = Field(default=None, min_length=1)  # results column (default: the key)
 
     @model_validator(mode="after")
