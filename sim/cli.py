@@ -17,15 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from sim import package_version
-from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
-from sim.targets import COMPARED_SETS
-from sim.validation import did_you_mean
 
 if TYPE_CHECKING:
     from sim.calibrate.validation_record import Validation
@@ -33,8 +29,9 @@ if TYPE_CHECKING:
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-# Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask) when it
-# runs, so `caravan check` and `caravan --help` answer at once.
+# Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask; the
+# scenario schema and NumPy too) when it runs, so `caravan check` and `caravan --help` answer at
+# once (tests/test_startup.py).
 
 EXIT_INPUT_ERROR = 2
 
@@ -95,7 +92,8 @@ def _add_targets_option(parser: argparse.ArgumentParser) -> None:
         "--targets",
         required=True,
         metavar="NAME",
-        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
+        help="target set: the name of a shipped set (seed-article, official, ...; a wrong name "
+        "lists them), or a path to a target set YAML file",
     )
 
 
@@ -408,7 +406,8 @@ def _console() -> Console:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from sim.calibrate.plan import section_problems
+    from sim import scenario as scenario_module
+    from sim.calibrate.sections import section_problems
 
     sc, doc = scenario_module.load_located(args.scenario, args.set)
     problems = section_problems(sc, doc)
@@ -456,6 +455,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _export_flee(args: argparse.Namespace) -> int:
+    from sim import scenario as scenario_module
     from sim.export import flee as flee_export
     from sim.rundir import check_writable
 
@@ -482,6 +482,9 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from sim import scenario as scenario_module
     from sim.model import run
     from sim.results import Results
     from sim.rundir import check_writable, default_out_dir, write_run
@@ -849,6 +852,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
     from sim.results import HELD_PEAK, MAIN_OUTCOMES
     from sim.sweep.sensitivity import sobol_indices, write_indices
+    from sim.validation import did_you_mean
 
     indices = sobol_indices(sweep_dir)
     files = write_indices(sweep_dir, indices)

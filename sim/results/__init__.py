@@ -11,19 +11,11 @@ None of these imports numba or Mesa.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sim.results.layout import layout_of
 from sim.results.run import Recorder, Results
-from sim.results.tables import (
-    INTERVAL_PERCENTILES,
-    events_table,
-    interval,
-    places_table,
-    roads_table,
-    summarise,
-    timeseries_table,
-    write_json,
-    write_parquet,
-)
 from sim.results_schema import (
     DEPARTED_BY_ORIGIN,
     ENTRIES_BY_CROSSING,
@@ -40,6 +32,44 @@ ENTRY_PREFIX = ENTRIES_BY_CROSSING.prefix
 
 DEPARTED_PREFIX = DEPARTED_BY_ORIGIN.prefix
 """Departures by origin are counted at the end of a run only (not step by step)."""
+
+if TYPE_CHECKING:
+    from sim.results.tables import (
+        INTERVAL_PERCENTILES,
+        events_table,
+        interval,
+        places_table,
+        roads_table,
+        summarise,
+        timeseries_table,
+        write_json,
+        write_parquet,
+    )
+
+# The table writers import pyarrow: they load on first use, so that what only needs a run's
+# layout (`caravan check` of a calibration section) does not pay for it.
+_IN_TABLES = frozenset(
+    {
+        "INTERVAL_PERCENTILES",
+        "events_table",
+        "interval",
+        "places_table",
+        "roads_table",
+        "summarise",
+        "timeseries_table",
+        "write_json",
+        "write_parquet",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """A name of `sim.results.tables`, imported on first use."""
+    if name not in _IN_TABLES:
+        raise AttributeError(f"module 'sim.results' has no attribute {name!r}")
+    value = getattr(importlib.import_module("sim.results.tables"), name)
+    globals()[name] = value
+    return value
 
 
 def outcomes_until(results: Results, step: int) -> dict[str, int]:

@@ -12,7 +12,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
@@ -316,6 +315,8 @@ class Rule:
     def roads_near(self, place_ids: Sequence[str], within_km: float) -> list[int]:
         """The roads both of whose places lie within `within_km` of one of `place_ids` by road
         (needs `road_km`)."""
+        import networkx as nx  # noqa: PLC0415 - here: checking a scenario never needs it
+
         graph = nx.Graph()
         for (a, b), km in zip(self.road_ends, self.road_km, strict=True):
             graph.add_edge(a, b, km=km)

@@ -1,0 +1,71 @@
+"""Start-up hygiene: `caravan --help` and `caravan check` answer without loading a simulation
+library. Each case runs the command line's `main` in a fresh interpreter and lists the heavy
+modules it left in `sys.modules` (the times themselves are measured by
+benchmarks/bench_startup.py, never asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+JANUARY = REPO / "scenarios" / "january-2021.yaml"
+
+SIMULATION_LIBRARIES = (
+    "numba",
+    "mesa",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "matplotlib",
+    "networkx",
+    "dask",
+    "distributed",
+    "SALib",
+)
+
+_LOADED_AFTER_MAIN = """
+import contextlib, io, json, sys
+from sim.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        status = main(sys.argv[2:])
+    except SystemExit as exit:
+        status = exit.code
+print(json.dumps({
+    "status": status,
+    "loaded": sorted(m for m in json.loads(sys.argv[1]) if m in sys.modules),
+}))
+"""
+
+
+def _loaded_after(argv: list[str], watched: tuple[str, ...]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED_AFTER_MAIN, json.dumps(watched), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_help_loads_no_simulation_library_nor_numpy_nor_the_scenario_schema() -> None:
+    watched = (*SIMULATION_LIBRARIES, "numpy", "sim.scenario", "sim.model", "sim.rules")
+    assert _loaded_after(["--help"], watched) == {"status": 0, "loaded": []}
+
+
+def test_check_loads_no_simulation_library() -> None:
+    # January 2021 has a calibration section, so this covers its checks as well
+    result = _loaded_after(["check", str(JANUARY)], (*SIMULATION_LIBRARIES, "sim.model"))
+    assert result == {"status": 0, "loaded": []}
+
+
+def test_the_watch_list_would_see_a_heavy_import() -> None:
+    """The same probe after `caravan rules`, which imports the model: it must report Mesa and
+    numba, or the two tests above could not fail."""
+    result = _loaded_after(["rules"], ("numba", "mesa", "sim.model"))
+    assert result == {"status": 0, "loaded": ["mesa", "numba", "sim.model"]}
