@@ -17,22 +17,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.calibrate.results import load_calibration
 from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
 from sim.rundir import is_run_dir, load_run
 from sim.scenario import Scenario
-from sim.sweep.sensitivity import FIRST_ORDER_FILE, sobol_indices
-from sim.sweep.store import MANIFEST, load_sweep, read_manifest
 from sim.targets import TargetSet, load_compared_sets
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# A run's figures are drawn as `caravan run` finishes, so what only sweeps and calibrations
+# need (pandas, SciPy through the calibration, SALib) is imported where they are drawn.
 
 DPI = 120
 RUN_KIND = "run"
@@ -72,10 +75,11 @@ def run_figures(
         sets = load_compared_sets(scenario.output.compare_with)
     else:
         sets = list(target_sets)
+    geometry = plots.MapGeometry.of(runs[0], scenario)  # shared by every map of the run
     return {
         "timeseries.png": _timeseries_panels(runs, sets),
-        "map.png": plots.network_map(runs[0], scenario),
-        "maps-by-day.png": _maps_by_day(runs[0], scenario),
+        "map.png": plots.network_map(runs[0], scenario, geometry=geometry),
+        "maps-by-day.png": _maps_by_day(runs[0], scenario, geometry),
         "outcomes.png": plots.outcomes_vs_targets(runs, sets),
     }
 
@@ -103,7 +107,9 @@ def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]
     return fig
 
 
-def _maps_by_day(results: Results, scenario: Scenario) -> Figure:
+def _maps_by_day(
+    results: Results, scenario: Scenario, geometry: plots.MapGeometry | None = None
+) -> Figure:
     steps = []
     day = results.start.date()
     while True:
@@ -115,11 +121,12 @@ def _maps_by_day(results: Results, scenario: Scenario) -> Figure:
         day += timedelta(days=1)
     if not steps:  # a run shorter than a day: its last hour
         steps = [results.n_steps - 1]
+    shared = geometry or plots.MapGeometry.of(results, scenario)
     rows = math.ceil(len(steps) / 4)
     fig = Figure(figsize=(18, 3.9 * rows + 0.9), layout="constrained")
     axes = fig.subplots(rows, min(4, len(steps)), squeeze=False).ravel()
     for ax, step in zip(axes, steps, strict=False):
-        drawn = plots.NetworkMap(results, scenario, ax, labels=False, legend=False)
+        drawn = plots.NetworkMap(results, scenario, ax, labels=False, legend=False, geometry=shared)
         drawn.show(step)
         ax.set_title(f"{results.times[step]:%a %d %b %H:%M}")
     for ax in axes[len(steps) :]:
@@ -217,6 +224,11 @@ def _run_directory(path: Path) -> FigureSet:
 
 
 def _sweep_directory(path: Path) -> FigureSet:
+    import pandas as pd  # noqa: PLC0415 - see the imports above
+
+    from sim.sweep.sensitivity import FIRST_ORDER_FILE, sobol_indices  # noqa: PLC0415
+    from sim.sweep.store import load_sweep  # noqa: PLC0415
+
     runs = load_sweep(path)
     manifest = runs.attrs["manifest"]
     if runs.empty:
@@ -236,6 +248,8 @@ def _sweep_directory(path: Path) -> FigureSet:
 
 
 def _calibration_directory(path: Path) -> FigureSet:
+    from sim.calibrate.results import load_calibration  # noqa: PLC0415 - see the imports above
+
     results = load_calibration(path)
     return FigureSet(calibration_figures(results.summary, results.posterior, results.predictive))
 
@@ -257,6 +271,8 @@ def directory_kind(path: Path) -> str:
     """RUN_KIND for a run directory, VALIDATION_KIND for one `caravan validate --out` wrote,
     else the "kind" in its manifest.json (one of FIGURE_SETS); CaravanError for anything
     else."""
+    from sim.sweep.store import MANIFEST, read_manifest  # noqa: PLC0415 - see the imports above
+
     if not path.is_dir():
         raise CaravanError(f"{path}: no such directory")
     if is_run_dir(path) and not (path / MANIFEST).is_file():  # calibrations have summaries too
@@ -290,6 +306,7 @@ def save(figures: Mapping[str, Figure], directory: Path, dpi: int = DPI) -> list
     for name, fig in figures.items():
         path = directory / name
         partial = directory / f".partial-{name}"
+        FigureCanvasAgg(fig)  # Agg, named: no backend is looked up, and no window can open
         fig.savefig(partial, dpi=dpi, format=path.suffix.lstrip(".") or None)
         os.replace(partial, path)
         written.append(path)
