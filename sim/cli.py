@@ -143,6 +143,15 @@ def _add_run_parser(sub: _Subparsers) -> None:
         help="move migrants on one thread (results are identical)",
     )
     run_p.add_argument("--quiet", action="store_true", help="print no table")
+    run_p.add_argument(
+        "--figures",
+        choices=("auto", "now", "background"),
+        default="auto",
+        help="draw the figures before the command returns (now), or in a process of their own "
+        "once the data is written, so the prompt comes back at once (background); auto "
+        "(default): in the background at a terminal, now otherwise, so that a script finds "
+        "them when the command returns. output.plots: false draws none",
+    )
     run_p.set_defaults(handler=_run)
 
 
@@ -501,14 +510,27 @@ def _run(args: argparse.Namespace) -> int:
             runs.append(run(sc, seed=seed, threads=args.threads))
             progress.advance(task)
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
+    background = args.figures == "background" or (args.figures == "auto" and console.is_terminal)
     if sc.output.plots:
-        from sim import figures
+        from sim import background_figures
 
         # Drawn from what was written, so the figures show what the files hold.
-        figures.save(figures.directory_figures(out_dir).figures, out_dir)
+        if background:
+            background_figures.draw_in_background(out_dir)
+        else:
+            background_figures.draw_into(out_dir)
     if not args.quiet:
         console.print(_outcome_table(summary, sc.output.compare_with))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
+    if sc.output.plots and background:
+        console.print(
+            Text(
+                f"drawing {', '.join(background_figures.RUN_FIGURES)} into {out_dir} in the "
+                "background: they appear within seconds (if not, see "
+                f"{out_dir / background_figures.FIGURES_LOG})"
+            ),
+            soft_wrap=True,
+        )
     return 0
 
 
