@@ -25,6 +25,8 @@ from sim.errors import CaravanError, OutputExistsError, ScenarioError
 
 if TYPE_CHECKING:
     from sim.calibrate.validation_record import Validation
+    from sim.results import Results
+    from sim.scenario import Scenario
     from sim.sweep.executors import Executor
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -491,11 +493,7 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
-
     from sim import scenario as scenario_module
-    from sim.model import run
-    from sim.results import Results
     from sim.rundir import check_writable, default_out_dir, write_run
 
     sc = scenario_module.load(args.scenario, args.set, args.behaviour)
@@ -503,12 +501,7 @@ def _run(args: argparse.Namespace) -> int:
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
     console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
-    runs: list[Results] = []
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("simulating", total=len(seeds))
-        for seed in seeds:
-            runs.append(run(sc, seed=seed, threads=args.threads))
-            progress.advance(task)
+    runs = _simulate(sc, seeds, args.threads, console)
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
     background = args.figures == "background" or (args.figures == "auto" and console.is_terminal)
     if sc.output.plots:
@@ -532,6 +525,38 @@ def _run(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     return 0
+
+
+FIRST_COMPILE_S = "10-40"  # the first compile: 11-12 s of CPU on 3.11 and 3.12, 34 s when busy
+
+
+def _simulate(sc: Scenario, seeds: list[int], threads: bool, console: Console) -> list[Results]:
+    """A run of `sc` for each seed, with a progress bar at a terminal; a run that must compile
+    the migrant kernel first (numba's cache lacks it) says so on stderr, and the bar counts the
+    seconds."""
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from sim.model import kernel_is_compiled, run
+
+    compiles = not kernel_is_compiled(sc, threads)
+    if compiles:
+        Console(stderr=True, highlight=False).print(
+            Text(
+                f"compiling the migrant rules, once: about {FIRST_COMPILE_S} s (numba keeps "
+                "the compiled code for later runs)"
+            ),
+            soft_wrap=True,
+        )
+    columns = (*Progress.get_default_columns(), SpinnerColumn(), TimeElapsedColumn())
+    runs: list[Results] = []
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
+        task = progress.add_task("compiling" if compiles else "simulating", total=len(seeds))
+        for seed in seeds:
+            runs.append(run(sc, seed=seed, threads=threads))
+            progress.update(task, advance=1, description="simulating")
+    return runs
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ benchmarks/bench_startup.py, never asserted here)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,25 @@ def test_the_watch_list_would_see_a_heavy_import() -> None:
     numba, or the two tests above could not fail."""
     result = _loaded_after(["rules"], ("numba", "mesa", "sim.model"))
     assert result == {"status": 0, "loaded": ["mesa", "numba", "sim.model"]}
+
+
+def test_a_run_leaves_the_kernel_it_called_compiled() -> None:
+    from sim.model import kernel_is_compiled, run
+    from sim.scenario import load
+
+    scenario = load(JANUARY, ["population.size=500", "time.duration_h=6"])
+    run(scenario, seed=0)  # compiles, or loads what numba's cache holds
+    assert kernel_is_compiled(scenario)
+
+
+def test_an_empty_cache_holds_no_compiled_kernel(tmp_path: Path) -> None:
+    """What `caravan run` asks before it says that it compiles (on stderr)."""
+    code = (
+        "from sim.model import kernel_is_compiled; from sim.scenario import load; "
+        f"print(kernel_is_compiled(load({str(JANUARY)!r})))"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "False"
