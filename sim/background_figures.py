@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 RUN_FIGURES = ("timeseries.png", "map.png", "maps-by-day.png", "outcomes.png")
-"""The file names of a run's figures, in the order `sim.figures.run_figures` draws them."""
+"""The file names of the figures `sim.figures.run_figures` draws (named here too, since this
+module may not import that one; tests/test_background_figures.py holds them equal)."""
 
 FIGURES_LOG = "figures.log"
 _MODULE = "sim.background_figures"  # what the process runs (`__name__` is __main__ there)

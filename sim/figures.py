@@ -27,7 +27,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.background_figures import RUN_FIGURES
 from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
@@ -80,13 +79,12 @@ def run_figures(
     else:
         sets = list(target_sets)
     geometry = plots.MapGeometry.of(runs[0], scenario)  # shared by every map of the run
-    drawn = (
-        _timeseries_panels(runs, sets),
-        plots.network_map(runs[0], scenario, geometry=geometry),
-        _maps_by_day(runs[0], scenario, geometry),
-        plots.outcomes_vs_targets(runs, sets),
-    )
-    return dict(zip(RUN_FIGURES, drawn, strict=True))
+    return {
+        "timeseries.png": _timeseries_panels(runs, sets),
+        "map.png": plots.network_map(runs[0], scenario, geometry=geometry),
+        "maps-by-day.png": _maps_by_day(runs[0], scenario, geometry),
+        "outcomes.png": plots.outcomes_vs_targets(runs, sets),
+    }
 
 
 def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]) -> Figure:

@@ -59,9 +59,9 @@ def test_help_loads_no_simulation_library_nor_numpy_nor_the_scenario_schema() ->
     assert _loaded_after(["--help"], watched) == {"status": 0, "loaded": []}
 
 
-def test_check_loads_no_simulation_library() -> None:
+def test_check_loads_no_simulation_library_nor_numpy() -> None:
     # January 2021 has a calibration section, so this covers its checks as well
-    result = _loaded_after(["check", str(JANUARY)], (*SIMULATION_LIBRARIES, "sim.model"))
+    result = _loaded_after(["check", str(JANUARY)], (*SIMULATION_LIBRARIES, "numpy", "sim.model"))
     assert result == {"status": 0, "loaded": []}
 
 

@@ -15,7 +15,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from sim.results.layout import layout_of
-from sim.results.run import Recorder, Results
 from sim.results_schema import (
     DEPARTED_BY_ORIGIN,
     ENTRIES_BY_CROSSING,
@@ -34,6 +33,7 @@ DEPARTED_PREFIX = DEPARTED_BY_ORIGIN.prefix
 """Departures by origin are counted at the end of a run only (not step by step)."""
 
 if TYPE_CHECKING:
+    from sim.results.run import Recorder, Results
     from sim.results.tables import (
         INTERVAL_PERCENTILES,
         events_table,
@@ -46,9 +46,9 @@ if TYPE_CHECKING:
         write_parquet,
     )
 
-# The table writers import pyarrow: they load on first use, so that what only needs a run's
-# layout (`caravan check` of a calibration section) does not pay for it.
-_IN_TABLES = frozenset(
+# `run` imports NumPy and `tables` pyarrow: their names load on first use, so that what only
+# needs a run's layout (`caravan check` of a calibration section) pays for neither.
+_LAZY = {"Recorder": "sim.results.run", "Results": "sim.results.run"} | dict.fromkeys(
     {
         "INTERVAL_PERCENTILES",
         "events_table",
@@ -59,15 +59,17 @@ _IN_TABLES = frozenset(
         "timeseries_table",
         "write_json",
         "write_parquet",
-    }
+    },
+    "sim.results.tables",
 )
 
 
 def __getattr__(name: str) -> Any:
-    """A name of `sim.results.tables`, imported on first use."""
-    if name not in _IN_TABLES:
+    """A name of `sim.results.run` or `sim.results.tables`, imported on first use."""
+    home = _LAZY.get(name)
+    if home is None:
         raise AttributeError(f"module 'sim.results' has no attribute {name!r}")
-    value = getattr(importlib.import_module("sim.results.tables"), name)
+    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 

@@ -12,11 +12,13 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 from sim.rules.effects import EFFECT_NAMES, Effects
 from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
 
