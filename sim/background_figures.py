@@ -44,7 +44,8 @@ def draw_into(run_dir: Path) -> list[Path]:
     """Draw `run_dir`'s figures into it (in this process), then remove its FIGURES_LOG."""
     from sim import figures  # noqa: PLC0415 - matplotlib only in the process that draws
 
-    written = figures.save(figures.directory_figures(run_dir).figures, run_dir)
+    drawn = figures.FIGURE_SETS[figures.RUN_KIND](run_dir)  # a run: no need to ask its kind
+    written = figures.save(drawn.figures, run_dir)
     (run_dir / FIGURES_LOG).unlink(missing_ok=True)
     return written
 
