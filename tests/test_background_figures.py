@@ -70,5 +70,5 @@ def test_a_failed_drawing_is_kept_in_the_log(tmp_path: Path) -> None:
     process = draw_in_background(tmp_path)  # an empty directory: no run to draw
     assert process.wait(timeout=WAIT_S) != 0
     log = (tmp_path / FIGURES_LOG).read_text(encoding="utf-8")
-    assert f"{tmp_path}: not a directory caravan writes" in log
+    assert f"{tmp_path}: not a run directory (it has no summary.json" in log
     assert not list(tmp_path.glob("*.png"))
