@@ -3,6 +3,8 @@ figures by a process of their own, each file whole; a failure is kept in figures
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -45,6 +47,33 @@ def test_background_writes_the_data_first_and_the_figures_later(tmp_path: Path) 
     for name in RUN_FIGURES:
         assert (out / name).read_bytes()[:8] == PNG
     assert not list(out.glob(".partial-*"))  # each figure was written whole
+
+
+def test_auto_draws_in_the_background_at_a_terminal(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", SCENARIO, *SMALL, "--out", str(out), "--quiet"],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    printed = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command ended and closed the terminal
+            break
+        if not chunk:
+            break
+        printed += chunk
+    os.close(leader)
+    assert process.wait(timeout=WAIT_S) == 0, printed
+    assert b"in the background" in printed
+    _wait_for_figures(out)
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(RUN_FIGURES)
 
 
 def test_now_draws_before_returning_and_says_nothing_of_a_background(tmp_path: Path) -> None:
