@@ -17,25 +17,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from sim import package_version
-from sim import scenario as scenario_module
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
-from sim.targets import COMPARED_SETS
-from sim.validation import did_you_mean
 
 if TYPE_CHECKING:
     from sim.calibrate.validation_record import Validation
+    from sim.results import Results
+    from sim.scenario import Scenario
     from sim.sweep.executors import Executor
     from sim.sweep.plan import Sweep
 
     _Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-# Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask) when it
-# runs, so `caravan check` and `caravan --help` answer at once.
+# Each command imports the heavy parts it needs (numba, Mesa, pandas, matplotlib, Dask; the
+# scenario schema and NumPy too) when it runs, so `caravan check` and `caravan --help` answer at
+# once (tests/test_startup.py).
 
 EXIT_INPUT_ERROR = 2
 _SCENARIO_HELP = "scenario YAML file, or the name of a shipped one (caravan scenarios)"
@@ -117,7 +116,8 @@ def _add_targets_option(parser: argparse.ArgumentParser) -> None:
         "--targets",
         required=True,
         metavar="NAME",
-        help=f"target set: {', '.join(COMPARED_SETS)}, or a path to a target set YAML file",
+        help="target set: the name of a shipped set (seed-article, official, ...; a wrong name "
+        "lists them), or a path to a target set YAML file",
     )
 
 
@@ -167,6 +167,15 @@ def _add_run_parser(sub: _Subparsers) -> None:
         help="move migrants on one thread (results are identical)",
     )
     run_p.add_argument("--quiet", action="store_true", help="print no table")
+    run_p.add_argument(
+        "--figures",
+        choices=("auto", "now", "background"),
+        default="auto",
+        help="draw the figures before the command returns (now), or in a process of their own "
+        "once the data is written, so the prompt comes back at once (background); auto "
+        "(default): in the background at a terminal, now otherwise, so that a script finds "
+        "them when the command returns. output.plots: false draws none",
+    )
     run_p.set_defaults(handler=_run)
 
 
@@ -478,7 +487,8 @@ def _console() -> Console:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from sim.calibrate.plan import section_problems
+    from sim import scenario as scenario_module
+    from sim.calibrate.sections import section_problems
 
     sc, doc = scenario_module.load_located(args.scenario, args.set)
     problems = section_problems(sc, doc)
@@ -568,6 +578,7 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _export_flee(args: argparse.Namespace) -> int:
+    from sim import scenario as scenario_module
     from sim.export import flee as flee_export
     from sim.rundir import check_writable
 
@@ -594,8 +605,7 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.model import run
-    from sim.results import Results
+    from sim import scenario as scenario_module
     from sim.rundir import check_writable, default_out_dir, write_run
 
     if args.out is not None:
@@ -605,22 +615,62 @@ def _run(args: argparse.Namespace) -> int:
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
     console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
-    runs: list[Results] = []
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("simulating", total=len(seeds))
-        for seed in seeds:
-            runs.append(run(sc, seed=seed, threads=args.threads))
-            progress.advance(task)
+    runs = _simulate(sc, seeds, args.threads, console)
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
+    background = args.figures == "background" or (args.figures == "auto" and console.is_terminal)
     if sc.output.plots:
-        from sim import figures
+        from sim import background_figures
 
         # Drawn from what was written, so the figures show what the files hold.
-        figures.save(figures.directory_figures(out_dir).figures, out_dir)
+        if background:
+            background_figures.draw_in_background(out_dir)
+        else:
+            background_figures.draw_into(out_dir)
     if not args.quiet:
         console.print(_outcome_table(summary, sc.output.compare_with))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
+    if sc.output.plots and background:
+        console.print(
+            Text(
+                f"drawing {', '.join(background_figures.RUN_FIGURES)} into {out_dir} in the "
+                "background: they appear within seconds (if not, see "
+                f"{out_dir / background_figures.FIGURES_LOG})"
+            ),
+            soft_wrap=True,
+        )
     return 0
+
+
+FIRST_COMPILE_S = "10-40"  # the first compile: 11-12 s of CPU on 3.11 and 3.12, 34 s when busy
+
+
+def _simulate(sc: Scenario, seeds: list[int], threads: bool, console: Console) -> list[Results]:
+    """A run of `sc` for each seed, with a progress bar at a terminal; a run that must compile
+    the migrant kernel first (numba's cache lacks it) says so on stderr, and the bar counts the
+    seconds."""
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from sim.model import kernel_is_compiled, run
+
+    compiles = not kernel_is_compiled(sc, threads)
+    if compiles:
+        Console(stderr=True, highlight=False).print(
+            Text(
+                f"compiling the migrant rules, once: about {FIRST_COMPILE_S} s (numba keeps "
+                "the compiled code for later runs)"
+            ),
+            soft_wrap=True,
+        )
+    columns = (*Progress.get_default_columns(), SpinnerColumn(), TimeElapsedColumn())
+    runs: list[Results] = []
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
+        task = progress.add_task("compiling" if compiles else "simulating", total=len(seeds))
+        for seed in seeds:
+            runs.append(run(sc, seed=seed, threads=threads))
+            progress.update(task, advance=1, description="simulating")
+    return runs
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -1054,6 +1104,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
     from sim.results import HELD_PEAK, MAIN_OUTCOMES
     from sim.sweep.sensitivity import sobol_indices, write_indices
+    from sim.validation import did_you_mean
 
     indices = sobol_indices(sweep_dir)
     files = write_indices(sweep_dir, indices)

@@ -7,6 +7,9 @@ other kinds have a manifest.json whose "kind" names them (a sweep's is "caravan-
 calibration's "caravan-calibration"). Each
 kind maps to a function in FIGURE_SETS that reads the directory and draws its figures; a new
 kind of directory is one more entry there.
+
+`caravan run` may draw a run's figures in a process of their own once its data is written:
+see `sim.background_figures`.
 """
 
 from __future__ import annotations
@@ -17,22 +20,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim import plots
-from sim.calibrate.results import load_calibration
 from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
 from sim.rundir import is_run_dir, load_run
 from sim.scenario import Scenario
-from sim.sweep.sensitivity import FIRST_ORDER_FILE, sobol_indices
-from sim.sweep.store import MANIFEST, load_sweep, read_manifest
 from sim.targets import TargetSet, load_compared_sets
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# A run's figures are drawn as `caravan run` finishes, so what only sweeps and calibrations
+# need (pandas, SciPy through the calibration, SALib) is imported where they are drawn.
 
 DPI = 120
 RUN_KIND = "run"
@@ -72,10 +78,11 @@ def run_figures(
         sets = load_compared_sets(scenario.output.compare_with)
     else:
         sets = list(target_sets)
+    geometry = plots.MapGeometry.of(runs[0], scenario)  # shared by every map of the run
     return {
         "timeseries.png": _timeseries_panels(runs, sets),
-        "map.png": plots.network_map(runs[0], scenario),
-        "maps-by-day.png": _maps_by_day(runs[0], scenario),
+        "map.png": plots.network_map(runs[0], scenario, geometry=geometry),
+        "maps-by-day.png": _maps_by_day(runs[0], scenario, geometry),
         "outcomes.png": plots.outcomes_vs_targets(runs, sets),
     }
 
@@ -103,7 +110,9 @@ def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]
     return fig
 
 
-def _maps_by_day(results: Results, scenario: Scenario) -> Figure:
+def _maps_by_day(
+    results: Results, scenario: Scenario, geometry: plots.MapGeometry | None = None
+) -> Figure:
     steps = []
     day = results.start.date()
     while True:
@@ -115,19 +124,46 @@ def _maps_by_day(results: Results, scenario: Scenario) -> Figure:
         day += timedelta(days=1)
     if not steps:  # a run shorter than a day: its last hour
         steps = [results.n_steps - 1]
+    shared = geometry or plots.MapGeometry.of(results, scenario)
     rows = math.ceil(len(steps) / 4)
-    fig = Figure(figsize=(18, 3.9 * rows + 0.9), layout="constrained")
-    axes = fig.subplots(rows, min(4, len(steps)), squeeze=False).ravel()
+    columns = min(4, len(steps))
+    fig = Figure(figsize=(18, 3.9 * rows + 0.9))
+    axes = fig.subplots(rows, columns, squeeze=False, gridspec_kw=_map_margins(rows, columns))
+    axes = axes.ravel()
     for ax, step in zip(axes, steps, strict=False):
-        drawn = plots.NetworkMap(results, scenario, ax, labels=False, legend=False)
+        drawn = plots.NetworkMap(results, scenario, ax, labels=False, legend=False, geometry=shared)
         drawn.show(step)
         ax.set_title(f"{results.times[step]:%a %d %b %H:%M}")
     for ax in axes[len(steps) :]:
         ax.set_visible(False)
     handles = drawn.legend_handles()
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize="small")
     fig.suptitle(f"{results.scenario_name} (seed {results.seed}): each day at {MAP_HOUR}:00")
     return fig
+
+
+# Margins of the maps by day, in inches: room for the tick labels and axis labels of each map,
+# its title, the figure's title and the legend below. Fixed, since maps of one network all
+# need the same room: a constrained layout measured every text of every map for it (a third
+# of the time the figure took).
+_MAP_LEFT_IN, _MAP_RIGHT_IN = 0.7, 0.2
+_MAP_TOP_IN, _MAP_BOTTOM_IN = 0.75, 0.95  # the figure's title and a map's title; labels, legend
+_MAP_GAP_X_IN, _MAP_GAP_Y_IN = 0.75, 0.85  # a map's y labels; its x labels and the next title
+
+
+def _map_margins(rows: int, columns: int) -> dict[str, float]:
+    """`gridspec_kw` for the maps by day on their figure (18 in wide, 3.9 in a row + 0.9)."""
+    width, height = 18.0, 3.9 * rows + 0.9
+    cell_w = (width - _MAP_LEFT_IN - _MAP_RIGHT_IN - _MAP_GAP_X_IN * (columns - 1)) / columns
+    cell_h = (height - _MAP_TOP_IN - _MAP_BOTTOM_IN - _MAP_GAP_Y_IN * (rows - 1)) / rows
+    return {
+        "left": _MAP_LEFT_IN / width,
+        "right": 1 - _MAP_RIGHT_IN / width,
+        "top": 1 - _MAP_TOP_IN / height,
+        "bottom": _MAP_BOTTOM_IN / height,
+        "wspace": _MAP_GAP_X_IN / cell_w,
+        "hspace": _MAP_GAP_Y_IN / cell_h,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,6 +253,11 @@ def _run_directory(path: Path) -> FigureSet:
 
 
 def _sweep_directory(path: Path) -> FigureSet:
+    import pandas as pd  # noqa: PLC0415 - see the imports above
+
+    from sim.sweep.sensitivity import FIRST_ORDER_FILE, sobol_indices  # noqa: PLC0415
+    from sim.sweep.store import load_sweep  # noqa: PLC0415
+
     runs = load_sweep(path)
     manifest = runs.attrs["manifest"]
     if runs.empty:
@@ -236,6 +277,8 @@ def _sweep_directory(path: Path) -> FigureSet:
 
 
 def _calibration_directory(path: Path) -> FigureSet:
+    from sim.calibrate.results import load_calibration  # noqa: PLC0415 - see the imports above
+
     results = load_calibration(path)
     return FigureSet(calibration_figures(results.summary, results.posterior, results.predictive))
 
@@ -257,6 +300,8 @@ def directory_kind(path: Path) -> str:
     """RUN_KIND for a run directory, VALIDATION_KIND for one `caravan validate --out` wrote,
     else the "kind" in its manifest.json (one of FIGURE_SETS); CaravanError for anything
     else."""
+    from sim.sweep.store import MANIFEST, read_manifest  # noqa: PLC0415 - see the imports above
+
     if not path.is_dir():
         raise CaravanError(f"{path}: no such directory")
     if is_run_dir(path) and not (path / MANIFEST).is_file():  # calibrations have summaries too
@@ -290,6 +335,7 @@ def save(figures: Mapping[str, Figure], directory: Path, dpi: int = DPI) -> list
     for name, fig in figures.items():
         path = directory / name
         partial = directory / f".partial-{name}"
+        FigureCanvasAgg(fig)  # Agg, named: no backend is looked up, and no window can open
         fig.savefig(partial, dpi=dpi, format=path.suffix.lstrip(".") or None)
         os.replace(partial, path)
         written.append(path)

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sim import kernels, network, package_version, population, rng
-from sim.kernels import StepInputs, StepParams
+from sim.kernels import StepInputs, StepParams, cache
 from sim.results import Recorder, Results, layout_of
 from sim.results_schema import (
     AT_PLACE,
@@ -155,8 +155,7 @@ class CaravanModel(mesa.Model):  # type: ignore[misc]
         self.tallies = kernels.empty_tallies(
             self.migrants.n, net.n_places, net.n_roads, len(net.routes)
         )
-        # One chunk gives threads nothing to share, and idle numba threads spin on a busy core.
-        parallel = threads and self.tallies.counts.shape[0] > 1
+        parallel = uses_parallel_kernel(self.migrants.n, threads)
         if kernel != "auto":
             parallel = kernel == "parallel"
         self._kernel = kernels.step_migrants_parallel if parallel else kernels.step_migrants_serial
@@ -476,6 +475,20 @@ class StockCollector(mesa.DataCollector):  # type: ignore[misc]
             self.model_vars[name].append(int(row[column]))
 
 
+def uses_parallel_kernel(n_migrants: int, threads: bool) -> bool:
+    """Whether a model of `n_migrants` moves them with the parallel kernel: given threads, and
+    more than one chunk of migrants. One chunk gives threads nothing to share, and idle numba
+    threads spin on a busy core."""
+    return threads and math.ceil(n_migrants / kernels.CHUNK) > 1
+
+
+def kernel_is_compiled(scenario: Scenario, threads: bool = True) -> bool:
+    """Whether numba's cache holds the compiled kernel that `run(scenario, threads=threads)`
+    calls; if not, the run compiles it first (tens of seconds, once: see the README)."""
+    parallel = uses_parallel_kernel(scenario.population.size, threads)
+    return cache.is_compiled("step_migrants_parallel" if parallel else "step_migrants_serial")
+
+
 def run(scenario: Scenario, seed: int = 0, threads: bool = True) -> Results:
     """Build a model for `scenario` with `seed` and run it to the end."""
     model = CaravanModel(scenario, seed=seed, threads=threads)
@@ -504,6 +517,8 @@ __all__ = [
     "Phase",
     "StockCollector",
     "describe_step",
+    "kernel_is_compiled",
     "release",
     "run",
+    "uses_parallel_kernel",
 ]

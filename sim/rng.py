@@ -13,7 +13,10 @@ through); the migrant kernel draws the same numbers from its compiled copy, `sim
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Streams: one per kind of decision, so adding a rule never shifts another rule's numbers.
 ROUTE = 1
@@ -53,6 +56,8 @@ def seed_key(seed: int) -> np.uint64:
     Returned as a numpy uint64 on purpose: numba would type a plain Python int below 2**63 as a
     signed int64, and mixing signed and unsigned words silently turns the arithmetic into floats.
     """
+    import numpy as np  # noqa: PLC0415 - a rule module imports this one; checks need no NumPy
+
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, got {seed}")
     return np.uint64(mix64((seed + GOLDEN) & _MASK))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,21 +25,13 @@ import pyarrow as pa
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
 from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, target_readings
+from sim.calibrate.sections import lookup, parameter_problems, section_problems
 from sim.errors import CaravanError, Problem, ScenarioError
-from sim.scenario import Scenario, derive, key_path
-from sim.scenario.calibration import CalibrationSection, FreeParameter
+from sim.scenario import Scenario, key_path
+from sim.scenario.calibration import CalibrationSection
 from sim.schema import EVERY_KEY
-from sim.sweep.worker import ID_COLUMNS
 from sim.targets import TargetSet, load_target_set, target_set_path
 from sim.yamlio import Document, load_yaml
-
-PARAMETERS = ("calibration", "parameters")
-
-# Columns of the simulations table that a parameter label may not take.
-_RESERVED_COLUMNS = frozenset(
-    {*ID_COLUMNS, "generation", "index", "phase", "distance", "elapsed_s"}
-)
-_DERIVED_PREFIXES = ("target.", "discrepancy.")
 
 POST_FIT_SETTINGS = frozenset(
     {
@@ -271,7 +262,7 @@ def _search_start(
     data = merged.model_dump(context={EVERY_KEY: True})
     values: dict[str, float | int] = {}
     for prior in priors.priors:
-        value = _lookup(data, key_path(prior.key))
+        value = lookup(data, key_path(prior.key))
         lo, hi = prior.spec.range
         if not lo <= value <= hi:
             raise CaravanError(
@@ -296,7 +287,7 @@ def _other_pair(
     produced = produced_outcomes(scenario)
     problems: list[Problem] = []
     for key, parameter in section.parameters.items():
-        for problem in _parameter_problems(scenario, first_doc, key, parameter, produced):
+        for problem in parameter_problems(scenario, first_doc, key, parameter, produced):
             problems.append(
                 Problem(
                     problem.file,
@@ -322,76 +313,3 @@ def _other_pair(
         readings=tuple(readings),
     )
     return pair, []
-
-
-def section_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """What is wrong with the scenario's calibration section, beyond its schema: each free key
-    must exist and hold a number, and each end of its range must make a valid scenario."""
-    if scenario.calibration is None:
-        return []
-    produced = produced_outcomes(scenario)
-    return [
-        p
-        for key, parameter in scenario.calibration.parameters.items()
-        for p in _parameter_problems(scenario, doc, key, parameter, produced)
-    ]
-
-
-def _parameter_problems(
-    scenario: Scenario, doc: Document, key: str, parameter: FreeParameter, produced: set[str]
-) -> list[Problem]:
-    """Each key the parameter sets exists in `scenario` outside lists and holds a number, and
-    both ends of its range make a valid scenario; problems are located at the parameter in
-    `doc` (the document of the scenario that declares it)."""
-    at = (*PARAMETERS, key)
-    label = parameter.label or key
-    if label in _RESERVED_COLUMNS or label in produced or label.startswith(_DERIVED_PREFIXES):
-        return [doc.problem(at, f"label '{label}' is a column the results already have")]
-    data = scenario.model_dump(context={EVERY_KEY: True})  # a key at its default can be fitted
-    for set_key in (key, *parameter.also):
-        message = _set_key_problem(data, set_key, integer=parameter.integer)
-        if message is not None:
-            return [doc.problem(at, message)]
-    lo, hi = parameter.range
-    ends = [math.ceil(lo), math.floor(hi)] if parameter.integer else [lo, hi]
-    where = doc.locate(at)
-    for value in ends:
-        try:
-            derive(scenario, dict.fromkeys((key, *parameter.also), value), {key: where})
-        except ScenarioError as exc:
-            return [
-                doc.problem(at, f"at {value:g}, the end of its range: {p.message}")
-                for p in exc.problems
-            ]
-    return []
-
-
-def _set_key_problem(data: dict[str, Any], set_key: str, *, integer: bool) -> str | None:
-    """Why a parameter cannot set `set_key` of the scenario (dumped as `data`), or None."""
-    path = key_path(set_key)
-    current = _lookup(data, path)
-    if path[0] == "calibration":
-        return f"'{set_key}' is part of the calibration section itself"
-    if current is _MISSING:
-        return f"'{set_key}' is not a key of the scenario"
-    if any(isinstance(part, int) for part in path):
-        # a calibrated scenario sets keys through `extends:`, which replaces lists whole
-        return f"'{set_key}' lies inside a list; it cannot be fitted"
-    if isinstance(current, bool) or not isinstance(current, int | float):
-        return f"'{set_key}' holds {type(current).__name__}, not a number: it cannot be fitted"
-    if isinstance(current, int) and not integer:
-        return f"'{set_key}' is a whole number: add 'integer: true' to its prior"
-    return None
-
-
-_MISSING = object()
-
-
-def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
-    for part in path:
-        in_dict = isinstance(data, dict) and part in data
-        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
-        if not (in_dict or in_list):
-            return _MISSING
-        data = data[part]
-    return data

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,13 +59,27 @@ def _base_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "caravan-sim"
 
 
+def cache_dir() -> Path:
+    """The directory numba keeps the kernel's compiled code in: its base (`_base_dir`) and the
+    fingerprint of the kernel's sources."""
+    return _base_dir() / f"{PREFIX}{fingerprint()}"
+
+
+def is_compiled(entry_point: str) -> bool:
+    """Whether numba's cache holds code of the kernel's `entry_point` (`step_migrants_serial` or
+    `step_migrants_parallel`) compiled by this Python, so that a run loads it instead of
+    compiling. numba names its index files `<module>.<function>-<line>.py<version>.nbi`."""
+    version = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return any(cache_dir().glob(f"*/step.{entry_point}-*.{version}.nbi"))
+
+
 @contextmanager
 def kernel_cache() -> Iterator[Path]:
     """While the kernel's modules are imported (numba picks each function's cache directory
     when it is decorated), point numba's cache at the fingerprinted directory; remove the
     directories of earlier fingerprints, whose code nothing will load again."""
-    base = _base_dir()
-    here = base / f"{PREFIX}{fingerprint()}"
+    here = cache_dir()
+    base = here.parent
     for old in base.glob(f"{PREFIX}*"):
         if old != here:
             shutil.rmtree(old, ignore_errors=True)

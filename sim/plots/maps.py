@@ -1,14 +1,18 @@
 """The map: people at places and on roads. `NetworkMap` draws the network once and `show(step)`
 redraws only what changes (for animations, `sim.animation`); `network_map` is the map at one
-time. A box in the corner counts the people in each state (`STATUS_CAPTIONS`)."""
+time. A box in the corner counts the people in each state (`STATUS_CAPTIONS`). What every map
+of one run shares (the network's lines and points, the extents, the scales of sizes and widths)
+is a `MapGeometry`, computed once for maps drawn side by side."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
@@ -37,6 +41,65 @@ STATUS_CAPTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class MapGeometry:
+    """What every map of one run shares: where places and roads are drawn, which places are
+    crossings, named or marked by an authority, the extents and aspect of the axes, and the
+    scales of sizes and widths (one over the whole run, so maps of different times compare).
+    `of` computes it; maps drawn side by side (`sim.figures`' maps by day) compute it once."""
+
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    segments: list[list[tuple[float, float]]]  # [road] its two ends as (lon, lat)
+    crossing: npt.NDArray[np.bool_]  # [place] a border crossing
+    authority_places: dict[str, list[int]]  # authority -> the indices of its places
+    named: list[tuple[str, int]]  # origins and destinations: short name, place index
+    names: list[str]  # [place] its short name
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    aspect: float
+    area_per_person: float  # marker area (pt^2) per person at a place
+    width_per_person: float  # line width (pt) per person on a road
+    label_min: int  # people at a place for it to get a label
+
+    @classmethod
+    def of(cls, results: Results, scenario: Scenario) -> MapGeometry:
+        """The geometry of `results`' maps; ValueError if they are not a run of `scenario`."""
+        places = scenario.network.places
+        if tuple(p.id for p in places) != results.place_ids:
+            raise ValueError(
+                f"the results are of a network with places {list(results.place_ids)[:3]}..., "
+                f"not of scenario '{scenario.name}'; pass the scenario the run was made from"
+            )
+        index = {pid: i for i, pid in enumerate(results.place_ids)}
+        lon, lat = results.place_lon, results.place_lat
+        named = {*scenario.population.origins(), *scenario.route_choice.destinations}
+        most_at_place = int(np.max(results.at_places("n_at_place"), initial=0))
+        pad = 0.3
+        return cls(
+            lon=lon,
+            lat=lat,
+            segments=[
+                [(lon[index[a]], lat[index[a]]), (lon[index[b]], lat[index[b]])]
+                for a, b in results.road_ends
+            ],
+            crossing=np.array(["border_crossing" in p.kind for p in places], dtype=bool),
+            authority_places={
+                name: [index[p] for p in spec.place_ids()]
+                for name, spec in scenario.authorities.items()
+            },
+            named=[(_short_name(p.name or p.id), i) for i, p in enumerate(places) if p.id in named],
+            names=[_short_name(p.name or p.id) for p in places],
+            xlim=(float(np.min(lon)) - pad, float(np.max(lon)) + pad),
+            ylim=(float(np.min(lat)) - pad, float(np.max(lat)) + pad),
+            # Degrees of longitude shrink with latitude; this keeps distances true on the page.
+            aspect=1.0 / math.cos(math.radians(float(np.mean(lat)))),
+            area_per_person=MAX_PLACE_AREA_PT2 / max(most_at_place, 1),
+            width_per_person=MAX_ROAD_WIDTH_PT / max(int(np.max(results.roads, initial=0)), 1),
+            label_min=max(1, math.ceil(LABEL_SHARE * most_at_place)),
+        )
+
+
 class NetworkMap:
     """The road network on longitude and latitude, drawn once; `show(step)` updates only what
     changes with time (sizes, widths, labels, which authorities are in force), so an animation
@@ -46,7 +109,7 @@ class NetworkMap:
     roads are lines whose width is the number of people on them. Border crossings are white
     diamonds; authorities are marked by kind, faint outside their windows; the origin and the
     destinations are named. Sizes share one scale over the whole run, so maps of different
-    times compare.
+    times compare. Maps of one run drawn together pass the `geometry` they share.
     """
 
     def __init__(
@@ -56,36 +119,27 @@ class NetworkMap:
         ax: Axes,
         labels: bool = True,
         legend: bool = True,
+        geometry: MapGeometry | None = None,
     ) -> None:
-        places = scenario.network.places
-        if tuple(p.id for p in places) != results.place_ids:
-            raise ValueError(
-                f"the results are of a network with places {list(results.place_ids)[:3]}..., "
-                f"not of scenario '{scenario.name}'; pass the scenario the run was made from"
-            )
+        g = MapGeometry.of(results, scenario) if geometry is None else geometry
         self.results = results
         self.ax = ax
+        self._geometry = g
         self._series = results.series()
-        index = {pid: i for i, pid in enumerate(results.place_ids)}
-        lon, lat = results.place_lon, results.place_lat
-        segments = [
-            [(lon[index[a]], lat[index[a]]), (lon[index[b]], lat[index[b]])]
-            for a, b in results.road_ends
-        ]
+        lon, lat, segments = g.lon, g.lat, g.segments
         ax.add_collection(LineCollection(segments, colors="0.75", linewidths=0.8, zorder=1))
         self._roads = LineCollection(
             segments, colors="tab:blue", linewidths=0.0, alpha=0.6, zorder=2, gid="people on roads"
         )
         ax.add_collection(self._roads)
         ax.scatter(lon, lat, s=6, color="0.35", zorder=3)
-        crossing = np.array(["border_crossing" in p.kind for p in places])
         ax.scatter(
-            lon[crossing], lat[crossing], zorder=4, gid="border crossings", **_CROSSING_STYLE
+            lon[g.crossing], lat[g.crossing], zorder=4, gid="border crossings", **_CROSSING_STYLE
         )
         self._authorities = []
         for name, spec in scenario.authorities.items():
             mark = KINDS[spec.kind].map_mark
-            at = [index[p] for p in spec.place_ids()]
+            at = g.authority_places[name]
             artist = ax.scatter(
                 lon[at],
                 lat[at],
@@ -103,25 +157,18 @@ class NetworkMap:
         blank = np.zeros(len(lon))
         self._people = ax.scatter(lon, lat, s=blank, zorder=6, gid="people", **_PEOPLE_STYLE)
         self._held = ax.scatter(lon, lat, s=blank, zorder=7, gid="held", **_HELD_STYLE)
-        named = {*scenario.population.origins(), *scenario.route_choice.destinations}
-        for i, place in enumerate(places):
-            if place.id in named:
-                ax.annotate(
-                    _short_name(place.name or place.id),
-                    (lon[i], lat[i]),
-                    xytext=(0, -11),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize=7,
-                    color="0.35",
-                    style="italic",
-                    zorder=8,
-                )
-        most_at_place = int(np.max(results.at_places("n_at_place"), initial=0))
-        self._area_per_person = MAX_PLACE_AREA_PT2 / max(most_at_place, 1)
-        self._width_per_person = MAX_ROAD_WIDTH_PT / max(int(np.max(results.roads, initial=0)), 1)
-        self._label_min = max(1, math.ceil(LABEL_SHARE * most_at_place))
-        self._names = [_short_name(p.name or p.id) for p in places]
+        for name, i in g.named:
+            ax.annotate(
+                name,
+                (lon[i], lat[i]),
+                xytext=(0, -11),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color="0.35",
+                style="italic",
+                zorder=8,
+            )
         self._labels = [
             ax.annotate(
                 "",
@@ -131,17 +178,15 @@ class NetworkMap:
                 fontsize=7,
                 zorder=9,
                 visible=False,
-                gid=f"label {place.id}",
+                gid=f"label {place_id}",
             )
-            for i, place in enumerate(places)
+            for i, place_id in enumerate(results.place_ids)
             if labels
         ]
         self._status = _status_box(ax)
-        pad = 0.3
-        ax.set_xlim(float(np.min(lon)) - pad, float(np.max(lon)) + pad)
-        ax.set_ylim(float(np.min(lat)) - pad, float(np.max(lat)) + pad)
-        # Degrees of longitude shrink with latitude; this keeps distances true on the page.
-        ax.set_aspect(1.0 / math.cos(math.radians(float(np.mean(lat)))))
+        ax.set_xlim(*g.xlim)
+        ax.set_ylim(*g.ylim)
+        ax.set_aspect(g.aspect)
         ax.set_xlabel("longitude (degrees)")
         ax.set_ylabel("latitude (degrees)")
         if legend:
@@ -219,16 +264,17 @@ class NetworkMap:
         results = self.results
         present = results.at_places("n_at_place")[step]
         held = results.at_places("n_held")[step]
-        self._people.set_sizes(present * self._area_per_person)
-        self._held.set_sizes(held * self._area_per_person)
+        g = self._geometry
+        self._people.set_sizes(present * g.area_per_person)
+        self._held.set_sizes(held * g.area_per_person)
         on_road = results.roads[step]
-        widths = np.where(on_road > 0, MIN_ROAD_WIDTH_PT, 0.0) + on_road * self._width_per_person
+        widths = np.where(on_road > 0, MIN_ROAD_WIDTH_PT, 0.0) + on_road * g.width_per_person
         self._roads.set_linewidth(widths)
         when = results.times[step]
         for artist, start, end in self._authorities:
             artist.set_alpha(1.0 if start <= when < end else INACTIVE_ALPHA)
-        for label, name, n, h in zip(self._labels, self._names, present, held, strict=False):
-            label.set_visible(bool(n >= self._label_min))
+        for label, name, n, h in zip(self._labels, g.names, present, held, strict=False):
+            label.set_visible(bool(n >= g.label_min))
             label.set_text(f"{name} {n:,}" + (f", {h:,} held" if h else ""))
         s = {name: int(values[step]) for name, values in self._series.items()}
         numbers = (
@@ -311,9 +357,11 @@ def network_map(
     ax: Axes | None = None,
     labels: bool = True,
     legend: bool = True,
+    geometry: MapGeometry | None = None,
 ) -> Figure:
     """The network at the end of `step`, or at time `when` (the last step ending by then), or,
-    given neither, at the hour when most people were held. See `NetworkMap` for what is drawn.
+    given neither, at the hour when most people were held. See `NetworkMap` for what is drawn;
+    `geometry`, if given, is the one `MapGeometry.of(results, scenario)` computes.
     """
     if step is not None and when is not None:
         raise ValueError("give a step or a time, not both")
@@ -324,5 +372,5 @@ def network_map(
     if not 0 <= step < results.n_steps:
         raise ValueError(f"step {step} is outside the run (0 to {results.n_steps - 1})")
     fig, ax = _figure_and_axes(ax, (9, 7.5))
-    NetworkMap(results, scenario, ax, labels=labels, legend=legend).show(step)
+    NetworkMap(results, scenario, ax, labels=labels, legend=legend, geometry=geometry).show(step)
     return fig

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.plots._common import _cycle_colors, _figure_and_axes
 from sim.results import INTERVAL_PERCENTILES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_LEVELS = 12  # a parameter with more distinct values is binned
 BINS = 8  # into this many bins of equal counts
@@ -34,6 +36,8 @@ class _Levels:
 
 
 def _levels(values: pd.Series[Any]) -> _Levels:
+    import pandas as pd  # noqa: PLC0415 - here: a run's figures need no pandas
+
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     distinct = values.drop_duplicates()
     if numeric and len(distinct) > MAX_LEVELS:

@@ -11,19 +11,10 @@ None of these imports numba or Mesa.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sim.results.layout import layout_of
-from sim.results.run import Recorder, Results
-from sim.results.tables import (
-    INTERVAL_PERCENTILES,
-    events_table,
-    interval,
-    places_table,
-    roads_table,
-    summarise,
-    timeseries_table,
-    write_json,
-    write_parquet,
-)
 from sim.results_schema import (
     DEPARTED_BY_ORIGIN,
     ENTRIES_BY_CROSSING,
@@ -40,6 +31,47 @@ ENTRY_PREFIX = ENTRIES_BY_CROSSING.prefix
 
 DEPARTED_PREFIX = DEPARTED_BY_ORIGIN.prefix
 """Departures by origin are counted at the end of a run only (not step by step)."""
+
+if TYPE_CHECKING:
+    from sim.results.run import Recorder, Results
+    from sim.results.tables import (
+        INTERVAL_PERCENTILES,
+        events_table,
+        interval,
+        places_table,
+        roads_table,
+        summarise,
+        timeseries_table,
+        write_json,
+        write_parquet,
+    )
+
+# `run` imports NumPy and `tables` pyarrow: their names load on first use, so that what only
+# needs a run's layout (`caravan check` of a calibration section) pays for neither.
+_LAZY = {"Recorder": "sim.results.run", "Results": "sim.results.run"} | dict.fromkeys(
+    {
+        "INTERVAL_PERCENTILES",
+        "events_table",
+        "interval",
+        "places_table",
+        "roads_table",
+        "summarise",
+        "timeseries_table",
+        "write_json",
+        "write_parquet",
+    },
+    "sim.results.tables",
+)
+
+
+def __getattr__(name: str) -> Any:
+    """A name of `sim.results.run` or `sim.results.tables`, imported on first use."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module 'sim.results' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
 
 def outcomes_until(results: Results, step: int) -> dict[str, int]:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import networkx as nx
-import numpy as np
-import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 from sim.rules.effects import EFFECT_NAMES, Effects
 from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, Timestamp, UnitFloat
 
@@ -315,6 +316,8 @@ class Rule:
     def roads_near(self, place_ids: Sequence[str], within_km: float) -> list[int]:
         """The roads both of whose places lie within `within_km` of one of `place_ids` by road
         (needs `road_km`)."""
+        import networkx as nx  # noqa: PLC0415 - here: checking a scenario never needs it
+
         graph = nx.Graph()
         for (a, b), km in zip(self.road_ends, self.road_km, strict=True):
             graph.add_edge(a, b, km=km)

@@ -37,10 +37,12 @@ How the mechanisms planned next fit it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Lasts = Literal["window", "step"]
 
@@ -222,13 +224,25 @@ ROAD_EFFECTS: tuple[Effect, ...] = (
 )
 
 
-def _dtype(effects: tuple[Effect, ...]) -> np.dtype[np.void]:
+@cache
+def record_dtype(on: Literal["place", "road"]) -> np.dtype[np.void]:
+    """The per-place or per-road record (numba reads a record without reference counting; see
+    the kernel). Made on first use, so that checking a scenario, which needs the vocabulary and
+    not the arrays, does not import NumPy."""
+    import numpy as np  # noqa: PLC0415 - see the docstring
+
+    effects = PLACE_EFFECTS if on == "place" else ROAD_EFFECTS
     return np.dtype([(e.name, e.dtype) for e in effects], align=True)
 
 
-PLACE_EFFECT = _dtype(PLACE_EFFECTS)
-"""The per-place record (numba reads a record without reference counting; see the kernel)."""
-ROAD_EFFECT = _dtype(ROAD_EFFECTS)
+def __getattr__(name: str) -> Any:
+    """`PLACE_EFFECT` and `ROAD_EFFECT`: `record_dtype("place")` and `record_dtype("road")`."""
+    if name == "PLACE_EFFECT":
+        return record_dtype("place")
+    if name == "ROAD_EFFECT":
+        return record_dtype("road")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 EFFECT_NAMES = frozenset(e.name for e in (*PLACE_EFFECTS, *ROAD_EFFECTS))
 
@@ -245,14 +259,18 @@ class Effects:
     kernel."""
 
     def __init__(self, n_places: int, n_roads: int) -> None:
-        self.place: npt.NDArray[np.void] = np.zeros(n_places, dtype=PLACE_EFFECT)
-        self.road: npt.NDArray[np.void] = np.zeros(n_roads, dtype=ROAD_EFFECT)
+        import numpy as np  # noqa: PLC0415 - see record_dtype
+
+        self.place: npt.NDArray[np.void] = np.zeros(n_places, dtype=record_dtype("place"))
+        self.road: npt.NDArray[np.void] = np.zeros(n_roads, dtype=record_dtype("road"))
         for table, effects in ((self.place, PLACE_EFFECTS), (self.road, ROAD_EFFECTS)):
             for e in effects:
                 table[e.name] = e.default
 
     def on_roads(self) -> bool:
         """Whether any road has an effect other than its default."""
+        import numpy as np  # noqa: PLC0415 - see record_dtype
+
         return any(bool(np.any(self.road[e.name] != e.default)) for e in ROAD_EFFECTS)
 
     def start_step(self) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-import networkx as nx
 from pydantic import Field, model_validator
 
 from sim.errors import Problem
@@ -96,8 +95,7 @@ def network_problems(
                 doc.problem((*prefix, "places", i, "id"), f"place '{place.id}' defined twice")
             )
         seen.add(place.id)
-    graph: nx.Graph[str] = nx.Graph()
-    graph.add_nodes_from(seen)
+    neighbours: dict[str, set[str]] = {place: set() for place in seen}
     for i, road in enumerate(spec.roads):
         a, b = road.between
         for j, end in enumerate((a, b)):
@@ -112,14 +110,17 @@ def network_problems(
             problems.append(
                 doc.problem((*prefix, "roads", i, "between"), f"road from '{a}' to itself")
             )
-        elif graph.has_edge(a, b):
+        elif b in neighbours.get(a, ()):
             problems.append(
                 doc.problem((*prefix, "roads", i, "between"), f"second road between {a} and {b}")
             )
-        graph.add_edge(a, b)
-    if not problems and not nx.is_connected(graph):
-        start = origin if origin in graph else spec.places[0].id
-        stranded = sorted(set(graph) - nx.node_connected_component(graph, start))
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    if problems or not spec.places:
+        return problems
+    start = origin if origin in neighbours else spec.places[0].id
+    stranded = sorted(set(neighbours) - _reachable(neighbours, start))
+    if stranded:
         index = next(i for i, p in enumerate(spec.places) if p.id == stranded[0])
         problems.append(
             doc.problem(
@@ -129,3 +130,15 @@ def network_problems(
             )
         )
     return problems
+
+
+def _reachable(neighbours: dict[str, set[str]], start: str) -> set[str]:
+    """The places reachable by road from `start`. A walk over the adjacency sets rather than
+    networkx, whose import alone (0.1 s) would double the time `caravan check` takes."""
+    reached = {start}
+    frontier = [start]
+    while frontier:
+        for nxt in neighbours[frontier.pop()] - reached:
+            reached.add(nxt)
+            frontier.append(nxt)
+    return reached

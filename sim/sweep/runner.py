@@ -26,10 +26,11 @@ import pyarrow as pa
 from sim import package_version
 from sim.progress import ProgressReporter
 from sim.scenario import Scenario
+from sim.sweep.columns import ID_COLUMNS
 from sim.sweep.executors import Executor, ExecutorError, Handle
 from sim.sweep.plan import RunSpec, Sweep
 from sim.sweep.store import DamagedPart, SweepStore, open_to_resume
-from sim.sweep.worker import ID_COLUMNS, BatchResult, run_batch
+from sim.sweep.worker import BatchResult, run_batch
 
 MAX_BATCH = 16  # runs per task: enough to make per-task overhead small, few enough to balance
 BATCHES_PER_SLOT = 4  # guided scheduling: a batch is at most 1/4 of a slot's remaining share

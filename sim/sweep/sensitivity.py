@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.errors import CaravanError
+from sim.sweep.columns import ID_COLUMNS
 from sim.sweep.store import PROVENANCE_COLUMNS, load_sweep, write_parquet_atomic
-from sim.sweep.worker import ID_COLUMNS
 
 FIRST_ORDER_FILE = "sensitivity.parquet"
 SECOND_ORDER_FILE = "sensitivity-second-order.parquet"

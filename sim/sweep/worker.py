@@ -15,9 +15,8 @@ import pyarrow as pa
 from sim.model import run
 from sim.results import outcomes_until, timeseries_table
 from sim.scenario import Scenario, derive
+from sim.sweep.columns import ID_COLUMNS
 from sim.sweep.plan import RunSpec
-
-ID_COLUMNS = ("run_id", "point_id", "replicate", "seed")
 
 
 @dataclass(frozen=True)

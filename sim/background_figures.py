@@ -1,0 +1,56 @@
+"""A run's figures drawn in a process of their own, once the run's data is written, so that
+`caravan run` returns without waiting for matplotlib (`caravan run --figures background`, and
+the default at a terminal).
+
+`python -m sim.background_figures RUN_DIR` draws RUN_DIR's figures (RUN_FIGURES) into it from
+what it holds, each file written whole (`sim.figures.save`). What the process prints, a
+traceback if drawing fails, goes to RUN_DIR/figures.log, which it removes once every figure is
+written. This module imports neither matplotlib nor the model: starting the process costs the
+run nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+RUN_FIGURES = ("timeseries.png", "map.png", "maps-by-day.png", "outcomes.png")
+"""The file names of the figures `sim.figures.run_figures` draws (named here too, since this
+module may not import that one; tests/test_background_figures.py holds them equal)."""
+
+FIGURES_LOG = "figures.log"
+_MODULE = "sim.background_figures"  # what the process runs (`__name__` is __main__ there)
+
+_STARTED: list[subprocess.Popen[bytes]] = []  # held, so that none is reaped (and warned of) early
+
+
+def draw_in_background(run_dir: Path) -> subprocess.Popen[bytes]:
+    """Start the process that draws `run_dir`'s figures into it, and return at once. It has a
+    session of its own, so it outlives this process and a Ctrl-C at the terminal."""
+    with (run_dir / FIGURES_LOG).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", _MODULE, str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _STARTED.append(process)
+    return process
+
+
+def draw_into(run_dir: Path) -> list[Path]:
+    """Draw `run_dir`'s figures into it (in this process), then remove its FIGURES_LOG."""
+    from sim import figures  # noqa: PLC0415 - matplotlib only in the process that draws
+
+    drawn = figures.FIGURE_SETS[figures.RUN_KIND](run_dir)  # a run: no need to ask its kind
+    written = figures.save(drawn.figures, run_dir)
+    (run_dir / FIGURES_LOG).unlink(missing_ok=True)
+    return written
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python -m {_MODULE} RUN_DIR")
+    draw_into(Path(sys.argv[1]))
