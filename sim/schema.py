@@ -3,10 +3,13 @@ and the constrained numbers they share."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
+import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializationInfo,
@@ -20,13 +23,14 @@ EVERY_KEY = "every_key"
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors, types are not coerced, and validated objects are frozen.
+    """Unknown keys are errors, types are not coerced, numbers are finite (no .inf, no .nan)
+    and validated objects are frozen.
 
     Keys a schema gains after 0.1 are named in `added_since_0_1`: they are written out (a run's
     resolved scenario.yaml) only where they differ from their default, so a 0.1 file resolves to
     what it did, and sweeps and calibrations started before they existed still resume."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
     added_since_0_1: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
@@ -44,6 +48,98 @@ class StrictModel(BaseModel):
         return data
 
 
+# --------------------------------------------------------------------------------------------
+# Upper limits: each the largest value that still makes physical sense, so that a typo such as
+# 1e308 is refused at its line instead of overflowing an array or a route weight later.
+# --------------------------------------------------------------------------------------------
+
+BYTES_PER_PERSON = 24
+"""Bytes of the migrant arrays per person (`sim.population.Migrants`: two uint8, three int16,
+one float32, three int32 columns); tests/test_bounds.py checks it against the arrays."""
+MAX_PEOPLE = 50_000_000
+"""Most people a scenario may hold: their arrays then take 1.2 GB (24 bytes each), a share of
+a 24 GB machine that leaves room for the kernel's working copies."""
+MAX_WALKING_SPEED_KMH = 15.0
+"""A running pace: nobody walks faster for hours on end."""
+MAX_VEHICLE_SPEED_KMH = 150.0
+"""Above any highway speed limit in Central America or Mexico."""
+MAX_ROAD_KM = 5_000.0
+"""One road longer than the whole of Central America from Panama to Mexico's north is a typo."""
+MAX_ROUTE_KM = 50_000.0
+"""Detours and distances along roads: more than the Earth's circumference."""
+MAX_SPAN_H = 8_784.0
+"""A scenario's duration and every time span in it: one (leap) year of hours."""
+MAX_WAITING_SCALE_H = 1e12
+"""A Weibull scale of giving up: 1e12 h (a hundred million years) already says "never", the way
+tests and fits write it; anything larger changes nothing but risks overflow."""
+MAX_STEPS = 100_000
+"""Steps of one run: the recorder keeps a row per step and place (8 bytes a counter)."""
+MAX_DAYS = 366.0
+"""Day counts (quarantine): a year."""
+MAX_RATE_PER_H = 60.0
+"""Hazards and rates per hour: once a minute is already an instant certainty at hourly steps."""
+MAX_FACTOR = 1_000.0
+"""Multipliers (ride factor, place preference, crowd weight): a thousandfold is beyond any
+effect a source could support."""
+MIN_PREFERENCE = 0.001
+"""A place preference below a thousandth would underflow the product of a route's weights."""
+MAX_SHAPE = 100.0
+"""Weibull shape: above this the hazard is a step at the scale, and powers overflow."""
+MAX_FORCE = 1_000_000
+"""Police and soldiers at one crossing: more than any army of the region."""
+MAX_GROUP_SIZE = 10_000
+"""One travelling group: larger than any whole caravan reported."""
+MAX_CAPACITY_PER_H = 1_000_000.0
+"""People a return transport carries per hour at one place."""
+MAX_PLACES = 30_000
+"""Places of a network: the kernel keeps place indices in int16."""
+MAX_WAVES = 100
+"""Waves of a population: each origin has up to 200 routes, kept as int16 indices."""
+MAX_SEED = 2**62
+"""Seeds (plus replicates) stay within a signed 64-bit integer, as the results store them."""
+
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+WalkingSpeedKmh = Annotated[float, Field(gt=0.0, le=MAX_WALKING_SPEED_KMH)]
+VehicleSpeedKmh = Annotated[float, Field(gt=0.0, le=MAX_VEHICLE_SPEED_KMH)]
+RoadKm = Annotated[float, Field(gt=0.0, le=MAX_ROAD_KM)]
+UncertaintyKm = Annotated[float, Field(ge=0.0, le=MAX_ROAD_KM)]
+RouteKm = Annotated[float, Field(ge=0.0, le=MAX_ROUTE_KM)]
+PositiveRouteKm = Annotated[float, Field(gt=0.0, le=MAX_ROUTE_KM)]
+SpanH = Annotated[float, Field(ge=0.0, le=MAX_SPAN_H)]
+PositiveSpanH = Annotated[float, Field(gt=0.0, le=MAX_SPAN_H)]
+WaitingScaleH = Annotated[float, Field(gt=0.0, le=MAX_WAITING_SCALE_H)]
+Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
+RatePerH = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_H)]
+Factor = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
+Preference = Annotated[float, Field(ge=MIN_PREFERENCE, le=MAX_FACTOR)]
+Shape = Annotated[float, Field(gt=0.0, le=MAX_SHAPE)]
+People = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+
+# YAML's timestamp form (pyyaml's own pattern), so a time given as text reads as YAML 1.1 read it.
+_TIMESTAMP = yaml.SafeLoader.timestamp_regexp
+_TIME_EXAMPLE = "2021-01-14T06:00:00-06:00"
+
+
+def _timestamp(value: Any) -> Any:
+    """A time as a datetime: given as one, or as text in YAML's timestamp form; an impossible
+    date or offset (2021-02-30, +25:00, year 0) is refused with what is wrong."""
+    if isinstance(value, str):
+        if not _TIMESTAMP.fullmatch(value.strip()):
+            raise ValueError(f"expected a date and time like {_TIME_EXAMPLE}")
+        node = yaml.ScalarNode("tag:yaml.org,2002:timestamp", value.strip())
+        try:
+            value = yaml.SafeLoader("").construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not a real date and time: {exc}") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        raise ValueError(f"give a time of day too, like {_TIME_EXAMPLE}")
+    if not isinstance(value, datetime):
+        raise ValueError(f"expected a date and time like {_TIME_EXAMPLE}")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+"""A date and time, with or without a UTC offset, given as a YAML timestamp or as text."""

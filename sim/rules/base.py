@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -19,7 +18,15 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.results_schema import AWAITING_HERE, HELD_HERE, HOLD_CLASSES
 from sim.rules.effects import EFFECT_NAMES, Effects
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
+from sim.schema import (
+    PositiveRouteKm,
+    RatePerH,
+    Shape,
+    StrictModel,
+    Timestamp,
+    UnitFloat,
+    WaitingScaleH,
+)
 
 # --------------------------------------------------------------------------------------------
 # Scenario sections
@@ -27,13 +34,13 @@ from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, UnitFloat
 
 
 class Window(StrictModel):
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if (self.start.tzinfo is None) != (self.end.tzinfo is None):
-            raise ValueError("give both times with a UTC offset, or neither")
+            return self  # the scenario's one rule for UTC offsets reports it (sim.scenario)
         if self.end <= self.start:
             raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
         return self
@@ -42,8 +49,8 @@ class Window(StrictModel):
 class GiveUp(StrictModel):
     """Weibull hazard of giving up while held: shape > 1 means the urge grows with waiting."""
 
-    scale_h: PositiveFloat
-    shape: PositiveFloat
+    scale_h: WaitingScaleH
+    shape: Shape
     return_share: UnitFloat
 
 
@@ -52,8 +59,8 @@ class WordAhead(StrictModel):
     `within_km` of it by road give up with `give_up_per_h` (grown with their hours on the
     road, see `movement.give_up_on_road_growth_h`), added to any other rule's hazard."""
 
-    give_up_per_h: NonNegativeFloat
-    within_km: PositiveFloat
+    give_up_per_h: RatePerH
+    within_km: PositiveRouteKm
 
 
 class WhenHeld(StrictModel):
