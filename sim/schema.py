@@ -141,5 +141,14 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
+def timestamp_or_none(value: Any) -> datetime | None:
+    """`value` read as a `Timestamp`, or None if it is not one (the schema says why)."""
+    try:
+        parsed = _timestamp(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, datetime) else None
+
+
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 """A date and time, with or without a UTC offset, given as a YAML timestamp or as text."""

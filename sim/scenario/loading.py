@@ -8,15 +8,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import reference_problems, route_problems
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
+from sim.scenario.raw_checks import offset_problems, raw_place_problems
 from sim.scenario.schema import Scenario
 from sim.schema import EVERY_KEY
 from sim.validation import did_you_mean, validate_model
-from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml
+from sim.yamlio import Document, KeyPath, Where, dotted, load_yaml, parse_yaml
 
 
 def load(
@@ -42,9 +41,8 @@ def load_located(
     doc = _load_with_extends(path, seen=())
     if behaviour is not None:
         _merge(doc, _load_with_extends(Path(behaviour), seen=()), ())
-    for text in overrides:
-        _apply_override(doc, text)
-    return _validate(doc, path), doc
+    set_paths = [_apply_override(doc, text) for text in overrides]
+    return _validate(doc, path, set_paths), doc
 
 
 def load_network(path: str | Path) -> NetworkSpec:
@@ -115,19 +113,27 @@ def _get(data: Any, path: KeyPath) -> Any:
     return data
 
 
-def _apply_override(doc: Document, text: str) -> None:
-    """Apply `--set a.b.c=value`; the value is read as YAML (numbers, dates, lists)."""
+def _apply_override(doc: Document, text: str) -> tuple[KeyPath, Where]:
+    """Apply `--set a.b.c=value`; the value is read as YAML by the same reader as the files
+    (numbers, dates, lists). Returns the key path set and where problems at it are blamed."""
     label = f"--set {text}"
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
+        value = parse_yaml(f"value: {raw}", label).data["value"] if raw.strip() else None
+    except ScenarioError as error:
+        reason = error.problems[0].message.removeprefix("not valid YAML: ")
         raise ScenarioError(
-            [Problem(label, None, key, f"value is not valid YAML: {exc}")]
+            [Problem(label, None, key, f"value is not valid YAML: {reason}")]
         ) from None
-    set_value(doc, key_path(key), value, Where(label, None))
+    except (ValueError, OverflowError) as exc:  # a timestamp that is no real time
+        raise ScenarioError(
+            [Problem(label, None, key, f"not a real date and time: {exc}")]
+        ) from None
+    where = Where(label, None)
+    set_value(doc, key_path(key), value, where)
+    return key_path(key), where
 
 
 def key_path(key: str) -> KeyPath:
@@ -182,7 +188,8 @@ def derive(
         set_value(doc, path, value, location)
         for end in range(1, len(path)):  # a check on the enclosing section blames this key too
             doc.where.setdefault(path[:end], location)
-    return _checked(doc)
+    user_files = {base.source_file, *(w.file for w in where.values())}
+    return _checked(doc, user_files)
 
 
 def without_authorities(base: Scenario, names: Iterable[str]) -> Scenario:
@@ -210,16 +217,38 @@ def without_authorities(base: Scenario, names: Iterable[str]) -> Scenario:
     return derive(base, {"authorities": kept})
 
 
-def _validate(doc: Document, path: Path) -> Scenario:
+def _validate(
+    doc: Document, path: Path, set_paths: list[tuple[KeyPath, Where]] | None = None
+) -> Scenario:
     doc.data["network"] = _resolve_network(doc, path)
     doc.data["source_file"] = str(path)
-    return _checked(doc)
+    try:
+        return _checked(doc, {str(path)})
+    except ScenarioError as error:
+        raise ScenarioError([_blame_set(p, set_paths or []) for p in error.problems]) from None
 
 
-def _checked(doc: Document) -> Scenario:
-    """Schema, then the checks that need more than one key."""
-    scenario: Scenario = validate_model(Scenario, doc.data, doc, ())
-    problems = network_problems(
+def _blame_set(problem: Problem, set_paths: list[tuple[KeyPath, Where]]) -> Problem:
+    """A problem found at a section that a --set key lies in (a check across the section's
+    keys) is blamed on that --set, not on the section's line in the file."""
+    for path, where in set_paths:
+        inside = [dotted(path[:end]) for end in range(1, len(path))]
+        if problem.key in inside and problem.file != where.file:
+            return Problem(where.file, where.line, problem.key, problem.message)
+    return problem
+
+
+def _checked(doc: Document, user_files: set[str]) -> Scenario:
+    """Schema and the rule for UTC offsets; where the schema holds, the checks that need more
+    than one key, else the places named by keys that are well formed: every problem at once."""
+    try:
+        scenario: Scenario = validate_model(Scenario, doc.data, doc, ())
+    except ScenarioError as error:
+        problems = [*error.problems, *offset_problems(doc, user_files)]
+        problems += raw_place_problems(doc, reported={p.key for p in problems})
+        raise ScenarioError(problems) from None
+    problems = offset_problems(doc, user_files)
+    problems += network_problems(
         scenario.network, doc, ("network",), origin=scenario.population.origin
     )
     problems += reference_problems(scenario, doc)
