@@ -414,6 +414,7 @@ def _check(args: argparse.Namespace) -> int:
     problems = section_problems(sc, doc)
     if problems:
         raise ScenarioError(problems)
+    _print_warnings(sc)
     Console(highlight=False).print(
         Text(
             f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
@@ -423,6 +424,12 @@ def _check(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def _print_warnings(scenario: scenario_module.Scenario) -> None:
+    """The loader's warnings, one a line on stderr, each `warning: file:line: key: message`."""
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -489,6 +496,7 @@ def _run(args: argparse.Namespace) -> int:
     sc = scenario_module.load(args.scenario, args.set, args.behaviour)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
+    _print_warnings(sc)
     console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
     runs: list[Results] = []

@@ -139,6 +139,12 @@ def build(scenario: Scenario) -> RoadNetwork:
     )
 
 
+def route_places(scenario: Scenario) -> tuple[tuple[str, ...], ...]:
+    """The places of every route of the scenario's route set (from every origin), in order;
+    ScenarioError as `build` if an origin has none."""
+    return tuple(route.places for route in _route_set(scenario)[0])
+
+
 def _route_set(scenario: Scenario) -> tuple[tuple[Route, ...], tuple[tuple[int, int], ...]]:
     """The routes from every origin (`Population.origins`, in that order), and for each origin
     the range [first, end) of its routes.

@@ -5,17 +5,18 @@ every origin."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from pydantic import ValidationError, create_model
 
-from sim.errors import Problem
-from sim.rules import KINDS, Window
+from sim.errors import Problem, ScenarioError, ScenarioWarning
+from sim.rules import KINDS, RuleSpec, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
 from sim.scenario.schema import Scenario
 from sim.targets import COMPARED_SETS, available_target_sets
 from sim.validation import did_you_mean
-from sim.yamlio import Document, KeyPath
+from sim.yamlio import Document, KeyPath, dotted
 
 
 def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
@@ -31,7 +32,39 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         *_reaction_problems(scenario, doc),
         *_road_reaction_problems(scenario, doc),
         *_compare_with_problems(scenario, doc),
+        *_repeat_problems(scenario, doc),
     ]
+
+
+def _repeat_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """A destination, group size, or place or road of one rule listed twice: a repeat would
+    count twice (a destination's routes, a size's share of the draws) or say nothing new."""
+    lists: list[tuple[KeyPath, list[tuple[KeyPath, object]]]] = [
+        (
+            ("route_choice", "destinations"),
+            [((i,), d) for i, d in enumerate(scenario.route_choice.destinations)],
+        ),
+        (
+            ("population", "group_size", "sizes"),
+            [((i,), s) for i, s in enumerate(scenario.population.group_size.sizes)],
+        ),
+    ]
+    for name, spec in scenario.authorities.items():
+        roads = spec.named_roads()  # a rule on roads names each road's places, shared by roads
+        items: list[tuple[KeyPath, object]] = [(k, frozenset(ends)) for k, ends in roads]
+        if not roads:
+            items = list(zip(spec.place_keys(), spec.place_ids(), strict=True))
+        lists.append((("authorities", name), items))
+    problems = []
+    for at, items in lists:
+        first: dict[object, KeyPath] = {}
+        for key, item in items:
+            if item in first:
+                shown = " and ".join(sorted(item)) if isinstance(item, frozenset) else item
+                message = f"{shown} is listed twice (first as {dotted((*at, *first[item]))})"
+                problems.append(doc.problem((*at, *key), message))
+            first.setdefault(item, key)
+    return problems
 
 
 def _compare_with_problems(scenario: Scenario, doc: Document) -> list[Problem]:
@@ -164,7 +197,23 @@ def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     destination. On a connected network (which `network_problems` checks) the nearest
     destination always can, unless the place is a destination itself: so that is the check,
     blamed on the key that first names the place (a wave's `origin`, or `population.origin`
-    for waves that name none)."""
+    for waves that name none). Then the route set is searched as a run searches it, so that
+    whatever a run would refuse, the loader refuses first, at route_choice.destinations."""
+    problems = _origin_problems(scenario, doc)
+    if problems:
+        return problems
+    # imported here: sim.network imports sim.scenario, which this module is part of
+    from sim.network import route_places  # noqa: PLC0415
+
+    try:
+        route_places(scenario)
+    except ScenarioError as error:
+        return [doc.problem(("route_choice", "destinations"), p.message) for p in error.problems]
+    return []
+
+
+def _origin_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Places waves leave from that are destinations."""
     population = scenario.population
     destinations = scenario.route_choice.destinations
     problems: list[Problem] = []
@@ -190,18 +239,30 @@ def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
 
 
 def _ride_chance_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """Every country of the network has a ride chance."""
+    """Every country of the network has a ride chance, and every ride chance is for a country
+    of the network (a road's ride chance is that of the country it leads to: the first code of
+    a crossing's "A-B"), so a misspelt code is not silently ignored."""
     countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
-    missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
-    if not missing:
-        return []
-    return [
+    given = scenario.movement.ride_chance_per_h
+    problems = [
         doc.problem(
-            ("movement", "ride_chance_per_h"),
-            f"no ride chance for {', '.join(missing)}; expected one per country of the "
-            f"network ({', '.join(countries)})",
+            ("movement", "ride_chance_per_h", code),
+            f"no place of the network is in '{code}'{did_you_mean(code, set(countries))}; "
+            f"expected one of: {', '.join(countries)}",
         )
+        for code in given
+        if code not in countries
     ]
+    missing = [c for c in countries if c not in given]
+    if missing:
+        problems.append(
+            doc.problem(
+                ("movement", "ride_chance_per_h"),
+                f"no ride chance for {', '.join(missing)}; expected one per country of the "
+                f"network ({', '.join(countries)})",
+            )
+        )
+    return problems
 
 
 def _time_problems(scenario: Scenario, doc: Document) -> list[Problem]:
@@ -256,3 +317,62 @@ def _overlap(other: str, other_kind: str, shared: frozenset[str], place: str) ->
         )
     what = other_kind.replace("_", " ")
     return f"overlaps '{other}', which already has {what} at {place} then; one at a time"
+
+
+def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """What a valid scenario says that changes nothing: a rule whose window lies outside the
+    run, a rule at places (or on roads) that no route reaches. Call on a scenario the checks
+    passed."""
+    # imported here: sim.network imports sim.scenario, which this module is part of
+    from sim.network import route_places  # noqa: PLC0415
+
+    routes = route_places(scenario)
+    reached = {place for places in routes for place in places}
+    travelled = {frozenset(leg) for places in routes for leg in pairwise(places)}
+    found = []
+    for name, spec in scenario.authorities.items():
+        at: KeyPath = ("authorities", name)
+        message = _outside_the_run(scenario, spec.active) or _unreached(
+            scenario, spec, reached, travelled
+        )
+        if message:
+            where = doc.locate(at)
+            found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
+    return found
+
+
+def _outside_the_run(scenario: Scenario, window: Window) -> str:
+    """Why a rule in force during `window` is never in force in the run, or nothing."""
+    if scenario.hours_since_start(window.end) <= 0:
+        return (
+            f"the rule ends ({window.end}) before the scenario starts ({scenario.time.start}): "
+            "it changes nothing"
+        )
+    if scenario.hours_since_start(window.start) >= scenario.time.duration_h:
+        return (
+            f"the rule begins ({window.start}) after the scenario ends "
+            f"({scenario.time.duration_h:g} h after it starts): it changes nothing"
+        )
+    return ""
+
+
+def _unreached(
+    scenario: Scenario, spec: RuleSpec, reached: set[str], travelled: set[frozenset[str]]
+) -> str:
+    """Why a rule acts on nobody: no route reaches its places or travels its roads (a hold
+    whose word travels ahead, `word_ahead`, reaches roads nearby and is left alone)."""
+    kind = KINDS[spec.kind]
+    if "word_ahead" in type(spec).model_fields and kind.reaction_of(
+        spec, "word_ahead", scenario.behaviour
+    ):
+        return ""
+    roads = [frozenset(ends) for _, ends in spec.named_roads()]
+    if roads:
+        if any(road in travelled for road in roads):
+            return ""
+        shown = ", ".join(" - ".join(sorted(road)) for road in roads)
+        return f"no route travels {shown}: the rule changes nothing"
+    places = spec.place_ids()
+    if any(place in reached for place in places):
+        return ""
+    return f"no route reaches {', '.join(places)}: the rule changes nothing"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario.checks import reference_problems, route_problems
+from sim.scenario.checks import reference_problems, route_problems, scenario_warnings
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
 from sim.scenario.raw_checks import offset_problems, raw_place_problems
 from sim.scenario.schema import Scenario
@@ -256,6 +256,7 @@ def _checked(doc: Document, user_files: set[str]) -> Scenario:
     problems = problems or route_problems(scenario, doc)
     if problems:
         raise ScenarioError(problems)
+    scenario._warnings = tuple(scenario_warnings(scenario, doc))
     return scenario
 
 

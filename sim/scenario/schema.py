@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Union
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from sim.errors import ScenarioWarning
 from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
 from sim.scenario.network_spec import NetworkSpec
@@ -245,6 +246,14 @@ class Scenario(StrictModel):
     output: Output = Output()
     calibration: CalibrationSection | None = None  # free parameters; read by calibration only
     source_file: str = ""
+    # What the loader found valid but changing nothing (`sim.scenario.checks.scenario_warnings`);
+    # not a key of the file.
+    _warnings: tuple[ScenarioWarning, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[ScenarioWarning, ...]:
+        """The loader's warnings: located notes on keys that change nothing."""
+        return self._warnings
 
     def hours_since_start(self, when: datetime) -> float:
         """Hours from the scenario's start to `when` (validation ensures both, or neither, carry
