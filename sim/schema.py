@@ -74,6 +74,9 @@ MAX_WAITING_SCALE_H = 1e12
 tests and fits write it; anything larger changes nothing but risks overflow."""
 MAX_STEPS = 100_000
 """Steps of one run: the recorder keeps a row per step and place (8 bytes a counter)."""
+MIN_STEP_H = 0.01
+"""The shortest step, 36 seconds: shorter ones add nothing at walking pace, and every step
+count of a run (departures up to two years on) stays within the kernel's int32."""
 MAX_DAYS = 366.0
 """Day counts (quarantine): a year."""
 MAX_RATE_PER_H = 60.0

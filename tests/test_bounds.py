@@ -63,10 +63,10 @@ def only_problem(path: Path, overrides: tuple[str, ...] = ()) -> str:
             "Input should be less than or equal to 8784 (got 100000)",
         ),
         (
-            "  step_h: 1",
-            "  step_h: 0.0001",
+            "  duration_h: 48\n  step_h: 1",
+            "  duration_h: 8000\n  step_h: 0.05",
             "time",
-            "480,000 steps of 0.0001 h; at most 100,000 (the results keep a row per step): give a "
+            "160,000 steps of 0.05 h; at most 100,000 (the results keep a row per step): give a "
             "longer step_h or a shorter duration_h",
         ),
         (
@@ -176,4 +176,22 @@ def test_check_refuses_an_infinite_speed_with_exit_2(tmp_path: Path) -> None:
     line = line_of(text, "walking_speed_kmh")
     assert f"{at(path, line, 'movement.walking_speed_kmh')} Input should be a finite" in (
         done.stderr + done.stdout
+    )
+
+
+def test_a_wave_leaving_more_than_a_year_after_the_start_is_refused(tmp_path: Path) -> None:
+    path, text = write(
+        tmp_path, ("      at: 2021-01-14T04:00:00-06:00", "      at: 2023-01-14T04:00:00-06:00")
+    )
+    assert only_problem(path) == (
+        f"{at(path, line_of(text, 'at: 2023'), 'population.waves.main.at')} the wave's last "
+        "groups leave 17530 h after the start; at most 8784 h (a year) after it"
+    )
+
+
+def test_a_step_shorter_than_the_shortest_is_refused(tmp_path: Path) -> None:
+    path, text = write(tmp_path, ("  step_h: 1", "  step_h: 0.001"))
+    assert only_problem(path) == (
+        f"{at(path, line_of(text, 'step_h: 0.001'), 'time.step_h')} Input should be greater than "
+        "or equal to 0.01 (got 0.001)"
     )

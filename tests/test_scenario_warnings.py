@@ -135,3 +135,11 @@ def test_check_and_run_print_the_warning_and_the_summary_keeps_it(tmp_path: Path
     assert warning in ran.stderr.splitlines()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["warnings"] == [warning.removeprefix("warning: ")]
+
+
+def test_a_ride_chance_for_a_country_no_road_leads_to_is_a_warning(tmp_path: Path) -> None:
+    path, text = write(tmp_path, ("    MX: 0.02", "    MX: 0.02\n    CR: 0.1"))
+    assert [str(w) for w in load(path).warnings] == [
+        f"{at(path, line_of(text, 'CR: 0.1'), 'movement.ride_chance_per_h.CR')} no place of the "
+        "network is in 'CR': this ride chance changes nothing"
+    ]

@@ -14,6 +14,7 @@ from sim.errors import Problem, ScenarioError, ScenarioWarning
 from sim.rules import KINDS, RuleSpec, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
 from sim.scenario.schema import Scenario
+from sim.schema import MAX_SPAN_H
 from sim.targets import COMPARED_SETS, available_target_sets
 from sim.validation import did_you_mean
 from sim.yamlio import Document, KeyPath, dotted
@@ -239,19 +240,20 @@ def _origin_problems(scenario: Scenario, doc: Document) -> list[Problem]:
 
 
 def _ride_chance_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """Every country of the network has a ride chance, and every ride chance is for a country
-    of the network (a road's ride chance is that of the country it leads to: the first code of
-    a crossing's "A-B"), so a misspelt code is not silently ignored."""
-    countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
+    """Every country of the network has a ride chance (a road's ride chance is that of the
+    country it leads to: the first code of a crossing's "A-B"), and a ride chance for a code
+    close to one of them is a misspelling, not silently ignored (another code is a country the
+    network does not reach: a warning)."""
+    countries = _ride_countries(scenario)
     given = scenario.movement.ride_chance_per_h
     problems = [
         doc.problem(
             ("movement", "ride_chance_per_h", code),
-            f"no place of the network is in '{code}'{did_you_mean(code, set(countries))}; "
-            f"expected one of: {', '.join(countries)}",
+            f"no place of the network is in '{code}'{hint}; expected one of: "
+            f"{', '.join(countries)}",
         )
         for code in given
-        if code not in countries
+        if code not in countries and (hint := did_you_mean(code, set(countries)))
     ]
     missing = [c for c in countries if c not in given]
     if missing:
@@ -275,7 +277,16 @@ def _time_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     ]
     if any((when.tzinfo is None) != (start.tzinfo is None) for when in times):
         return []
-    return [
+    late = [
+        doc.problem(
+            ("population", "waves", name, "at"),
+            f"the wave's last groups leave {hours:g} h after the start; at most {MAX_SPAN_H:g} h "
+            "(a year) after it",
+        )
+        for name, wave in scenario.population.waves.items()
+        if (hours := scenario.hours_since_start(wave.at) + wave.spread_h) > MAX_SPAN_H
+    ]
+    return late + [
         doc.problem(
             ("population", "waves", name, "at"),
             f"wave leaves at {wave.at}, before the scenario starts ({start})",
@@ -338,7 +349,26 @@ def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning
         if message:
             where = doc.locate(at)
             found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
+    return _ride_chance_warnings(scenario, doc) + found
+
+
+def _ride_chance_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """A ride chance for a country no place of the network is in (and no misspelling of one,
+    which `_ride_chance_problems` refuses)."""
+    countries = _ride_countries(scenario)
+    found = []
+    for code in scenario.movement.ride_chance_per_h:
+        if code not in countries:
+            where = doc.locate(("movement", "ride_chance_per_h", code))
+            message = f"no place of the network is in '{code}': this ride chance changes nothing"
+            key = dotted(("movement", "ride_chance_per_h", code))
+            found.append(ScenarioWarning(where.file, where.line, key, message))
     return found
+
+
+def _ride_countries(scenario: Scenario) -> list[str]:
+    """The countries roads lead to, whose ride chances apply (a crossing "A-B" counts as A)."""
+    return sorted({p.country.split("-")[0] for p in scenario.network.places})
 
 
 def _outside_the_run(scenario: Scenario, window: Window) -> str:

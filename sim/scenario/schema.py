@@ -20,6 +20,7 @@ from sim.schema import (
     MAX_PEOPLE,
     MAX_STEPS,
     MAX_WAVES,
+    MIN_STEP_H,
     Days,
     Factor,
     People,
@@ -40,7 +41,7 @@ from sim.targets import COMPARED_SETS
 class TimeSection(StrictModel):
     start: Timestamp
     duration_h: PositiveSpanH
-    step_h: Annotated[float, Field(gt=0.0, le=24.0)] = 1.0  # a step longer than a day skips nights
+    step_h: Annotated[float, Field(ge=MIN_STEP_H, le=24.0)] = 1.0  # a longer step skips nights
 
     @model_validator(mode="after")
     def _few_enough_steps(self) -> TimeSection:
