@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_scenario_errors import at, error_of, line_of, write
 
+from sim.errors import ScenarioError
 from sim.population import empty
 from sim.schema import BYTES_PER_PERSON, MAX_PEOPLE
 
@@ -194,4 +195,40 @@ def test_a_step_shorter_than_the_shortest_is_refused(tmp_path: Path) -> None:
     assert only_problem(path) == (
         f"{at(path, line_of(text, 'step_h: 0.001'), 'time.step_h')} Input should be greater than "
         "or equal to 0.01 (got 0.001)"
+    )
+
+
+def test_an_infinite_sweep_range_is_refused_at_its_line(tmp_path: Path) -> None:
+    from sim.sweep.plan import load_sweep_file
+
+    write(tmp_path)
+    sweep = tmp_path / "sweep.yaml"
+    text = (
+        "name: s\nbase: scenario.yaml\nparameters:\n"
+        "  movement.walking_speed_kmh: {range: [2.0, .inf], steps: 3}\n"
+    )
+    sweep.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep_file(sweep)
+    assert str(info.value) == (
+        f"{at(sweep, 4, 'parameters.movement.walking_speed_kmh.range[1]')} Input should be a "
+        "finite number (got inf)"
+    )
+
+
+def test_a_non_finite_sweep_value_is_refused_at_its_line(tmp_path: Path) -> None:
+    from sim.sweep.plan import load_sweep_file
+
+    write(tmp_path)
+    sweep = tmp_path / "sweep.yaml"
+    text = (
+        "name: s\nbase: scenario.yaml\nparameters:\n"
+        "  movement.walking_speed_kmh: {values: [2.0, .nan]}\n"
+    )
+    sweep.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep_file(sweep)
+    assert str(info.value) == (
+        f"{at(sweep, 4, 'parameters.movement.walking_speed_kmh')} each number must be finite "
+        "and within ±2**63 (got nan)"
     )

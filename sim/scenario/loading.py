@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sim.errors import Problem, ScenarioError
 from sim.scenario.checks import reference_problems, route_problems, scenario_warnings
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
@@ -246,6 +248,7 @@ def _checked(doc: Document, user_files: set[str]) -> Scenario:
     except ScenarioError as error:
         problems = [*error.problems, *offset_problems(doc, user_files)]
         problems += raw_place_problems(doc, reported={p.key for p in problems})
+        problems += _network_problems_alone(doc, error.problems)
         raise ScenarioError(problems) from None
     problems = offset_problems(doc, user_files)
     problems += network_problems(
@@ -258,6 +261,22 @@ def _checked(doc: Document, user_files: set[str]) -> Scenario:
         raise ScenarioError(problems)
     scenario._warnings = tuple(scenario_warnings(scenario, doc))
     return scenario
+
+
+def _network_problems_alone(doc: Document, schema_problems: list[Problem]) -> list[Problem]:
+    """The network's own checks (places defined twice, roads to unknown places, a disconnected
+    network) where the rest of the scenario failed its schema but the network did not."""
+    if any(p.key == "network" or p.key.startswith("network.") for p in schema_problems):
+        return []
+    try:
+        network = NetworkSpec.model_validate(doc.data.get("network"))
+    except ValidationError:
+        return []
+    population = doc.data.get("population")
+    origin = population.get("origin") if isinstance(population, dict) else None
+    return network_problems(
+        network, doc, ("network",), origin=origin if isinstance(origin, str) else None
+    )
 
 
 def _resolve_network(doc: Document, scenario_path: Path) -> Any:
