@@ -79,13 +79,17 @@ MIN_STEP_H = 0.01
 count of a run (departures up to two years on) stays within the kernel's int32."""
 MAX_DAYS = 366.0
 """Day counts (quarantine): a year."""
-MAX_RATE_PER_H = 60.0
-"""Hazards and rates per hour: once a minute is already an instant certainty at hourly steps."""
+MAX_RATE_PER_H = 1e9
+"""Hazards and rates per hour: anything above about 50 an hour is already certain within a
+step, so this only keeps products with steps, crowds and hours finite; 1e9 is how tests and
+files write "at once"."""
 MAX_FACTOR = 1_000.0
-"""Multipliers (ride factor, place preference, crowd weight): a thousandfold is beyond any
-effect a source could support."""
-MIN_PREFERENCE = 0.001
-"""A place preference below a thousandth would underflow the product of a route's weights."""
+"""Multipliers (ride factor, crowd weight): a thousandfold is beyond any effect a source could
+support."""
+MIN_PREFERENCE = 1e-9
+MAX_PREFERENCE = 1e9
+"""Place preferences: a route's weight multiplies those of its places, and through 30 places
+at either limit it is still a float (1e-270 to 1e270), never 0 or inf."""
 MAX_SHAPE = 100.0
 """Weibull shape: above this the hazard is a step at the scale, and powers overflow."""
 MAX_FORCE = 1_000_000
@@ -116,7 +120,7 @@ WaitingScaleH = Annotated[float, Field(gt=0.0, le=MAX_WAITING_SCALE_H)]
 Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
 RatePerH = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_H)]
 Factor = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
-Preference = Annotated[float, Field(ge=MIN_PREFERENCE, le=MAX_FACTOR)]
+Preference = Annotated[float, Field(ge=MIN_PREFERENCE, le=MAX_PREFERENCE)]
 Shape = Annotated[float, Field(gt=0.0, le=MAX_SHAPE)]
 People = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
