@@ -13,6 +13,7 @@ from pydantic import ValidationError, create_model
 from sim.errors import Problem, ScenarioError, ScenarioWarning
 from sim.rules import KINDS, RuleSpec, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
+from sim.scenario.routes import route_places
 from sim.scenario.schema import Scenario
 from sim.schema import MAX_SPAN_H
 from sim.targets import COMPARED_SETS, available_target_sets
@@ -203,9 +204,6 @@ def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     problems = _origin_problems(scenario, doc)
     if problems:
         return problems
-    # imported here: sim.network imports sim.scenario, which this module is part of
-    from sim.network import route_places  # noqa: PLC0415
-
     try:
         route_places(scenario)
     except ScenarioError as error:
@@ -334,9 +332,6 @@ def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning
     """What a valid scenario says that changes nothing: a rule whose window lies outside the
     run, a rule at places (or on roads) that no route reaches. Call on a scenario the checks
     passed."""
-    # imported here: sim.network imports sim.scenario, which this module is part of
-    from sim.network import route_places  # noqa: PLC0415
-
     routes = route_places(scenario)
     reached = {place for places in routes for place in places}
     travelled = {frozenset(leg) for places in routes for leg in pairwise(places)}

@@ -256,6 +256,17 @@ class Scenario(StrictModel):
         """The loader's warnings: located notes on keys that change nothing."""
         return self._warnings
 
+    def __eq__(self, other: object) -> bool:
+        """Equal keys: the warnings are notes on the files the scenario was read from, not part
+        of it (a run's resolved scenario.yaml reads back equal to what it ran)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        """Over the keys, as `__eq__` compares them."""
+        return hash(self.model_dump_json())
+
     def hours_since_start(self, when: datetime) -> float:
         """Hours from the scenario's start to `when` (validation ensures both, or neither, carry
         a UTC offset, so the difference is real elapsed time)."""
