@@ -143,3 +143,21 @@ def test_a_ride_chance_for_a_country_no_road_leads_to_is_a_warning(tmp_path: Pat
         f"{at(path, line_of(text, 'CR: 0.1'), 'movement.ride_chance_per_h.CR')} no place of the "
         "network is in 'CR': this ride chance changes nothing"
     ]
+
+
+def test_a_rule_whose_values_are_those_without_it_is_a_warning(tmp_path: Path) -> None:
+    prevention = (
+        "  calm:\n    kind: state_of_prevention\n    places: [border, town]\n"
+        "    active:\n      start: 2021-01-14T00:00:00-06:00\n"
+        "      end: 2021-01-15T00:00:00-06:00\n    give_up_per_h: 0\n    ride_factor: 1.0\n"
+        "health:\n"
+    )
+    path, text = write(tmp_path, ("health:\n", prevention))
+    assert [str(w) for w in load(path).warnings] == [
+        f"{at(path, line_of(text, '  calm:'), 'authorities.calm')} every value of the rule is "
+        "the one without it (a hazard of 0, a factor of 1): it changes nothing"
+    ]
+    helpful, _ = write(
+        tmp_path, ("health:\n", prevention.replace("ride_factor: 1.0", "ride_factor: 0.5"))
+    )
+    assert load(helpful).warnings == ()

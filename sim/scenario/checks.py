@@ -329,8 +329,9 @@ def _overlap(other: str, other_kind: str, shared: frozenset[str], place: str) ->
 
 
 def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
-    """What a valid scenario says that changes nothing: a rule whose window lies outside the
-    run, a rule at places (or on roads) that no route reaches. Call on a scenario the checks
+    """What a valid scenario says that changes nothing: a ride chance for a country no road
+    leads to; a rule whose window lies outside the run, whose values are those without it, or
+    at places (or on roads) that no route reaches. Call on a scenario the checks
     passed."""
     routes = route_places(scenario)
     reached = {place for places in routes for place in places}
@@ -338,8 +339,10 @@ def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning
     found = []
     for name, spec in scenario.authorities.items():
         at: KeyPath = ("authorities", name)
-        message = _outside_the_run(scenario, spec.active) or _unreached(
-            scenario, spec, reached, travelled
+        message = (
+            _outside_the_run(scenario, spec.active)
+            or _writes_nothing(scenario, spec)
+            or _unreached(scenario, spec, reached, travelled)
         )
         if message:
             where = doc.locate(at)
@@ -379,6 +382,17 @@ def _outside_the_run(scenario: Scenario, window: Window) -> str:
             f"({scenario.time.duration_h:g} h after it starts): it changes nothing"
         )
     return ""
+
+
+def _writes_nothing(scenario: Scenario, spec: RuleSpec) -> str:
+    """Why a rule writes no effect at all (its values are those of no rule: a hazard of 0, a
+    factor of 1), or nothing."""
+    if KINDS[spec.kind].writes_for(spec, scenario.behaviour):
+        return ""
+    return (
+        "every value of the rule is the one without it (a hazard of 0, a factor of 1): it "
+        "changes nothing"
+    )
 
 
 def _unreached(
