@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # runs, so `caravan check` and `caravan --help` answer at once.
 
 EXIT_INPUT_ERROR = 2
+_SCENARIO_HELP = "scenario YAML file, or the name of a shipped one (caravan scenarios)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to tell how to resume
     err = Console(stderr=True, highlight=False)
     try:
+        _resolve_names(args)
         result: int = args.handler(args)
         return result
     except CaravanError as exc:
@@ -71,7 +73,26 @@ def _parser() -> argparse.ArgumentParser:
     _add_export_parser(sub)
     _add_check_parser(sub)
     _add_rules_parser(sub)
+    _add_scenarios_parser(sub)
+    _add_init_parser(sub)
     return parser
+
+
+def _resolve_names(args: argparse.Namespace) -> None:
+    """Turn the name of a shipped file (`january-2021`) into its path wherever a command takes
+    a scenario, sweep or behaviour file; paths are kept as given."""
+    from sim import packaged
+
+    for option, kinds in (
+        ("scenario", packaged.SCENARIO_KINDS),
+        ("sweep", packaged.SWEEP_KINDS),
+        ("behaviour", packaged.BEHAVIOUR_KINDS),
+        ("search_from", packaged.BEHAVIOUR_KINDS),
+    ):
+        if getattr(args, option, None) is not None:
+            setattr(args, option, packaged.resolve(getattr(args, option), kinds))
+    if getattr(args, "also", None):
+        args.also = [(packaged.resolve(path), targets) for path, targets in args.also]
 
 
 def _add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +129,7 @@ def _add_set_option(parser: argparse.ArgumentParser) -> None:
 def _add_run_parser(sub: _Subparsers) -> None:
     """`caravan run SCENARIO`."""
     run_p = sub.add_parser("run", help="run a scenario and write its outcomes")
-    run_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    run_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     run_p.add_argument(
         "--seed", type=_non_negative_int, default=0, help="random seed, 0 or more (default 0)"
     )
@@ -156,7 +177,9 @@ def _add_sweep_parser(sub: _Subparsers) -> None:
         description="Run every point and replicate of a sweep file; results are recorded as "
         "runs finish, and --resume continues an interrupted sweep.",
     )
-    sweep_p.add_argument("sweep", type=Path, help="sweep YAML file")
+    sweep_p.add_argument(
+        "sweep", type=Path, help="sweep YAML file, or the name of a shipped one (caravan scenarios)"
+    )
     sweep_p.add_argument("--out", type=Path, required=True, help="directory for the results")
     _add_executor_options(sweep_p)
     sweep_p.add_argument(
@@ -199,7 +222,7 @@ def _add_calibrate_parser(sub: _Subparsers) -> None:
         "target set by approximate Bayesian computation (ABC-SMC); simulations are recorded "
         "as they finish, and --resume continues an interrupted calibration.",
     )
-    cal_p.add_argument("scenario", type=Path, help="scenario YAML file with a calibration section")
+    cal_p.add_argument("scenario", type=Path, help=f"{_SCENARIO_HELP}, with a calibration section")
     _add_targets_option(cal_p)
     cal_p.add_argument(
         "--also",
@@ -263,7 +286,7 @@ def _add_validate_parser(sub: _Subparsers) -> None:
         "set beside the model's median and 90% interval; the set need not be the one the "
         "scenario was fitted to.",
     )
-    val_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    val_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     _add_targets_option(val_p)
     val_p.add_argument(
         "--replicates",
@@ -351,7 +374,7 @@ def _add_export_parser(sub: _Subparsers) -> None:
         description="Write the scenario's network, departures and closures as Flee 3 input "
         "files, and list what Flee cannot express (also in DIR/notes.md).",
     )
-    flee_p.add_argument("scenario", type=Path, help="scenario YAML file")
+    flee_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     flee_p.add_argument("--out", type=Path, required=True, help="directory for the Flee files")
     flee_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     flee_p.add_argument(
@@ -363,7 +386,7 @@ def _add_export_parser(sub: _Subparsers) -> None:
 def _add_check_parser(sub: _Subparsers) -> None:
     """`caravan check SCENARIO`."""
     check_p = sub.add_parser("check", help="validate a scenario without running it")
-    check_p.add_argument("scenario", type=Path)
+    check_p.add_argument("scenario", type=Path, help=_SCENARIO_HELP)
     check_p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     check_p.set_defaults(handler=_check)
 
@@ -377,6 +400,33 @@ def _add_rules_parser(sub: _Subparsers) -> None:
         "keys and the effects it writes), and the effect vocabulary the kernel applies.",
     )
     rules_p.set_defaults(handler=_rules)
+
+
+def _add_scenarios_parser(sub: _Subparsers) -> None:
+    """`caravan scenarios`."""
+    scenarios_p = sub.add_parser(
+        "scenarios",
+        help="list the shipped scenarios, sweeps, behaviour files and target sets",
+        description="List the files shipped with caravan-sim; a command that takes a scenario, "
+        "sweep or behaviour file also takes its name here (caravan run january-2021).",
+    )
+    scenarios_p.set_defaults(handler=_scenarios)
+
+
+def _add_init_parser(sub: _Subparsers) -> None:
+    """`caravan init DIR`."""
+    init_p = sub.add_parser(
+        "init",
+        help="copy the shipped scenarios and target sets into a directory to edit",
+        description="Copy the shipped scenarios, networks, sweeps, behaviour files and target "
+        "sets into DIR/scenarios and DIR/seeds, in their layout, so that the copies run "
+        "from there.",
+    )
+    init_p.add_argument(
+        "dir", type=Path, metavar="DIR", help="directory to copy into (made if missing)"
+    )
+    init_p.add_argument("--overwrite", action="store_true", help="replace files already there")
+    init_p.set_defaults(handler=_init)
 
 
 def _non_negative_int(text: str) -> int:
@@ -430,6 +480,48 @@ def _print_warnings(scenario: scenario_module.Scenario) -> None:
     """The loader's warnings, one a line on stderr, each `warning: file:line: key: message`."""
     for warning in scenario.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from sim import packaged
+    from sim.targets import available_target_sets, load_target_set
+
+    console = _console()
+    files = Table(title="Shipped files (give the name where a command takes a file)")
+    files.add_column("name", no_wrap=True)
+    files.add_column("kind", no_wrap=True)
+    files.add_column("what it is")
+    for shipped in packaged.shipped_files():
+        files.add_row(shipped.name, shipped.kind, shipped.description)
+    console.print(files)
+    target_sets = Table(title="Target sets (--targets NAME)")
+    target_sets.add_column("name", no_wrap=True)
+    target_sets.add_column("figures", justify="right")
+    target_sets.add_column("what it holds")
+    for name in available_target_sets():
+        target_set = load_target_set(name)
+        description = packaged.describe(packaged.seeds_dir() / "targets" / f"{name}.yaml")
+        target_sets.add_row(name, str(len(target_set.targets)), description)
+    console.print(target_sets)
+    console.print(
+        Text(f"from {packaged.data_dir()}; copy them to edit with: caravan init DIR"),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from sim import packaged
+
+    written = packaged.copy_to(args.dir, overwrite=args.overwrite)
+    console = _console()
+    for path in written:
+        console.print(Text(f"wrote {path}"), soft_wrap=True)
+    example = args.dir / "scenarios" / "january-2021.yaml"
+    console.print(
+        Text(f"{len(written)} files; run one with: caravan run {example}"), soft_wrap=True
+    )
+    return 0
 
 
 def _rules(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from sim import packaged
 from sim.errors import Problem, ScenarioError
 from sim.results_schema import FAMILIES, FIXED_OUTCOME_KEYS, is_known_key
 from sim.validation import did_you_mean, validate_model
@@ -244,8 +245,9 @@ class _SourcesFile(_Frozen):
 
 
 def seeds_dir() -> Path:
-    """The repository's `seeds/` directory (reported figures, sources, target sets)."""
-    return Path(__file__).resolve().parent.parent / "seeds"
+    """The shipped `seeds/` directory (reported figures, sources, target sets): package data,
+    the repository's `seeds/` in a clone."""
+    return packaged.seeds_dir()
 
 
 def _targets_dir() -> Path:

@@ -5,6 +5,7 @@ and resumed, or run on two local worker processes, gives the same result.
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from pathlib import Path
@@ -107,6 +108,18 @@ def test_the_calibrated_scenario_reproduces_its_check_runs(
         outcomes = sim.run(calibrated, seed=r).outcomes
         assert row.remitted == outcomes["remitted"]
         assert row.tested_positive == outcomes["tested_positive"]
+
+
+def test_the_calibrations_files_name_the_package_version(short_reference: Path) -> None:
+    version = sim.package_version()
+    summary = json.loads((short_reference / "summary.json").read_text(encoding="utf-8"))
+    manifest = json.loads((short_reference / "manifest.json").read_text(encoding="utf-8"))
+    assert summary["package_version"] == manifest["package_version"] == version
+    report = (short_reference / "report.md").read_text(encoding="utf-8")
+    assert f", caravan-sim {version}. ABC-SMC with" in report
+    calibrated = (short_reference / "calibrated.yaml").read_text(encoding="utf-8")
+    header = " ".join(line.lstrip("# ") for line in calibrated.splitlines() if line[:1] == "#")
+    assert f" by caravan-sim {version}): " in header
 
 
 def test_an_interrupted_calibration_resumes_to_the_same_result(

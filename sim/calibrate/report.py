@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from sim import figures
+from sim import figures, package_version
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.results import by_summary_target, phase_rows
@@ -181,6 +181,7 @@ def _summary(
         "scenario_file": str(plan.scenario_path),
         "overrides": list(plan.overrides),
         "target_set": plan.targets.name,
+        "package_version": package_version(),
         "seed": plan.seed,
         "settings": plan.settings.model_dump(mode="json"),
         "stop_reason": outcome.stop_reason,
@@ -311,7 +312,8 @@ def _provenance(
     text = (
         f"Calibrated by `caravan calibrate` to {sets} (run "
         f"directory {outcome.out_dir}, seed {plan.seed}, written "
-        f"{datetime.now(UTC).date().isoformat()}): {len(outcome.generations)} ABC-SMC "
+        f"{datetime.now(UTC).date().isoformat()} by caravan-sim {package_version()}): "
+        f"{len(outcome.generations)} ABC-SMC "
         f"generations, {sims['abc']} simulations, final tolerance {_fmt(last['tolerance'])}. "
         f"The values are {describe_point(outcome.point)}: of the posterior medians and the "
         f"{settings.point_candidates} particles closest to the figures, the point whose runs "
@@ -446,7 +448,8 @@ def markdown_report(summary: Mapping[str, Any]) -> str:
     lines = [
         f"# Calibration of `{summary['scenario']}` to `{summary['target_set']}`{jointly}",
         "",
-        f"Scenario file `{summary['scenario_file']}`, seed {summary['seed']}. "
+        f"Scenario file `{summary['scenario_file']}`, seed {summary['seed']}, caravan-sim "
+        f"{summary.get('package_version', 'unknown')}. "
         f"ABC-SMC with {summary['settings']['particles']} particles per generation; "
         f"stopped because {summary['stop_reason']}.",
         f"Simulations: {sims['abc']} for the fit, {sims.get('predictive', 0)} posterior "

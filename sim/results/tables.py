@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim import package_version
 from sim.results.run import Results
 
 
@@ -84,9 +85,16 @@ def _time_type(start: datetime) -> pa.DataType:
     return pa.timestamp("s", tz=f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
 
 
+VERSION_KEY = b"caravan_sim_version"
+"""Key of the package version in the metadata of a run directory's Parquet files."""
+
+
 def write_parquet(tables: Sequence[pa.Table], path: Path) -> None:
-    """Concatenate replicate tables and write them (the caller writes into a staging dir)."""
-    pq.write_table(pa.concat_tables(tables), path)
+    """Concatenate replicate tables and write them (the caller writes into a staging dir),
+    with the package version in the file's metadata (key `caravan_sim_version`)."""
+    table = pa.concat_tables(tables)
+    metadata = {**(table.schema.metadata or {}), VERSION_KEY: package_version().encode()}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
 # The 90% interval over replicates: 5th percentile, median, 95th percentile.

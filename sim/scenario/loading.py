@@ -4,6 +4,7 @@ problem located by file, line and key."""
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,10 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
         return doc
     if not isinstance(parent, str):
         raise ScenarioError([doc.problem(("extends",), "expected a path to a scenario file")])
-    base_path = (path.parent / parent).resolve()
-    if base_path in seen or base_path == path.resolve():
+    # Named as the user reached it (through the repository's `scenarios` link, say), not as
+    # resolved: messages then show the user's path; cycles are found on resolved paths.
+    base_path = Path(os.path.normpath(path.parent / parent))
+    if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise ScenarioError([doc.problem(("extends",), f"{parent} extends itself in a cycle")])
     if not base_path.exists():
         raise ScenarioError([doc.problem(("extends",), f"base scenario {parent} not found")])
@@ -79,9 +82,9 @@ def _rebase_network_file(doc: Document, from_dir: Path, to_dir: Path) -> None:
     """A network `file:` is relative to the scenario that wrote it; keep it right after extends."""
     network = doc.data.get("network")
     if isinstance(network, dict) and isinstance(network.get("file"), str):
-        absolute = (from_dir / network["file"]).resolve()
+        absolute = Path(os.path.abspath(from_dir / network["file"]))
         try:
-            network["file"] = str(absolute.relative_to(to_dir.resolve()))
+            network["file"] = str(absolute.relative_to(os.path.abspath(to_dir)))
         except ValueError:
             network["file"] = str(absolute)
 
