@@ -112,8 +112,8 @@ def test_a_rule_outside_the_run_is_a_warning(tmp_path: Path) -> None:
     )
     assert [str(w) for w in load(path).warnings] == [
         f"{at(path, line_of(text, '  border_force:'), 'authorities.border_force')} the rule ends "
-        "(2021-01-13 18:00:00-06:00) before the scenario starts (2021-01-13 18:00:00-06:00): it "
-        "changes nothing",
+        "(2021-01-13 18:00:00-06:00) by the time the scenario starts (2021-01-13 18:00:00-06:00): "
+        "it changes nothing",
         f"{at(path, line_of(text, '  roadblocks:'), 'authorities.roadblocks')} the rule begins "
         "(2021-01-15 18:00:00-06:00) after the scenario ends (48 h after it starts): it changes "
         "nothing",

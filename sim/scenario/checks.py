@@ -373,8 +373,8 @@ def _outside_the_run(scenario: Scenario, window: Window) -> str:
     """Why a rule in force during `window` is never in force in the run, or nothing."""
     if scenario.hours_since_start(window.end) <= 0:
         return (
-            f"the rule ends ({window.end}) before the scenario starts ({scenario.time.start}): "
-            "it changes nothing"
+            f"the rule ends ({window.end}) by the time the scenario starts "
+            f"({scenario.time.start}): it changes nothing"
         )
     if scenario.hours_since_start(window.start) >= scenario.time.duration_h:
         return (
