@@ -494,6 +494,7 @@ def _check(args: argparse.Namespace) -> int:
     problems = section_problems(sc, doc)
     if problems:
         raise ScenarioError(problems)
+    _print_warnings(sc)
     Console(highlight=False).print(
         Text(
             f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
@@ -503,6 +504,12 @@ def _check(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def _print_warnings(scenario: Scenario) -> None:
+    """The loader's warnings, one a line on stderr, each `warning: file:line: key: message`."""
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _scenarios(args: argparse.Namespace) -> int:
@@ -613,6 +620,7 @@ def _run(args: argparse.Namespace) -> int:
     sc = scenario_module.load(args.scenario, args.set, args.behaviour)
     out_dir = args.out or default_out_dir(sc, args.seed)
     check_writable(out_dir, args.overwrite)  # fail before computing, not after
+    _print_warnings(sc)
     console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
     runs = _simulate(sc, seeds, args.threads, console)

@@ -24,6 +24,13 @@ class Problem:
         return f"{where}:{key} {self.message}"
 
 
+@dataclass(frozen=True)
+class ScenarioWarning(Problem):
+    """A located note on an input that is valid but says something that changes nothing (a
+    rule at a place no route reaches, a window outside the run): not an exception; `caravan
+    check` and `run` print it, and a run keeps it in summary.json under "warnings"."""
+
+
 class ScenarioError(CaravanError):
     """A scenario, network or override is invalid; holds every problem found, not the first."""
 

@@ -155,6 +155,8 @@ def summary_of(scenario: Scenario, runs: Sequence[Results]) -> dict[str, Any]:
         else {k: v["median"] for k, v in stats.items()},
         "outcome_intervals": stats if len(runs) > 1 else None,
         "per_replicate": per_replicate,
+        # what the loader found valid but changing nothing, as `caravan check` prints it
+        "warnings": [str(w) for w in scenario.warnings],
     }
 
 

@@ -4,7 +4,7 @@ and the constrained numbers they share."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -23,13 +23,14 @@ EVERY_KEY = "every_key"
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors, types are not coerced, and validated objects are frozen.
+    """Unknown keys are errors, types are not coerced, numbers are finite (no .inf, no .nan)
+    and validated objects are frozen.
 
     Keys a schema gains after 0.1 are named in `added_since_0_1`: they are written out (a run's
     resolved scenario.yaml) only where they differ from their default, so a 0.1 file resolves to
     what it did, and sweeps and calibrations started before they existed still resume."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
     added_since_0_1: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
@@ -47,10 +48,82 @@ class StrictModel(BaseModel):
         return data
 
 
+# --------------------------------------------------------------------------------------------
+# Upper limits: each the largest value that still makes physical sense, so that a typo such as
+# 1e308 is refused at its line instead of overflowing an array or a route weight later.
+# --------------------------------------------------------------------------------------------
+
+BYTES_PER_PERSON = 24
+"""Bytes of the migrant arrays per person (`sim.population.Migrants`: two uint8, three int16,
+one float32, three int32 columns); tests/test_bounds.py checks it against the arrays."""
+MAX_PEOPLE = 50_000_000
+"""Most people a scenario may hold: their arrays then take 1.2 GB (24 bytes each), a share of
+a 24 GB machine that leaves room for the kernel's working copies."""
+MAX_WALKING_SPEED_KMH = 15.0
+"""A running pace: nobody walks faster for hours on end."""
+MAX_VEHICLE_SPEED_KMH = 150.0
+"""Above any highway speed limit in Central America or Mexico."""
+MAX_ROAD_KM = 5_000.0
+"""One road longer than the whole of Central America from Panama to Mexico's north is a typo."""
+MAX_ROUTE_KM = 50_000.0
+"""Detours and distances along roads: more than the Earth's circumference."""
+MAX_SPAN_H = 8_784.0
+"""A scenario's duration and every time span in it: one (leap) year of hours."""
+MAX_WAITING_SCALE_H = 1e12
+"""A Weibull scale of giving up: 1e12 h (a hundred million years) already says "never", the way
+tests and fits write it; anything larger changes nothing but risks overflow."""
+MAX_STEPS = 100_000
+"""Steps of one run: the recorder keeps a row per step and place (8 bytes a counter)."""
+MIN_STEP_H = 0.01
+"""The shortest step, 36 seconds: shorter ones add nothing at walking pace, and every step
+count of a run (departures up to two years on) stays within the kernel's int32."""
+MAX_DAYS = 366.0
+"""Day counts (quarantine): a year."""
+MAX_RATE_PER_H = 1e9
+"""Hazards and rates per hour: anything above about 50 an hour is already certain within a
+step, so this only keeps products with steps, crowds and hours finite; 1e9 is how tests and
+files write "at once"."""
+MAX_FACTOR = 1_000.0
+"""Multipliers (ride factor, crowd weight): a thousandfold is beyond any effect a source could
+support."""
+MIN_PREFERENCE = 1e-9
+MAX_PREFERENCE = 1e9
+"""Place preferences: a route's weight multiplies those of its places, and through 30 places
+at either limit it is still a float (1e-270 to 1e270), never 0 or inf."""
+MAX_SHAPE = 100.0
+"""Weibull shape: above this the hazard is a step at the scale, and powers overflow."""
+MAX_FORCE = 1_000_000
+"""Police and soldiers at one crossing: more than any army of the region."""
+MAX_GROUP_SIZE = 10_000
+"""One travelling group: larger than any whole caravan reported."""
+MAX_CAPACITY_PER_H = 1_000_000.0
+"""People a return transport carries per hour at one place."""
+MAX_PLACES = 30_000
+"""Places of a network: the kernel keeps place indices in int16."""
+MAX_WAVES = 100
+"""Waves of a population: each origin has up to 200 routes, kept as int16 indices."""
+MAX_SEED = 2**62
+"""Seeds (plus replicates) stay within a signed 64-bit integer, as the results store them."""
+
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
-
+WalkingSpeedKmh = Annotated[float, Field(gt=0.0, le=MAX_WALKING_SPEED_KMH)]
+VehicleSpeedKmh = Annotated[float, Field(gt=0.0, le=MAX_VEHICLE_SPEED_KMH)]
+RoadKm = Annotated[float, Field(gt=0.0, le=MAX_ROAD_KM)]
+UncertaintyKm = Annotated[float, Field(ge=0.0, le=MAX_ROAD_KM)]
+RouteKm = Annotated[float, Field(ge=0.0, le=MAX_ROUTE_KM)]
+PositiveRouteKm = Annotated[float, Field(gt=0.0, le=MAX_ROUTE_KM)]
+SpanH = Annotated[float, Field(ge=0.0, le=MAX_SPAN_H)]
+PositiveSpanH = Annotated[float, Field(gt=0.0, le=MAX_SPAN_H)]
+WaitingScaleH = Annotated[float, Field(gt=0.0, le=MAX_WAITING_SCALE_H)]
+Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
+RatePerH = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_H)]
+Factor = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
+Preference = Annotated[float, Field(ge=MIN_PREFERENCE, le=MAX_PREFERENCE)]
+Shape = Annotated[float, Field(gt=0.0, le=MAX_SHAPE)]
+People = Annotated[int, Field(ge=0, le=MAX_PEOPLE)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 # A date and time as YAML files write it: 2021-01-14T06:00:00-06:00, or with a space for the T,
 # without seconds, with Z for UTC, or with no offset (local wall-clock time).
@@ -59,17 +132,29 @@ _TIMESTAMP = re.compile(
     r"(?P<hour>\d\d?):(?P<minute>\d\d)(?::(?P<second>\d\d)(?:\.(?P<fraction>\d+))?)?"
     r"(?:[ \t]*(?P<zone>Z|(?P<sign>[-+])(?P<zone_h>\d\d?)(?::?(?P<zone_min>\d\d))?))?"
 )
+_DATE_ONLY = re.compile(r"\d{4}-\d\d?-\d\d?")
+_TIME_EXAMPLE = "2021-01-14T06:00:00-06:00"
 
 
 def _timestamp(value: Any) -> Any:
-    """A date and time written as text in YAML (the YAML 1.2 core schema has no timestamps, see
-    `sim.yamlio`) as a datetime; datetimes (a validated model's dump) pass as they are, and
-    anything else is left to the strict datetime type to refuse."""
-    if not isinstance(value, str):
-        return value
-    match = _TIMESTAMP.fullmatch(value.strip())
+    """A time as a datetime: given as one (a validated model's dump), or as text (the YAML 1.2
+    core schema has no timestamps, see `sim.yamlio`); an impossible date or offset
+    (2021-02-30, +25:00, year 0) is refused with what is wrong."""
+    if isinstance(value, str):
+        value = _parse_timestamp(value.strip())
+    if isinstance(value, date) and not isinstance(value, datetime):
+        raise ValueError(f"give a time of day too, like {_TIME_EXAMPLE}")
+    if not isinstance(value, datetime):
+        raise ValueError(f"expected a date and time like {_TIME_EXAMPLE}")
+    return value
+
+
+def _parse_timestamp(text: str) -> datetime:
+    match = _TIMESTAMP.fullmatch(text)
     if match is None:
-        raise ValueError("expected a datetime such as 2021-01-14T06:00:00-06:00")
+        if _DATE_ONLY.fullmatch(text):
+            raise ValueError(f"give a time of day too, like {_TIME_EXAMPLE}")
+        raise ValueError(f"expected a date and time like {_TIME_EXAMPLE}")
     part = match.groupdict()
     zone: tzinfo | None = None
     if part["zone"] == "Z":
@@ -95,5 +180,14 @@ def _timestamp(value: Any) -> Any:
         raise ValueError(f"not a real date and time: {exc}") from None
 
 
+def timestamp_or_none(value: Any) -> datetime | None:
+    """`value` read as a `Timestamp`, or None if it is not one (the schema says why)."""
+    try:
+        parsed = _timestamp(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, datetime) else None
+
+
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
-"""A date and time in a schema: text as written in YAML, or a datetime."""
+"""A date and time, with or without a UTC offset: text as written in YAML, or a datetime."""

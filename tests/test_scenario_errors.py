@@ -190,7 +190,12 @@ def test_misspelled_key_names_line_and_suggests(tmp_path: Path) -> None:
             "movement.walking_speed_kmh",
             "valid number (got 'fast')",
         ),
-        ("  start: 2021-01-13T18:00:00-06:00", "  start: tomorrow", "time.start", "datetime"),
+        (
+            "  start: 2021-01-13T18:00:00-06:00",
+            "  start: tomorrow",
+            "time.start",
+            "expected a date and time like 2021-01-14T06:00:00-06:00 (got 'tomorrow')",
+        ),
         ("    force: 50", "    force: [50]", "authorities.border_force.force", "valid integer"),
     ],
 )

@@ -60,9 +60,11 @@ def test_help_loads_no_simulation_library_nor_numpy_nor_the_scenario_schema() ->
 
 
 def test_check_loads_no_simulation_library_nor_numpy() -> None:
-    # January 2021 has a calibration section, so this covers its checks as well
-    result = _loaded_after(["check", str(JANUARY)], (*SIMULATION_LIBRARIES, "numpy", "sim.model"))
-    assert result == {"status": 0, "loaded": []}
+    # January 2021 has a calibration section, so this covers its checks as well. networkx is
+    # the one library check needs: it searches the routes as `run` will, so an unreachable
+    # destination or a rule no route reaches is found without running.
+    watched = tuple(m for m in (*SIMULATION_LIBRARIES, "numpy", "sim.model") if m != "networkx")
+    assert _loaded_after(["check", str(JANUARY)], watched) == {"status": 0, "loaded": []}
 
 
 def test_the_watch_list_would_see_a_heavy_import() -> None:

@@ -160,8 +160,8 @@ def test_timestamps_read_as_yaml_1_1_read_them() -> None:
         ("0000-01-14T06:00:00-06:00", "not a real date and time: year 0 is out of range"),
         ("2021-01-14T25:00:00-06:00", "not a real date and time: hour must be in 0..23"),
         ("2021-01-14T06:00:00+25:00", "UTC offset +25:00 is not a real one (-23:59 to +23:59)"),
-        ("2021-01-14", "expected a datetime such as 2021-01-14T06:00:00-06:00"),
-        ("next monday", "expected a datetime such as 2021-01-14T06:00:00-06:00"),
+        ("2021-01-14", "give a time of day too, like 2021-01-14T06:00:00-06:00"),
+        ("next monday", "expected a date and time like 2021-01-14T06:00:00-06:00"),
     ],
 )
 def test_impossible_times_are_located_errors(

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 from sim.rules.effects import EFFECT_NAMES, Effects
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, Timestamp, UnitFloat
+from sim.schema import (
+    PositiveRouteKm,
+    RatePerH,
+    Shape,
+    StrictModel,
+    Timestamp,
+    UnitFloat,
+    WaitingScaleH,
+)
 
 # --------------------------------------------------------------------------------------------
 # Scenario sections
@@ -33,7 +41,7 @@ class Window(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if (self.start.tzinfo is None) != (self.end.tzinfo is None):
-            raise ValueError("give both times with a UTC offset, or neither")
+            return self  # the scenario's one rule for UTC offsets reports it (sim.scenario)
         if self.end <= self.start:
             raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
         return self
@@ -42,8 +50,8 @@ class Window(StrictModel):
 class GiveUp(StrictModel):
     """Weibull hazard of giving up while held: shape > 1 means the urge grows with waiting."""
 
-    scale_h: PositiveFloat
-    shape: PositiveFloat
+    scale_h: WaitingScaleH
+    shape: Shape
     return_share: UnitFloat
 
 
@@ -52,8 +60,8 @@ class WordAhead(StrictModel):
     `within_km` of it by road give up with `give_up_per_h` (grown with their hours on the
     road, see `movement.give_up_on_road_growth_h`), added to any other rule's hazard."""
 
-    give_up_per_h: NonNegativeFloat
-    within_km: PositiveFloat
+    give_up_per_h: RatePerH
+    within_km: PositiveRouteKm
 
 
 class WhenHeld(StrictModel):

@@ -19,14 +19,14 @@ from sim.rules.base import (
     StepContext,
 )
 from sim.rules.effects import Effects
-from sim.schema import NonNegativeFloat, UnitFloat
+from sim.schema import MAX_FORCE, RatePerH, UnitFloat
 
 
 class BorderControlSpec(AtOnePlace):
     added_since_0_1 = frozenset({"force_share_after_breakthrough"})
     kind: Literal["border_control"]
-    force: Annotated[int, Field(ge=1)]  # police and soldiers
-    push_rate_per_h: NonNegativeFloat  # breakthrough rate per hour when the crowd equals the force
+    force: Annotated[int, Field(ge=1, le=MAX_FORCE)]  # police and soldiers
+    push_rate_per_h: RatePerH  # breakthrough rate per hour when the crowd equals the force
     give_up: GiveUp | None = None  # left out: behaviour.when_held.border.give_up
     # Share of the force still standing after each breakthrough (1: all of it, as if never
     # overrun; 0: it stands down at the first). Below one person, it stands down.

@@ -17,7 +17,7 @@ from sim.rules.base import (
     StepContext,
 )
 from sim.rules.effects import Effects
-from sim.schema import NonNegativeFloat, UnitFloat
+from sim.schema import RatePerH, UnitFloat
 
 
 class CheckpointsSpec(AtPlaces):
@@ -26,7 +26,7 @@ class CheckpointsSpec(AtPlaces):
     # left out, these two come from behaviour.on_the_road.checkpoints
     intercept_chance: UnitFloat | None = None
     dispersed_intercept_factor: UnitFloat
-    give_up_per_h: NonNegativeFloat | None = None  # hazard per hour on the roads with one at an end
+    give_up_per_h: RatePerH | None = None  # hazard per hour on the roads with one at an end
 
 
 class Checkpoints(Rule):

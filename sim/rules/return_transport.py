@@ -4,17 +4,20 @@ capacity, taking time; they are counted as returned when they arrive."""
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from sim.rules.base import AtPlaces, Event, FleeNote, MapMark, Rule, StepContext
 from sim.rules.effects import Effects
-from sim.schema import NonNegativeFloat, PositiveFloat
+from sim.schema import MAX_CAPACITY_PER_H, SpanH
 
 
 class ReturnTransportSpec(AtPlaces):
     kind: Literal["return_transport"]
-    capacity_per_h: PositiveFloat  # people the vehicles at each place carry away per hour
-    travel_h: NonNegativeFloat  # hours from boarding to the return point
+    # people the vehicles at each place carry away per hour
+    capacity_per_h: Annotated[float, Field(gt=0.0, le=MAX_CAPACITY_PER_H)]
+    travel_h: SpanH  # hours from boarding to the return point
     to: str | None = None  # the return point; default: each place's nearest return point
 
     def named_places(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -18,15 +18,15 @@ from sim.rules.base import (
     StepContext,
 )
 from sim.rules.effects import Effects
-from sim.schema import NonNegativeFloat
+from sim.schema import Factor, RatePerH
 
 
 class StateOfPreventionSpec(AtPlaces):
     added_since_0_1 = frozenset({"give_up_per_h"})
     kind: Literal["state_of_prevention"]
     # hazard per hour on the region's roads; left out, behaviour.on_the_road.state_of_prevention's
-    give_up_per_h: NonNegativeFloat | None = None
-    ride_factor: NonNegativeFloat = 1.0  # multiplies the chance of a ride into the region
+    give_up_per_h: RatePerH | None = None
+    ride_factor: Factor = 1.0  # multiplies the chance of a ride into the region
 
 
 class StateOfPrevention(Rule):

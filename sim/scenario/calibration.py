@@ -34,6 +34,9 @@ from pydantic import Field, model_validator
 
 from sim.schema import StrictModel
 
+MAX_SIMULATIONS = 10_000_000
+"""Particles and budget of a fit: ten million simulations is weeks of this machine's time."""
+
 PriorKind = Literal["uniform", "loguniform", "normal"]
 
 
@@ -78,9 +81,9 @@ class CalibrationSection(StrictModel):
     """Free parameters with their priors, and the size of the ABC-SMC fit."""
 
     parameters: dict[str, FreeParameter] = Field(min_length=1)
-    particles: Annotated[int, Field(ge=10)] = 200
+    particles: Annotated[int, Field(ge=10, le=MAX_SIMULATIONS)] = 200
     generations: Annotated[int, Field(ge=1, le=50)] = 8
-    budget: Annotated[int, Field(ge=10)] = 20_000
+    budget: Annotated[int, Field(ge=10, le=MAX_SIMULATIONS)] = 20_000
     quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     min_tolerance: Annotated[float, Field(ge=0.0)] = 0.0
     min_acceptance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01

@@ -5,23 +5,26 @@ every origin."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from pydantic import ValidationError, create_model
 
-from sim.errors import Problem
-from sim.rules import KINDS, Window
+from sim.errors import Problem, ScenarioError, ScenarioWarning
+from sim.rules import KINDS, RuleSpec, Window
 from sim.rules.effects import PLACE_EFFECTS, effect
+from sim.scenario.routes import route_places
 from sim.scenario.schema import Scenario
+from sim.schema import MAX_SPAN_H
 from sim.targets import COMPARED_SETS, available_target_sets
 from sim.validation import did_you_mean
-from sim.yamlio import Document, KeyPath
+from sim.yamlio import Document, KeyPath, dotted
 
 
 def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     """Every place and road a section names must exist; no two rules that write one effect
-    stand at one place at once; every country has a ride chance; times agree on a UTC
-    offset."""
+    stand at one place at once; every country has a ride chance; no wave leaves before the
+    start."""
     return [
         *_place_problems(scenario, doc),
         *_road_problems(scenario, doc),
@@ -31,7 +34,39 @@ def reference_problems(scenario: Scenario, doc: Document) -> list[Problem]:
         *_reaction_problems(scenario, doc),
         *_road_reaction_problems(scenario, doc),
         *_compare_with_problems(scenario, doc),
+        *_repeat_problems(scenario, doc),
     ]
+
+
+def _repeat_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """A destination, group size, or place or road of one rule listed twice: a repeat would
+    count twice (a destination's routes, a size's share of the draws) or say nothing new."""
+    lists: list[tuple[KeyPath, list[tuple[KeyPath, object]]]] = [
+        (
+            ("route_choice", "destinations"),
+            [((i,), d) for i, d in enumerate(scenario.route_choice.destinations)],
+        ),
+        (
+            ("population", "group_size", "sizes"),
+            [((i,), s) for i, s in enumerate(scenario.population.group_size.sizes)],
+        ),
+    ]
+    for name, spec in scenario.authorities.items():
+        roads = spec.named_roads()  # a rule on roads names each road's places, shared by roads
+        items: list[tuple[KeyPath, object]] = [(k, frozenset(ends)) for k, ends in roads]
+        if not roads:
+            items = list(zip(spec.place_keys(), spec.place_ids(), strict=True))
+        lists.append((("authorities", name), items))
+    problems = []
+    for at, items in lists:
+        first: dict[object, KeyPath] = {}
+        for key, item in items:
+            if item in first:
+                shown = " and ".join(sorted(item)) if isinstance(item, frozenset) else item
+                message = f"{shown} is listed twice (first as {dotted((*at, *first[item]))})"
+                problems.append(doc.problem((*at, *key), message))
+            first.setdefault(item, key)
+    return problems
 
 
 def _compare_with_problems(scenario: Scenario, doc: Document) -> list[Problem]:
@@ -164,7 +199,20 @@ def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     destination. On a connected network (which `network_problems` checks) the nearest
     destination always can, unless the place is a destination itself: so that is the check,
     blamed on the key that first names the place (a wave's `origin`, or `population.origin`
-    for waves that name none)."""
+    for waves that name none). Then the route set is searched as a run searches it, so that
+    whatever a run would refuse, the loader refuses first, at route_choice.destinations."""
+    problems = _origin_problems(scenario, doc)
+    if problems:
+        return problems
+    try:
+        route_places(scenario)
+    except ScenarioError as error:
+        return [doc.problem(("route_choice", "destinations"), p.message) for p in error.problems]
+    return []
+
+
+def _origin_problems(scenario: Scenario, doc: Document) -> list[Problem]:
+    """Places waves leave from that are destinations."""
     population = scenario.population
     destinations = scenario.route_choice.destinations
     problems: list[Problem] = []
@@ -190,38 +238,53 @@ def route_problems(scenario: Scenario, doc: Document) -> list[Problem]:
 
 
 def _ride_chance_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """Every country of the network has a ride chance."""
-    countries = sorted({p.country.split("-")[0] for p in scenario.network.places})
-    missing = [c for c in countries if c not in scenario.movement.ride_chance_per_h]
-    if not missing:
-        return []
-    return [
+    """Every country of the network has a ride chance (a road's ride chance is that of the
+    country it leads to: the first code of a crossing's "A-B"), and a ride chance for a code
+    close to one of them is a misspelling, not silently ignored (another code is a country the
+    network does not reach: a warning)."""
+    countries = _ride_countries(scenario)
+    given = scenario.movement.ride_chance_per_h
+    problems = [
         doc.problem(
-            ("movement", "ride_chance_per_h"),
-            f"no ride chance for {', '.join(missing)}; expected one per country of the "
-            f"network ({', '.join(countries)})",
+            ("movement", "ride_chance_per_h", code),
+            f"no place of the network is in '{code}'{hint}; expected one of: "
+            f"{', '.join(countries)}",
         )
+        for code in given
+        if code not in countries and (hint := did_you_mean(code, set(countries)))
     ]
+    missing = [c for c in countries if c not in given]
+    if missing:
+        problems.append(
+            doc.problem(
+                ("movement", "ride_chance_per_h"),
+                f"no ride chance for {', '.join(missing)}; expected one per country of the "
+                f"network ({', '.join(countries)})",
+            )
+        )
+    return problems
 
 
 def _time_problems(scenario: Scenario, doc: Document) -> list[Problem]:
-    """Every time carries a UTC offset if time.start does, and none if it does not; then, no
-    wave leaves before the scenario starts."""
+    """No wave leaves before the scenario starts (where every time agrees on a UTC offset:
+    `sim.scenario.raw_checks.offset_problems` reports the times that do not)."""
     start = scenario.time.start
-    times = [(("population", "waves", n, "at"), w.at) for n, w in scenario.population.waves.items()]
-    for name, spec in scenario.authorities.items():
-        times += [
-            (("authorities", name, "active", k), getattr(spec.active, k)) for k in ("start", "end")
-        ]
-    mixed = [path for path, when in times if (when.tzinfo is None) != (start.tzinfo is None)]
-    if mixed:
-        message = (
-            "give every time with a UTC offset, like time.start, or none"
-            if start.tzinfo is not None
-            else "time.start has no UTC offset, so no other time may have one"
+    times = [w.at for w in scenario.population.waves.values()]
+    times += [
+        t for spec in scenario.authorities.values() for t in (spec.active.start, spec.active.end)
+    ]
+    if any((when.tzinfo is None) != (start.tzinfo is None) for when in times):
+        return []
+    late = [
+        doc.problem(
+            ("population", "waves", name, "at"),
+            f"the wave's last groups leave {hours:g} h after the start; at most {MAX_SPAN_H:g} h "
+            "(a year) after it",
         )
-        return [doc.problem(path, message) for path in mixed]
-    return [
+        for name, wave in scenario.population.waves.items()
+        if (hours := scenario.hours_since_start(wave.at) + wave.spread_h) > MAX_SPAN_H
+    ]
+    return late + [
         doc.problem(
             ("population", "waves", name, "at"),
             f"wave leaves at {wave.at}, before the scenario starts ({start})",
@@ -263,3 +326,92 @@ def _overlap(other: str, other_kind: str, shared: frozenset[str], place: str) ->
         )
     what = other_kind.replace("_", " ")
     return f"overlaps '{other}', which already has {what} at {place} then; one at a time"
+
+
+def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """What a valid scenario says that changes nothing: a ride chance for a country no road
+    leads to; a rule whose window lies outside the run, whose values are those without it, or
+    at places (or on roads) that no route reaches. Call on a scenario the checks
+    passed."""
+    routes = route_places(scenario)
+    reached = {place for places in routes for place in places}
+    travelled = {frozenset(leg) for places in routes for leg in pairwise(places)}
+    found = []
+    for name, spec in scenario.authorities.items():
+        at: KeyPath = ("authorities", name)
+        message = (
+            _outside_the_run(scenario, spec.active)
+            or _writes_nothing(scenario, spec)
+            or _unreached(scenario, spec, reached, travelled)
+        )
+        if message:
+            where = doc.locate(at)
+            found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
+    return _ride_chance_warnings(scenario, doc) + found
+
+
+def _ride_chance_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """A ride chance for a country no place of the network is in (and no misspelling of one,
+    which `_ride_chance_problems` refuses)."""
+    countries = _ride_countries(scenario)
+    found = []
+    for code in scenario.movement.ride_chance_per_h:
+        if code not in countries:
+            where = doc.locate(("movement", "ride_chance_per_h", code))
+            message = f"no place of the network is in '{code}': this ride chance changes nothing"
+            key = dotted(("movement", "ride_chance_per_h", code))
+            found.append(ScenarioWarning(where.file, where.line, key, message))
+    return found
+
+
+def _ride_countries(scenario: Scenario) -> list[str]:
+    """The countries roads lead to, whose ride chances apply (a crossing "A-B" counts as A)."""
+    return sorted({p.country.split("-")[0] for p in scenario.network.places})
+
+
+def _outside_the_run(scenario: Scenario, window: Window) -> str:
+    """Why a rule in force during `window` is never in force in the run, or nothing."""
+    if scenario.hours_since_start(window.end) <= 0:
+        return (
+            f"the rule ends ({window.end}) by the time the scenario starts "
+            f"({scenario.time.start}): it changes nothing"
+        )
+    if scenario.hours_since_start(window.start) >= scenario.time.duration_h:
+        return (
+            f"the rule begins ({window.start}) after the scenario ends "
+            f"({scenario.time.duration_h:g} h after it starts): it changes nothing"
+        )
+    return ""
+
+
+def _writes_nothing(scenario: Scenario, spec: RuleSpec) -> str:
+    """Why a rule writes no effect at all (its values are those of no rule: a hazard of 0, a
+    factor of 1), or nothing."""
+    if KINDS[spec.kind].writes_for(spec, scenario.behaviour):
+        return ""
+    return (
+        "every value of the rule is the one without it (a hazard of 0, a factor of 1): it "
+        "changes nothing"
+    )
+
+
+def _unreached(
+    scenario: Scenario, spec: RuleSpec, reached: set[str], travelled: set[frozenset[str]]
+) -> str:
+    """Why a rule acts on nobody: no route reaches its places or travels its roads (a hold
+    whose word travels ahead, `word_ahead`, reaches roads nearby and is left alone)."""
+    kind = KINDS[spec.kind]
+    if "word_ahead" in type(spec).model_fields and kind.reaction_of(
+        spec, "word_ahead", scenario.behaviour
+    ):
+        return ""
+    roads = [frozenset(ends) for _, ends in spec.named_roads()]
+    if roads:
+        if any(road in travelled for road in roads):
+            return ""
+        shown = ", ".join(" - ".join(sorted(road)) for road in roads)
+        return f"no route travels {shown}: the rule changes nothing"
+    places = spec.place_ids()
+    if any(place in reached for place in places):
+        return ""
+    return f"no route reaches {', '.join(places)}: the rule changes nothing"

@@ -9,9 +9,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sim.errors import Problem, ScenarioError
-from sim.scenario.checks import reference_problems, route_problems
+from sim.scenario.checks import reference_problems, route_problems, scenario_warnings
 from sim.scenario.network_spec import NetworkSection, NetworkSpec, network_problems
+from sim.scenario.raw_checks import offset_problems, raw_place_problems
 from sim.scenario.schema import Scenario
 from sim.schema import EVERY_KEY
 from sim.validation import did_you_mean, validate_model
@@ -41,9 +44,8 @@ def load_located(
     doc = _load_with_extends(path, seen=())
     if behaviour is not None:
         _merge(doc, _load_with_extends(Path(behaviour), seen=()), ())
-    for text in overrides:
-        _apply_override(doc, text)
-    return _validate(doc, path), doc
+    set_paths = [_apply_override(doc, text) for text in overrides]
+    return _validate(doc, path, set_paths), doc
 
 
 def load_network(path: str | Path) -> NetworkSpec:
@@ -118,14 +120,17 @@ def _get(data: Any, path: KeyPath) -> Any:
     return data
 
 
-def _apply_override(doc: Document, text: str) -> None:
-    """Apply `--set a.b.c=value`; the value is read as YAML (numbers, dates, lists)."""
+def _apply_override(doc: Document, text: str) -> tuple[KeyPath, Where]:
+    """Apply `--set a.b.c=value`; the value is read as YAML by the same reader as the files
+    (numbers, dates, lists). Returns the key path set and where problems at it are blamed."""
     label = f"--set {text}"
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError([Problem(label, None, "", "expected key.path=value")])
     value = parse_value(raw, label, key.strip())  # read as files are: 014 is 14, 2:54 text
-    set_value(doc, key_path(key), value, Where(label, None))
+    where = Where(label, None)
+    set_value(doc, key_path(key), value, where)
+    return key_path(key), where
 
 
 def key_path(key: str) -> KeyPath:
@@ -180,7 +185,8 @@ def derive(
         set_value(doc, path, value, location)
         for end in range(1, len(path)):  # a check on the enclosing section blames this key too
             doc.where.setdefault(path[:end], location)
-    return _checked(doc)
+    user_files = {base.source_file, *(w.file for w in where.values())}
+    return _checked(doc, user_files)
 
 
 def without_authorities(base: Scenario, names: Iterable[str]) -> Scenario:
@@ -208,16 +214,39 @@ def without_authorities(base: Scenario, names: Iterable[str]) -> Scenario:
     return derive(base, {"authorities": kept})
 
 
-def _validate(doc: Document, path: Path) -> Scenario:
+def _validate(
+    doc: Document, path: Path, set_paths: list[tuple[KeyPath, Where]] | None = None
+) -> Scenario:
     doc.data["network"] = _resolve_network(doc, path)
     doc.data["source_file"] = str(path)
-    return _checked(doc)
+    try:
+        return _checked(doc, {str(path)})
+    except ScenarioError as error:
+        raise ScenarioError([_blame_set(p, set_paths or []) for p in error.problems]) from None
 
 
-def _checked(doc: Document) -> Scenario:
-    """Schema, then the checks that need more than one key."""
-    scenario: Scenario = validate_model(Scenario, doc.data, doc, ())
-    problems = network_problems(
+def _blame_set(problem: Problem, set_paths: list[tuple[KeyPath, Where]]) -> Problem:
+    """A problem found at a section that a --set key lies in (a check across the section's
+    keys) is blamed on that --set, not on the section's line in the file."""
+    for path, where in set_paths:
+        inside = [dotted(path[:end]) for end in range(1, len(path))]
+        if problem.key in inside and problem.file != where.file:
+            return Problem(where.file, where.line, problem.key, problem.message)
+    return problem
+
+
+def _checked(doc: Document, user_files: set[str]) -> Scenario:
+    """Schema and the rule for UTC offsets; where the schema holds, the checks that need more
+    than one key, else the places named by keys that are well formed: every problem at once."""
+    try:
+        scenario: Scenario = validate_model(Scenario, doc.data, doc, ())
+    except ScenarioError as error:
+        problems = [*error.problems, *offset_problems(doc, user_files)]
+        problems += raw_place_problems(doc, reported={p.key for p in problems})
+        problems += _network_problems_alone(doc, error.problems)
+        raise ScenarioError(problems) from None
+    problems = offset_problems(doc, user_files)
+    problems += network_problems(
         scenario.network, doc, ("network",), origin=scenario.population.origin
     )
     problems += reference_problems(scenario, doc)
@@ -225,7 +254,24 @@ def _checked(doc: Document) -> Scenario:
     problems = problems or route_problems(scenario, doc)
     if problems:
         raise ScenarioError(problems)
+    scenario._warnings = tuple(scenario_warnings(scenario, doc))
     return scenario
+
+
+def _network_problems_alone(doc: Document, schema_problems: list[Problem]) -> list[Problem]:
+    """The network's own checks (places defined twice, roads to unknown places, a disconnected
+    network) where the rest of the scenario failed its schema but the network did not."""
+    if any(p.key == "network" or p.key.startswith("network.") for p in schema_problems):
+        return []
+    try:
+        network = NetworkSpec.model_validate(doc.data.get("network"))
+    except ValidationError:
+        return []
+    population = doc.data.get("population")
+    origin = population.get("origin") if isinstance(population, dict) else None
+    return network_problems(
+        network, doc, ("network",), origin=origin if isinstance(origin, str) else None
+    )
 
 
 def _resolve_network(doc: Document, scenario_path: Path) -> Any:

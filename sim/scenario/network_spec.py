@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.errors import Problem
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel
+from sim.schema import MAX_PLACES, RoadKm, StrictModel, UncertaintyKm
 from sim.validation import did_you_mean
 from sim.yamlio import Document, KeyPath
 
@@ -33,14 +33,14 @@ class Place(StrictModel):
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
     kind: list[PlaceKind] = Field(default_factory=list)
-    coord_uncertainty_km: NonNegativeFloat = 0.0
+    coord_uncertainty_km: UncertaintyKm = 0.0
     coord_source: str = ""
 
 
 class Road(StrictModel):
     between: list[str] = Field(min_length=2, max_length=2)
-    length_km: PositiveFloat
-    uncertainty_km: NonNegativeFloat = 0.0
+    length_km: RoadKm
+    uncertainty_km: UncertaintyKm = 0.0
     highway: str = ""
     method: str = ""
     source: str = ""
@@ -49,7 +49,7 @@ class Road(StrictModel):
 class NetworkSpec(StrictModel):
     """Places and the undirected roads between them."""
 
-    places: list[Place] = Field(min_length=2)
+    places: list[Place] = Field(min_length=2, max_length=MAX_PLACES)
     roads: list[Road] = Field(min_length=1)
 
 

@@ -8,19 +8,50 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Union
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from sim.errors import ScenarioWarning
 from sim.rules import KINDS, Behaviour, RuleSpec
 from sim.scenario.calibration import CalibrationSection
 from sim.scenario.network_spec import NetworkSpec
-from sim.schema import NonNegativeFloat, PositiveFloat, StrictModel, Timestamp, UnitFloat
+from sim.schema import (
+    BYTES_PER_PERSON,
+    MAX_GROUP_SIZE,
+    MAX_PEOPLE,
+    MAX_STEPS,
+    MAX_WAVES,
+    MIN_STEP_H,
+    Days,
+    Factor,
+    People,
+    PositiveRouteKm,
+    PositiveSpanH,
+    Preference,
+    RouteKm,
+    SpanH,
+    StrictModel,
+    Timestamp,
+    UnitFloat,
+    VehicleSpeedKmh,
+    WalkingSpeedKmh,
+)
 from sim.targets import COMPARED_SETS
 
 
 class TimeSection(StrictModel):
     start: Timestamp
-    duration_h: PositiveFloat
-    step_h: PositiveFloat = 1.0
+    duration_h: PositiveSpanH
+    step_h: Annotated[float, Field(ge=MIN_STEP_H, le=24.0)] = 1.0  # a longer step skips nights
+
+    @model_validator(mode="after")
+    def _few_enough_steps(self) -> TimeSection:
+        steps = self.duration_h / self.step_h
+        if steps > MAX_STEPS:
+            raise ValueError(
+                f"{steps:,.0f} steps of {self.step_h:g} h; at most {MAX_STEPS:,} (the results "
+                "keep a row per step): give a longer step_h or a shorter duration_h"
+            )
+        return self
 
 
 class Wave(StrictModel):
@@ -34,9 +65,9 @@ class Wave(StrictModel):
     added_since_0_1 = frozenset({"origin"})
 
     at: Timestamp
-    count: int | None = Field(default=None, ge=0)
+    count: People | None = None
     share: UnitFloat | None = None
-    spread_h: NonNegativeFloat = 0.0
+    spread_h: SpanH = 0.0
     origin: str | None = None
 
     @model_validator(mode="after")
@@ -47,7 +78,7 @@ class Wave(StrictModel):
 
 
 class GroupSizes(StrictModel):
-    sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    sizes: list[Annotated[int, Field(ge=1, le=MAX_GROUP_SIZE)]] = Field(min_length=1)
     shares: list[UnitFloat] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -64,8 +95,19 @@ class GroupSizes(StrictModel):
 class Population(StrictModel):
     size: int = Field(ge=1)
     origin: str
-    waves: dict[str, Wave] = Field(min_length=1)
+    waves: dict[str, Wave] = Field(min_length=1, max_length=MAX_WAVES)
     group_size: GroupSizes
+
+    @field_validator("size")
+    @classmethod
+    def _fits_in_memory(cls, size: int) -> int:
+        if size > MAX_PEOPLE:
+            gigabytes = MAX_PEOPLE * BYTES_PER_PERSON / 1e9
+            raise ValueError(
+                f"at most {MAX_PEOPLE:,} people: their arrays take {BYTES_PER_PERSON} bytes "
+                f"each ({gigabytes:.1f} GB in all)"
+            )
+        return size
 
     @model_validator(mode="after")
     def _waves_add_up(self) -> Population:
@@ -119,16 +161,16 @@ class Movement(StrictModel):
             "determined_share",
         }
     )
-    walking_speed_kmh: PositiveFloat
+    walking_speed_kmh: WalkingSpeedKmh
     day_starts_h: Annotated[float, Field(ge=0.0, lt=24.0)]
     day_ends_h: Annotated[float, Field(gt=0.0, le=24.0)]
     ride_chance_per_h: dict[str, UnitFloat] = Field(min_length=1)  # by country code
-    ride_speed_kmh: PositiveFloat
+    ride_speed_kmh: VehicleSpeedKmh
     dispersed_speed_factor: Annotated[float, Field(gt=0.0, le=1.0)]
     # The hazard of giving up on a road (the road effect `give_up_per_h`, which enforcement
     # rules write) grows with the hours since the group left: times 1 + hours / growth_h.
     # Absent: it does not grow.
-    give_up_on_road_growth_h: PositiveFloat | None = None
+    give_up_on_road_growth_h: PositiveSpanH | None = None
     # Multiplies that hazard for people who left the main road: they keep clear of the police
     # and army on it. Absent: 1, the same hazard.
     dispersed_give_up_factor: UnitFloat | None = None
@@ -138,7 +180,7 @@ class Movement(StrictModel):
     # People who give up where no return transport serves make their own way back to their
     # return point at this speed (km per hour of elapsed time: nights, rests and rides
     # included) and are counted as returned when they arrive. Absent: counted there at once.
-    return_speed_kmh: PositiveFloat | None = None
+    return_speed_kmh: VehicleSpeedKmh | None = None
 
     @model_validator(mode="after")
     def _day(self) -> Movement:
@@ -150,11 +192,11 @@ class Movement(StrictModel):
 class RouteChoice(StrictModel):
     added_since_0_1 = frozenset({"reroute_at_closures"})
     destinations: list[str] = Field(min_length=1)
-    detour_scale_km: PositiveFloat
-    max_detour_km: NonNegativeFloat
+    detour_scale_km: PositiveRouteKm
+    max_detour_km: RouteKm
     max_routes: Annotated[int, Field(ge=1, le=200)] = 24
-    crowd_weight: NonNegativeFloat = 0.0
-    place_preference: dict[str, PositiveFloat] = Field(default_factory=dict)
+    crowd_weight: Factor = 0.0
+    place_preference: dict[str, Preference] = Field(default_factory=dict)
     # People at a place whose next road is closed switch to another route of their origin's
     # that shares the journey so far (`sim.network.alternatives`); off: they wait.
     reroute_at_closures: bool = False
@@ -175,7 +217,7 @@ class Health(StrictModel):
     prevalence: UnitFloat
     sensitivity: UnitFloat
     specificity: UnitFloat
-    quarantine_days: NonNegativeFloat
+    quarantine_days: Days
 
 
 class Output(StrictModel):
@@ -205,6 +247,25 @@ class Scenario(StrictModel):
     output: Output = Output()
     calibration: CalibrationSection | None = None  # free parameters; read by calibration only
     source_file: str = ""
+    # What the loader found valid but changing nothing (`sim.scenario.checks.scenario_warnings`);
+    # not a key of the file.
+    _warnings: tuple[ScenarioWarning, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[ScenarioWarning, ...]:
+        """The loader's warnings: located notes on keys that change nothing."""
+        return self._warnings
+
+    def __eq__(self, other: object) -> bool:
+        """Equal keys: the warnings are notes on the files the scenario was read from, not part
+        of it (a run's resolved scenario.yaml reads back equal to what it ran)."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        """Over the keys, as `__eq__` compares them."""
+        return hash(self.model_dump_json())
 
     def hours_since_start(self, when: datetime) -> float:
         """Hours from the scenario's start to `when` (validation ensures both, or neither, carry

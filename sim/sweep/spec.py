@@ -21,12 +21,18 @@ did-you-mean hint, and every problem carries the sweep file's line.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from sim.schema import StrictModel, Timestamp
+from sim.schema import Seed, StrictModel, Timestamp
+
+MAX_REPLICATES = 100_000
+"""Replicates of one point: more than any confidence interval needs."""
+MAX_POINTS = 10_000_000
+"""Points of a design: ten million runs is weeks of this machine's time."""
 
 RESERVED_COLUMNS = frozenset({"run_id", "point_id", "replicate", "seed", "elapsed_s"})
 
@@ -36,7 +42,8 @@ class Parameter(StrictModel):
 
     values: list[Any] | None = Field(default=None, min_length=1)
     range: list[float] | None = Field(default=None, min_length=2, max_length=2)
-    steps: int | None = Field(default=None, ge=2)  # a grid over a range: evenly spaced values
+    # a grid over a range: evenly spaced values
+    steps: int | None = Field(default=None, ge=2, le=MAX_POINTS)
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False  # a range of whole numbers
     hours_after: Timestamp | None = None  # the key is a time; values are hours after this one
@@ -74,6 +81,8 @@ def _check_values(values: list[Any]) -> None:
     kinds = set()
     for value in values:
         if _is_number(value):
+            if not math.isfinite(value) or abs(value) > 2**63:
+                raise ValueError(f"each number must be finite and within ±2**63 (got {value!r})")
             kinds.add("numbers")
         elif isinstance(value, bool):
             kinds.add("true/false")
@@ -101,7 +110,7 @@ class LatinHypercube(StrictModel):
     """`points` points spread by Latin hypercube sampling (scipy.stats.qmc)."""
 
     kind: Literal["lhs"]
-    points: int = Field(ge=1)
+    points: int = Field(ge=1, le=MAX_POINTS)
 
 
 class Sobol(StrictModel):
@@ -109,7 +118,7 @@ class Sobol(StrictModel):
     parameters, or base_points x (D + 2) without second-order indices."""
 
     kind: Literal["sobol"]
-    base_points: int = Field(ge=2)
+    base_points: int = Field(ge=2, le=MAX_POINTS)
     second_order: bool = False
 
     @model_validator(mode="after")
@@ -140,6 +149,6 @@ class SweepFile(StrictModel):
     set: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Parameter] = Field(min_length=1)
     design: DesignSpec = Grid(kind="grid")
-    replicates: int = Field(default=1, ge=1)
-    seed: int = Field(default=0, ge=0)
+    replicates: int = Field(default=1, ge=1, le=MAX_REPLICATES)
+    seed: Seed = 0
     record: Record = Record()
