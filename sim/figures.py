@@ -26,7 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim import plots
+from sim import package_version, plots
 from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
@@ -327,16 +327,24 @@ def directory_figures(path: Path) -> FigureSet:
     return FIGURE_SETS[directory_kind(path)](path)
 
 
+# Which metadata key of each format says what program wrote the file.
+_DRAWN_BY_KEY = {"png": "Software", "pdf": "Creator", "svg": "Creator"}
+
+
 def save(figures: Mapping[str, Figure], directory: Path, dpi: int = DPI) -> list[Path]:
     """Write each figure as `directory/name` (the format from the name's suffix), each under a
-    temporary name first, so a file there is never half-written."""
+    temporary name first, so a file there is never half-written; the file's metadata names the
+    caravan-sim version that drew it (PNG `Software`, PDF and SVG `Creator`)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
+    drawn_by = f"caravan-sim {package_version()}"
     for name, fig in figures.items():
         path = directory / name
         partial = directory / f".partial-{name}"
+        file_format = path.suffix.lstrip(".").lower() or None
+        key = _DRAWN_BY_KEY.get(file_format or "")
         FigureCanvasAgg(fig)  # Agg, named: no backend is looked up, and no window can open
-        fig.savefig(partial, dpi=dpi, format=path.suffix.lstrip(".") or None)
+        fig.savefig(partial, dpi=dpi, format=file_format, metadata={key: drawn_by} if key else None)
         os.replace(partial, path)
         written.append(path)
     return written

@@ -237,3 +237,20 @@ def test_export_and_validate_take_names(tmp_path: Path, capsys: pytest.CaptureFi
     assert f"{shipped}: 'caravan-october-2020' against the 10 figures of 'october-2020'" in (
         capsys.readouterr().out
     )
+
+
+def test_figures_name_the_version_that_drew_them(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from sim.figures import save
+
+    figure = Figure()
+    figure.subplots().plot([0, 1], [1, 0])
+    png, pdf, svg = save({"f.png": figure, "f.pdf": figure, "f.svg": figure}, tmp_path)
+    drawn_by = f"caravan-sim {sim.package_version()}"
+    with Image.open(png) as image:
+        assert image.info["Software"] == drawn_by
+    creator = svg.read_text(encoding="utf-8").split("<dc:creator>")[1].split("</dc:creator>")[0]
+    assert drawn_by in creator
+    assert drawn_by.encode() in pdf.read_bytes()
