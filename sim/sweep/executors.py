@@ -495,7 +495,15 @@ class DaskExecutor(Executor):
                 f"lost the Dask scheduler at {self._address}: it dropped a task "
                 f"({own._future.status}; the connection was lost, or someone cancelled it)"
             )
-        return own._future.result()
+        try:
+            return own._future.result()
+        except OSError as exc:  # distributed's CommClosedError: fetching the result, not the run
+            if own._future.status == "error":
+                raise  # the task itself raised an OSError: a failed run, not a lost scheduler
+            raise ExecutorError(
+                f"lost the connection to the Dask scheduler at {self._address}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     def close(self, cancel: bool = False) -> None:
         if self._closed:
