@@ -1,5 +1,5 @@
-"""How long the command line takes to answer, warm (bytecode and numba's cache written), each
-number from a fresh process, the commands alternated within each repeat:
+"""How long the command line takes to answer, warm (bytecode, numba's cache and the route cache
+written), each number from a fresh process, the commands alternated within each repeat:
 
 - `check`: `caravan check scenarios/january-2021.yaml` (target: under 0.5 s);
 - `help`: `caravan --help`;

@@ -16,14 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from sim import package_version
 from sim.errors import CaravanError, OutputExistsError, ScenarioError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from sim.calibrate.validation_record import Validation
     from sim.results import Results
     from sim.scenario import Scenario
@@ -44,17 +43,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # to tell how to resume
-    err = Console(stderr=True, highlight=False)
     try:
         _resolve_names(args)
         result: int = args.handler(args)
         return result
     except CaravanError as exc:
-        err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
+        _print_error(str(exc))
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
-        err.print("interrupted; nothing was written for the unfinished run")
+        print("interrupted; nothing was written for the unfinished run", file=sys.stderr)
         return 130
+
+
+def _print_error(message: str) -> None:
+    """`error: message` on stderr, the `error:` in bold red at a terminal. rich is imported
+    here, not with the module: `check` and `--help` answer without it."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False).print(
+        Text("error: ", style="bold red") + Text(message), soft_wrap=True
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -480,6 +489,8 @@ def _positive_int(text: str) -> int:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=120)  # logs and CI: do not wrap tables
@@ -495,13 +506,11 @@ def _check(args: argparse.Namespace) -> int:
     if problems:
         raise ScenarioError(problems)
     _print_warnings(sc)
-    Console(highlight=False).print(
-        Text(
-            f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
-            f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
-            f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
-        ),
-        soft_wrap=True,
+    # print, not rich: one plain line, and rich's import would be a tenth of check's time
+    print(
+        f"{args.scenario}: valid scenario '{sc.name}': {sc.population.size} people, "
+        f"{len(sc.network.places)} places, {len(sc.network.roads)} roads, "
+        f"{len(sc.authorities)} authorities, {sc.n_steps} steps of {sc.time.step_h:g} h"
     )
     return 0
 
@@ -513,6 +522,9 @@ def _print_warnings(scenario: Scenario) -> None:
 
 
 def _scenarios(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
     from sim import packaged
     from sim.targets import available_target_sets, load_target_set
 
@@ -541,6 +553,8 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim import packaged
 
     written = packaged.copy_to(args.dir, overwrite=args.overwrite)
@@ -555,6 +569,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from sim.model import PHASES
     from sim.rules import KINDS
     from sim.rules.effects import PLACE_EFFECTS, ROAD_EFFECTS
@@ -585,6 +602,9 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _export_flee(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
     from sim import scenario as scenario_module
     from sim.export import flee as flee_export
     from sim.rundir import check_writable
@@ -612,6 +632,8 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim import scenario as scenario_module
     from sim.rundir import check_writable, default_out_dir, write_run
 
@@ -656,7 +678,9 @@ def _simulate(sc: Scenario, seeds: list[int], threads: bool, console: Console) -
     """A run of `sc` for each seed, with a progress bar at a terminal; a run that must compile
     the migrant kernel first (numba's cache lacks it) says so on stderr, and the bar counts the
     seconds."""
+    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+    from rich.text import Text
 
     from sim.model import kernel_is_compiled, run
 
@@ -682,6 +706,8 @@ def _simulate(sc: Scenario, seeds: list[int], threads: bool, console: Console) -
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim.rundir import check_out_location
     from sim.sweep.executors import ExecutorError
     from sim.sweep.plan import load_sweep_file
@@ -761,6 +787,8 @@ def _resume_command(args: argparse.Namespace) -> str:
 
 def _print_estimate(console: Console, sweep: Sweep, args: argparse.Namespace) -> None:
     """`caravan sweep --dry-run`: a few runs timed here, scaled to the whole sweep."""
+    from rich.text import Text
+
     from sim.sweep.executors import default_workers
     from sim.sweep.runner import DRY_RUN_SAMPLES, estimate_time
 
@@ -802,6 +830,8 @@ def _duration(seconds: float) -> str:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim.calibrate.plan import plan_calibration
     from sim.calibrate.report import behaviour_file, companions, write_report
     from sim.calibrate.runner import run_calibration
@@ -899,6 +929,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _calibration_table(summary: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     jointly = "".join(f" and {p['scenario']} to {p['target_set']}" for p in summary.get("also", []))
     table = Table(title=f"{summary['scenario']} calibrated to {summary['target_set']}{jointly}")
     table.add_column("parameter / target")
@@ -932,6 +964,8 @@ def _band_cell(stats: dict[str, float]) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim.calibrate.validate import plan_validation, run_validation, write_validation
     from sim.rundir import check_writable
     from sim.sweep.executors import ExecutorError
@@ -986,6 +1020,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _validation_table(validation: Validation) -> Table:
     """One row per figure: reported, the model's median and 90% interval, how they compare."""
+    from rich.table import Table
+
     table = Table(
         title=f"{validation.scenario} against '{validation.target_set}': "
         f"{validation.replicates} replicates"
@@ -1012,6 +1048,8 @@ def _validation_table(validation: Validation) -> Table:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim import figures
     from sim.rundir import check_writable
 
@@ -1027,6 +1065,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _animate(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim import animation, figures
     from sim.rundir import check_out_location, load_run
 
@@ -1098,9 +1138,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _failed(message: str) -> int:
     """A simulation raised: say so on stderr; exit status 1 (not an input error)."""
-    Console(stderr=True, highlight=False).print(
-        Text("error: ", style="bold red") + Text(message), soft_wrap=True
-    )
+    _print_error(message)
     return 1
 
 
@@ -1110,6 +1148,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from sim.results import HELD_PEAK, MAIN_OUTCOMES
     from sim.sweep.sensitivity import sobol_indices, write_indices
     from sim.validation import did_you_mean
@@ -1147,6 +1188,8 @@ def _print_indices(console: Console, sweep_dir: Path, outcomes: list[str]) -> No
 
 def _outcome_table(summary: dict[str, Any], compared_with: Sequence[str]) -> Table:
     """Model outcomes beside the reported figures of the target sets `compared_with`."""
+    from rich.table import Table
+
     from sim.results import DEPARTED_BY_ORIGIN, ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
     from sim.targets import load_compared_sets
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import numba
 
+from sim.user_cache import user_cache_dir
+
 SIM = Path(__file__).resolve().parent.parent
 KERNEL_SOURCES = (
     *sorted((SIM / "kernels").glob("*.py")),
@@ -55,8 +57,7 @@ def _base_dir() -> Path:
             return in_tree
     except OSError:
         pass
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "caravan-sim"
+    return user_cache_dir()
 
 
 def cache_dir() -> Path:

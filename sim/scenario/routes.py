@@ -1,18 +1,31 @@
 """The route set: the routes from every origin to the destinations, searched once for a run
 (`sim.network.build`) and for the loader's checks (`sim.scenario.checks`), so a scenario the
-loader accepts has routes from every origin."""
+loader accepts has routes from every origin.
+
+The search (networkx's shortest simple paths) is a pure function of the roads and the route
+settings, so its answers are kept on disk (`ROUTE_CACHE`, in the user's cache directory) as well
+as in memory: `caravan check` on a network searched before needs no networkx, whose import alone
+is a fifth of the time `check` takes. An entry is named by a digest of everything the search
+reads, networkx's version (its tie-breaking decides the order of equal paths) and this file's
+text included; one that cannot be read is searched again.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.metadata
+import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from sim.errors import Problem, ScenarioError
+from sim.user_cache import user_cache_dir
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -90,6 +103,16 @@ def _routes_from(scenario: Scenario, origin: str) -> list[Route]:
     return routes
 
 
+ROUTE_CACHE = "routes-v1"
+"""The folder of the user's cache directory that keeps the searches' answers, one JSON file
+each."""
+
+MAX_CACHED_SEARCHES = 2_000
+"""Answers kept on disk (a few kilobytes each) before the older half is removed."""
+
+Candidates = tuple[tuple[float, tuple[str, ...]], ...]
+
+
 @functools.lru_cache(maxsize=16)
 def _candidate_paths(
     nodes: tuple[str, ...],
@@ -97,11 +120,91 @@ def _candidate_paths(
     origin: str,
     destinations: tuple[str, ...],
     max_routes: int,
-) -> tuple[tuple[float, tuple[str, ...]], ...]:
+) -> Candidates:
     """(length_km, places) of the shortest simple paths from `origin` to each destination that
     pass no other destination. Sweeps and calibrations build thousands of models on one
-    network, and the search is a large part of building one: so it is cached by the roads and
-    the route settings it depends on."""
+    network, and the search is a large part of building one: so it is cached, in memory and on
+    disk, by the roads and the route settings it depends on."""
+    search = (nodes, roads, origin, destinations, max_routes)
+    entry = _cache_entry(search)
+    cached = _read_cached(entry) if entry is not None else None
+    if cached is not None:
+        return cached
+    found = _search(*search)
+    if entry is not None:
+        _write_cached(entry, found)
+    return found
+
+
+def _cache_entry(search: tuple[object, ...]) -> Path | None:
+    """The file that keeps the answer to `search`; None if networkx is not installed (the
+    search will say so)."""
+    try:
+        networkx_version = importlib.metadata.version("networkx")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    # this file's own text too: an edit to the search is never answered from an older search
+    key = json.dumps([networkx_version, _source_digest(), *search]).encode()
+    return user_cache_dir() / ROUTE_CACHE / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
+
+
+@functools.cache
+def _source_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _read_cached(entry: Path) -> Candidates | None:
+    """The answer `entry` keeps, or None if there is none or it is not one (a torn or edited
+    file is searched again)."""
+    try:
+        kept = json.loads(entry.read_text(encoding="utf-8"))
+        return tuple((float(length), tuple(str(p) for p in path)) for length, path in kept)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_cached(entry: Path, found: Candidates) -> None:
+    """Keep `found` in `entry`, written whole or not at all (a temporary file renamed over it,
+    so a reader never sees half an answer); a cache that cannot be written is skipped."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump([[length, list(path)] for length, path in found], out)
+        os.replace(temporary, entry)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        return
+    _prune(entry.parent)
+
+
+def _prune(folder: Path) -> None:
+    """Past `MAX_CACHED_SEARCHES` answers (a sweep that varies road lengths makes one per
+    point), remove the older half, oldest written first."""
+    try:
+        entries = list(folder.glob("*.json"))
+        if len(entries) <= MAX_CACHED_SEARCHES:
+            return
+        entries.sort(key=lambda path: path.stat().st_mtime)
+        for old in entries[: len(entries) // 2]:
+            old.unlink(missing_ok=True)
+    except OSError:  # another process pruning at the same time
+        return
+
+
+def _search(
+    nodes: tuple[str, ...],
+    roads: tuple[tuple[str, str, float], ...],
+    origin: str,
+    destinations: tuple[str, ...],
+    max_routes: int,
+) -> Candidates:
+    """The search `_candidate_paths` keeps the answers of."""
+    import networkx as nx  # noqa: PLC0415 - only when no cached answer exists (module docstring)
+
     graph: nx.Graph = nx.Graph()
     graph.add_nodes_from(nodes)
     graph.add_weighted_edges_from(roads, weight="length_km")
