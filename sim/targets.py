@@ -259,8 +259,9 @@ COMPARED_SETS = ("seed-article", "official")
 
 
 def load_compared_sets(names: Sequence[str] = COMPARED_SETS) -> list[TargetSet]:
-    """The target sets `names` (default: COMPARED_SETS), loaded and checked."""
-    return [load_target_set(name) for name in names]
+    """The target sets `names` (default: COMPARED_SETS), loaded and checked, each once (a
+    name given twice is loaded once, where it first appears)."""
+    return [load_target_set(name) for name in dict.fromkeys(names)]
 
 
 def available_target_sets() -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from test_scenario_errors import VALID, at, caravan, error_of, line_of, write
 
 from sim.scenario import load
+from sim.targets import load_compared_sets
 
 # A place off the line home - border - town - goal: a dead end from town that no route takes.
 WITH_SPUR = VALID.replace(
@@ -161,3 +162,31 @@ def test_a_rule_whose_values_are_those_without_it_is_a_warning(tmp_path: Path) -
         tmp_path, ("health:\n", prevention.replace("ride_factor: 1.0", "ride_factor: 0.5"))
     )
     assert load(helpful).warnings == ()
+
+
+def test_a_wave_that_leaves_after_the_run_ends_is_a_warning(tmp_path: Path) -> None:
+    # The run is 48 h from 2021-01-13 18:00; a second wave at 2021-01-15 18:00 is at hour 48.
+    late = (
+        "      share: 1.0\n",
+        "      count: 60\n    late:\n      at: 2021-01-15T18:00:00-06:00\n      share: 1.0\n",
+    )
+    path, text = write(tmp_path, late)
+    assert [str(w) for w in load(path).warnings] == [
+        f"{at(path, line_of(text, 'at: 2021-01-15T18'), 'population.waves.late.at')} the wave "
+        "leaves (2021-01-15 18:00:00-06:00) after the scenario ends (48 h after it starts): its "
+        "people never leave"
+    ]
+    in_time, _ = write(tmp_path, (late[0], late[1].replace("15T18", "15T17")))
+    assert load(in_time).warnings == ()
+
+
+def test_a_target_set_named_twice_is_a_warning_and_shown_once(tmp_path: Path) -> None:
+    named = "output:\n  compare_with: [official, seed-article, official]\n"
+    path, text = write(tmp_path, ("health:\n", named + "health:\n"))
+    scenario = load(path)
+    assert [str(w) for w in scenario.warnings] == [
+        f"{at(path, line_of(text, 'compare_with:'), 'output.compare_with[2]')} 'official' "
+        "is named twice (first as output.compare_with[0]): the second changes nothing"
+    ]
+    shown = [target_set.name for target_set in load_compared_sets(scenario.output.compare_with)]
+    assert shown == ["official", "seed-article"]

@@ -329,10 +329,10 @@ def _overlap(other: str, other_kind: str, shared: frozenset[str], place: str) ->
 
 
 def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
-    """What a valid scenario says that changes nothing: a ride chance for a country no road
-    leads to; a rule whose window lies outside the run, whose values are those without it, or
-    at places (or on roads) that no route reaches. Call on a scenario the checks
-    passed."""
+    """What a valid scenario says that changes nothing: a wave that leaves after the run ends;
+    a ride chance for a country no road leads to; a rule whose window lies outside the run,
+    whose values are those without it, or at places (or on roads) that no route reaches; a
+    target set named twice. Call on a scenario the checks passed."""
     routes = route_places(scenario)
     reached = {place for places in routes for place in places}
     travelled = {frozenset(leg) for places in routes for leg in pairwise(places)}
@@ -347,7 +347,45 @@ def scenario_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning
         if message:
             where = doc.locate(at)
             found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
-    return _ride_chance_warnings(scenario, doc) + found
+    return [
+        *_wave_warnings(scenario, doc),
+        *_ride_chance_warnings(scenario, doc),
+        *found,
+        *_compare_with_warnings(scenario, doc),
+    ]
+
+
+def _wave_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """A wave that leaves when the run is over: its people stay where they are, counted as
+    never having left."""
+    found = []
+    for name, wave in scenario.population.waves.items():
+        if scenario.hours_since_start(wave.at) >= scenario.time.duration_h:
+            at: KeyPath = ("population", "waves", name, "at")
+            where = doc.locate(at)
+            message = (
+                f"the wave leaves ({wave.at}) after the scenario ends "
+                f"({scenario.time.duration_h:g} h after it starts): its people never leave"
+            )
+            found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
+    return found
+
+
+def _compare_with_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
+    """A target set named twice: the outcome table and the figures show it once."""
+    found = []
+    first: dict[str, int] = {}
+    for i, name in enumerate(scenario.output.compare_with):
+        if name in first:
+            at: KeyPath = ("output", "compare_with", i)
+            where = doc.locate(at)
+            message = (
+                f"'{name}' is named twice (first as output.compare_with[{first[name]}]): "
+                "the second changes nothing"
+            )
+            found.append(ScenarioWarning(where.file, where.line, dotted(at), message))
+        first.setdefault(name, i)
+    return found
 
 
 def _ride_chance_warnings(scenario: Scenario, doc: Document) -> list[ScenarioWarning]:
