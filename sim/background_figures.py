@@ -7,13 +7,22 @@ what it holds, each file written whole (`sim.figures.save`). What the process pr
 traceback if drawing fails, goes to RUN_DIR/figures.log, which it removes once every figure is
 written. This module imports neither matplotlib nor the model: starting the process costs the
 run nothing.
+
+While the process draws, it holds a lock on that log (taken before it starts, on the file it
+inherits as its output; released when it exits, however it exits), so that `caravan run
+--overwrite` of the same directory waits for it (`wait_for_drawing`) instead of having an old
+drawing write its figures into the new run.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+if sys.platform != "win32":  # Windows has no advisory locks: there an overwrite does not wait
+    import fcntl
 
 RUN_FIGURES = ("timeseries.png", "map.png", "maps-by-day.png", "outcomes.png")
 """The file names of the figures `sim.figures.run_figures` draws (named here too, since this
@@ -29,6 +38,8 @@ def draw_in_background(run_dir: Path) -> subprocess.Popen[bytes]:
     """Start the process that draws `run_dir`'s figures into it, and return at once. It has a
     session of its own, so it outlives this process and a Ctrl-C at the terminal."""
     with (run_dir / FIGURES_LOG).open("wb") as log:
+        if sys.platform != "win32":
+            fcntl.flock(log.fileno(), fcntl.LOCK_EX)  # held by the process through its stdout
         process = subprocess.Popen(
             [sys.executable, "-m", _MODULE, str(run_dir)],
             stdin=subprocess.DEVNULL,
@@ -38,6 +49,26 @@ def draw_in_background(run_dir: Path) -> subprocess.Popen[bytes]:
         )
     _STARTED.append(process)
     return process
+
+
+def wait_for_drawing(run_dir: Path, on_wait: Callable[[], None] | None = None) -> bool:
+    """Wait until no process draws figures into `run_dir` (see the module's docstring), calling
+    `on_wait` first if one does; True if one was drawing."""
+    if sys.platform == "win32":
+        return False
+    try:
+        log = (run_dir / FIGURES_LOG).open("rb")
+    except FileNotFoundError:  # no drawing was started, or it finished and removed its log
+        return False
+    with log:
+        try:
+            fcntl.flock(log.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(log.fileno(), fcntl.LOCK_SH)  # until the drawing process exits
+            return True
+        return False
 
 
 def draw_into(run_dir: Path) -> list[Path]:

@@ -646,6 +646,8 @@ def _run(args: argparse.Namespace) -> int:
     console = _console()
     seeds = [args.seed + r for r in range(args.replicates)]
     runs = _simulate(sc, seeds, args.threads, console)
+    if args.overwrite:
+        _wait_for_earlier_figures(out_dir)
     summary = write_run(out_dir, sc, runs, overwrite=args.overwrite)
     background = args.figures == "background" or (args.figures == "auto" and console.is_terminal)
     if sc.output.plots:
@@ -672,6 +674,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 FIRST_COMPILE_S = "10-40"  # the first compile: 11-12 s of CPU on 3.11 and 3.12, 34 s when busy
+
+
+def _wait_for_earlier_figures(out_dir: Path) -> None:
+    """Before replacing `out_dir`: let the figures of the run there that are still being drawn
+    in the background be finished, so that none of them lands in the new run."""
+    from sim import background_figures
+
+    background_figures.wait_for_drawing(
+        out_dir,
+        on_wait=lambda: print(
+            f"waiting for the figures still being drawn into {out_dir}", file=sys.stderr
+        ),
+    )
 
 
 def _simulate(sc: Scenario, seeds: list[int], threads: bool, console: Console) -> list[Results]:

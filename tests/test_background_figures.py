@@ -3,6 +3,7 @@ figures by a process of their own, each file whole; a failure is kept in figures
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.background_figures import FIGURES_LOG, RUN_FIGURES, draw_in_background
+from sim.background_figures import FIGURES_LOG, RUN_FIGURES, draw_in_background, wait_for_drawing
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIO = "scenarios/january-2021.yaml"
@@ -101,3 +102,32 @@ def test_a_failed_drawing_is_kept_in_the_log(tmp_path: Path) -> None:
     log = (tmp_path / FIGURES_LOG).read_text(encoding="utf-8")
     assert f"{tmp_path}: not a run directory (it has no summary.json" in log
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_a_drawing_holds_its_log_locked_and_an_overwrite_waits_for_it(tmp_path: Path) -> None:
+    """`caravan run --overwrite` of a directory whose figures are still being drawn waits for
+    the drawing (`wait_for_drawing`), so that no old figure lands in the new run."""
+    out = tmp_path / "run"
+    done = _caravan_run("--out", str(out), "--quiet", "--set", "output.plots=false")
+    assert done.returncode == 0, done.stderr
+    process = draw_in_background(out)
+    with (out / FIGURES_LOG).open("rb") as log:
+        try:
+            fcntl.flock(log.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = False
+        except BlockingIOError:
+            locked = True
+    assert locked  # taken before the process started: no moment without it
+    waited: list[bool] = []
+    assert wait_for_drawing(out, on_wait=lambda: waited.append(True)) is True
+    assert waited == [True]
+    assert process.poll() == 0  # it returned only when the drawing process had ended
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(RUN_FIGURES)
+    assert wait_for_drawing(out) is False  # done: its log is gone
+
+
+def test_a_failed_drawing_keeps_its_log_and_holds_nobody_up(tmp_path: Path) -> None:
+    (tmp_path / FIGURES_LOG).write_text("Traceback (most recent call last): ...\n")
+    waited: list[bool] = []
+    assert wait_for_drawing(tmp_path, on_wait=lambda: waited.append(True)) is False
+    assert waited == []
