@@ -269,9 +269,13 @@ def available_target_sets() -> list[str]:
     return sorted(path.stem for path in _targets_dir().glob("*.yaml"))
 
 
-def load_sources() -> dict[str, Source]:
-    """Read and check `seeds/sources.yaml`; raise ScenarioError naming file and line if invalid."""
-    doc = load_yaml(seeds_dir() / "sources.yaml")
+SOURCES = "sources.yaml"
+
+
+def load_sources(path: Path | None = None) -> dict[str, Source]:
+    """Read and check a sources file (default: the shipped `seeds/sources.yaml`); raise
+    ScenarioError naming file and line if invalid."""
+    doc = load_yaml(path or seeds_dir() / SOURCES)
     parsed: _SourcesFile = validate_model(_SourcesFile, doc.data, doc, ())
     problems = [
         doc.problem(("sources", key), f"source id '{key}' must be lower case, digits, - or _")
@@ -286,17 +290,28 @@ def load_sources() -> dict[str, Source]:
 def load_target_set(name: str | Path) -> TargetSet:
     """Load a target set by name ("seed-article", "official") or from a path to a YAML file.
 
-    Checks the schema, that every source id is in `seeds/sources.yaml`, and that target ids are
-    unique and `binomial_of` refers to a target of the same set; raises one ScenarioError with
-    file and line for every problem found.
+    Checks the schema, that every source id is in its sources file (`sources_path_for`), and
+    that target ids are unique and `binomial_of` refers to a target of the same set; raises one
+    ScenarioError with file and line for every problem found.
     """
     path = target_set_path(name)
     doc = load_yaml(path)
     target_set: TargetSet = validate_model(TargetSet, doc.data, doc, ())
-    problems = _cross_problems(target_set, load_sources(), doc)
+    sources_path = sources_path_for(path)
+    problems = _cross_problems(target_set, load_sources(sources_path), doc, sources_path)
     if problems:
         raise ScenarioError(problems)
     return target_set
+
+
+def sources_path_for(target_set_file: Path) -> Path:
+    """The sources file a target set's source ids refer to: a `sources.yaml` beside the file or
+    one folder up (the layout of `seeds/targets/<name>.yaml` and `seeds/sources.yaml`, which
+    `caravan init` copies), else the shipped one."""
+    for folder in (target_set_file.parent, target_set_file.parent.parent):
+        if (folder / SOURCES).is_file():
+            return folder / SOURCES
+    return seeds_dir() / SOURCES
 
 
 def target_set_path(name: str | Path) -> Path:
@@ -320,7 +335,7 @@ def target_set_path(name: str | Path) -> Path:
 
 
 def _cross_problems(
-    target_set: TargetSet, sources: Mapping[str, Source], doc: Document
+    target_set: TargetSet, sources: Mapping[str, Source], doc: Document, sources_path: Path
 ) -> list[Problem]:
     """Checks between targets and against the sources, which one target alone cannot make."""
     problems: list[Problem] = []
@@ -337,7 +352,7 @@ def _cross_problems(
                     doc.problem(
                         path,
                         f"unknown source id '{source_id}'{did_you_mean(source_id, set(sources))}"
-                        "; add it to seeds/sources.yaml",
+                        f"; add it to {sources_path}",
                     )
                 )
         # A binomial count needs its number of trials observed in the same set.

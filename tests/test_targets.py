@@ -310,3 +310,26 @@ def test_january_series_reads_off_the_january_scenario() -> None:
         "returned_total": None,
         "remitted_total": None,
     }
+
+
+def test_a_target_set_reads_the_sources_file_beside_it(tmp_path: Path) -> None:
+    """A copied seeds/ folder (`caravan init`) cites its own sources: a source added to the
+    copy's sources.yaml is known to a target set in the copy's targets/, and the shipped
+    sources do not have it."""
+    seeds = tmp_path / "seeds"
+    (seeds / "targets").mkdir(parents=True)
+    (seeds / "sources.yaml").write_text(
+        "sources:\n  field-notes:\n    outlet: Our field team\n    date: 2021-01-17\n"
+        "    what: counts at Vado Hondo\n",
+        encoding="utf-8",
+    )
+    text = GOOD.replace("    source: ap\n", "    source: field-notes\n")
+    copied = seeds / "targets" / "ours.yaml"
+    copied.write_text(text, encoding="utf-8")
+    assert load_target_set(str(copied)).targets[0].source == "field-notes"
+    alone = _write(tmp_path, text)  # no sources.yaml beside it or above it: the shipped one
+    with pytest.raises(ScenarioError) as caught:
+        load_target_set(str(alone))
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("unknown source id 'field-notes'")
+    assert problem.message.endswith(f"; add it to {seeds_dir() / 'sources.yaml'}")
