@@ -32,12 +32,15 @@ class ScenarioWarning(Problem):
 
 
 class ScenarioError(CaravanError):
-    """A scenario, network or override is invalid; holds every problem found, not the first."""
+    """A scenario, network or override is invalid; holds every problem found, not the first,
+    in reading order: by file (in the order the files first come up), then by line (a problem
+    without a line after those of its file that have one), problems at one line in the order
+    they were found."""
 
     def __init__(self, problems: list[Problem]) -> None:
         if not problems:
             raise ValueError("ScenarioError needs at least one problem")
-        self.problems = list(problems)
+        self.problems = in_reading_order(problems)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -46,6 +49,17 @@ class ScenarioError(CaravanError):
         lines = [f"{len(self.problems)} problems:"]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+def in_reading_order(problems: list[Problem]) -> list[Problem]:
+    """`problems` by file (first come, first shown), then line; a stable sort."""
+    file_rank: dict[str, int] = {}
+    for problem in problems:
+        file_rank.setdefault(problem.file, len(file_rank))
+    return sorted(
+        problems,
+        key=lambda p: (file_rank[p.file], p.line is None, p.line or 0),
+    )
 
 
 class OutputExistsError(CaravanError):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from test_scenario_errors import VALID, at, error_of, line_of, write
 
+from sim.errors import Problem, ScenarioError
 from sim.scenario import load
 
 RULE = "every time in a scenario and the files it extends has a UTC offset, or none has"
@@ -105,10 +106,10 @@ def test_an_unknown_place_in_a_broken_entry_is_listed_with_the_schema_error(
     )
     error = error_of(path)
     assert [str(p) for p in error.problems] == [
-        f"{at(path, line_of(text, 'force: many'), 'authorities.border_force.force')} "
-        "Input should be a valid integer (got 'many')",
         f"{at(path, line_of(text, 'place: bordre'), 'authorities.border_force.place')} "
         "unknown place 'bordre' (did you mean 'border'?)",
+        f"{at(path, line_of(text, 'force: many'), 'authorities.border_force.force')} "
+        "Input should be a valid integer (got 'many')",
     ]
 
 
@@ -154,8 +155,27 @@ def test_a_network_problem_is_listed_with_a_schema_error_elsewhere(tmp_path: Pat
     )
     error = error_of(path)
     assert [str(p) for p in error.problems] == [
-        f"{at(path, line_of(text, 'size: many'), 'population.size')} Input should be a valid "
-        "integer (got 'many')",
         f"{at(path, line_of(text, '[town, border]'), 'network.roads[2].between')} second road "
         "between town and border",
+        f"{at(path, line_of(text, 'size: many'), 'population.size')} Input should be a valid "
+        "integer (got 'many')",
+    ]
+
+
+def test_problems_are_listed_in_reading_order() -> None:
+    """By file in the order the files first come up, then by line, a problem without a line
+    last in its file; problems at one line keep the order they were found in."""
+    found = [
+        Problem("child.yaml", 9, "b", "second at 9"),
+        Problem("base.yaml", 3, "c", "base"),
+        Problem("child.yaml", None, "d", "no line"),
+        Problem("child.yaml", 2, "a", "first"),
+        Problem("child.yaml", 9, "e", "third at 9"),
+    ]
+    assert [p.message for p in ScenarioError(found).problems] == [
+        "first",
+        "second at 9",
+        "third at 9",
+        "no line",
+        "base",
     ]

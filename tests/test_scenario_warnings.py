@@ -34,10 +34,10 @@ def problems_of(path: Path, overrides: tuple[str, ...] = ()) -> list[str]:
 def test_a_ride_chance_for_a_country_the_network_lacks_is_refused(tmp_path: Path) -> None:
     path, text = write(tmp_path, ("    GT: 0.02", "    GTM: 0.9"))
     assert problems_of(path) == [
-        f"{at(path, line_of(text, 'GTM: 0.9'), 'movement.ride_chance_per_h.GTM')} no place of "
-        "the network is in 'GTM' (did you mean 'GT'?); expected one of: GT, HN, MX",
         f"{at(path, line_of(text, 'ride_chance_per_h:'), 'movement.ride_chance_per_h')} no ride "
         "chance for GT; expected one per country of the network (GT, HN, MX)",
+        f"{at(path, line_of(text, 'GTM: 0.9'), 'movement.ride_chance_per_h.GTM')} no place of "
+        "the network is in 'GTM' (did you mean 'GT'?); expected one of: GT, HN, MX",
     ]
 
 
