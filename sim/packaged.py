@@ -85,6 +85,18 @@ def shipped_files() -> list[ShippedFile]:
     return sorted(found, key=lambda f: (order.index(f.kind), f.name))
 
 
+def shipped_name(path: Path) -> str | None:
+    """The name of the shipped file at `path` (as `caravan scenarios` lists it), or None if
+    `path` is not one."""
+    here = path.resolve()
+    return next((f.name for f in shipped_files() if f.path.resolve() == here), None)
+
+
+def is_inside_data(path: Path) -> bool:
+    """Whether `path` lies in the package's data directory (`data_dir`)."""
+    return path.resolve().is_relative_to(data_dir().resolve())
+
+
 def describe(path: Path) -> str:
     """One line on what a YAML file holds: its `description` key, or else the first sentence
     of the comment it starts with; cut to about a hundred characters."""

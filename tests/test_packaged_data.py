@@ -15,6 +15,7 @@ import pytest
 import sim
 from sim import packaged
 from sim.cli import main
+from sim.errors import ScenarioError
 from sim.results.tables import VERSION_KEY
 from sim.scenario import load, load_located
 from sim.sweep.plan import load_sweep_file
@@ -254,3 +255,43 @@ def test_figures_name_the_version_that_drew_them(tmp_path: Path) -> None:
     creator = svg.read_text(encoding="utf-8").split("<dc:creator>")[1].split("</dc:creator>")[0]
     assert drawn_by in creator
     assert drawn_by.encode() in pdf.read_bytes()
+
+
+def test_a_scenario_anywhere_extends_a_shipped_one_by_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\nextends: january-2021\npopulation:\n  size: 5000\n")
+    scenario = load(mine)
+    shipped = load(packaged.resolve("january-2021"))
+    assert scenario.population.size == 5000
+    assert scenario.network == shipped.network
+    assert scenario.authorities == shipped.authorities
+
+
+def test_an_unknown_name_to_extend_is_located_with_the_closest_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\nextends: januari-2021\n")
+    with pytest.raises(ScenarioError) as caught:
+        load(mine)
+    assert str(caught.value) == (
+        f"{mine}:2: extends: base scenario januari-2021 not found: not a file, nor the name of "
+        "a shipped scenario or caravan context or behaviour or calibrated behaviour (did you "
+        "mean 'january-2021'?); `caravan scenarios` lists the names"
+    )
+
+
+def test_a_path_to_extend_is_still_a_path(tmp_path: Path) -> None:
+    """A name with a .yaml suffix is a path, missing or not: a shipped file of that name is
+    not taken in its place."""
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\nextends: january-2021.yaml\n")
+    with pytest.raises(ScenarioError, match=r"base scenario january-2021\.yaml not found$"):
+        load(mine)
+
+
+def test_shipped_names_and_the_data_folder(tmp_path: Path) -> None:
+    shipped = packaged.resolve("caravans/october-2020")
+    assert packaged.shipped_name(shipped) == "caravans/october-2020"
+    assert packaged.shipped_name(REPO / "scenarios" / "january-2021.yaml") == "january-2021"
+    assert packaged.shipped_name(tmp_path / "january-2021.yaml") is None
+    assert packaged.is_inside_data(shipped)
+    assert not packaged.is_inside_data(tmp_path / "calibrated.yaml")

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from sim import figures, package_version
+from sim import figures, package_version, packaged
 from sim.calibrate.abc import Generation, weighted_quantiles
 from sim.calibrate.plan import CalibrationPlan
 from sim.calibrate.results import by_summary_target, phase_rows
@@ -355,6 +355,16 @@ def _calibrated_keys(
     return nested
 
 
+def _extends(base: Path, path: Path) -> str:
+    """What a file written at `path` says it extends: the shipped name of `base` if `base` is
+    shipped and `path` lies outside the package (so the file does not point into an installed
+    package's folders), else `base` relative to `path`'s folder."""
+    name = packaged.shipped_name(base)
+    if name is not None and not packaged.is_inside_data(path):
+        return name
+    return os.path.relpath(base.resolve(), path.resolve().parent)
+
+
 def calibrated_scenario(
     plan: CalibrationPlan,
     point: Mapping[str, float | int],
@@ -365,8 +375,7 @@ def calibrated_scenario(
     """A scenario file at `path` that extends the calibrated scenario and sets each free key
     to the chosen point's value (by label in `point`), with a comment giving the posterior
     median and interval, and the calibration run in the header."""
-    base = plan.scenario_path.resolve()
-    extends = os.path.relpath(base, path.resolve().parent)
+    extends = _extends(plan.scenario_path, path)
     nested = _calibrated_keys(plan, point, summary, with_fit_settings=True)
     name = path.stem if path.stem != Path(CALIBRATED_SCENARIO).stem else _default_name(plan)
     lines = [f"# {line}" for line in header]
@@ -392,7 +401,7 @@ def calibrated_behaviour(
     interval in a comment and the calibration run in the header. A context uses it with
     `--behaviour PATH` (its keys then win over the context's own, as the calibration set them
     in every scenario), or by extending it in place of `behaviour`."""
-    extends = os.path.relpath(behaviour, path.resolve().parent)
+    extends = _extends(behaviour, path)
     what = " and ".join(f"'{p.targets.name}'" for p in plan.pairs)
     nested = _calibrated_keys(plan, point, summary, with_fit_settings=False)
     lines = [f"# {line}" for line in header]

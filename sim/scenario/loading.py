@@ -67,7 +67,7 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
         raise ScenarioError([doc.problem(("extends",), "expected a path to a scenario file")])
     # Named as the user reached it (through the repository's `scenarios` link, say), not as
     # resolved: messages then show the user's path; cycles are found on resolved paths.
-    base_path = Path(os.path.normpath(path.parent / parent))
+    base_path = _base_path(doc, path, parent)
     if base_path.resolve() in seen or base_path.resolve() == path.resolve():
         raise ScenarioError([doc.problem(("extends",), f"{parent} extends itself in a cycle")])
     if not base_path.is_file():
@@ -78,6 +78,25 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...]) -> Document:
     _merge(base, doc, ())
     base.where[()] = doc.where.get((), Where(doc.file, None))  # the top: the user's file
     return base
+
+
+def _base_path(doc: Document, path: Path, parent: str) -> Path:
+    """The file `extends: parent` in `path` names: a path relative to `path`'s folder; or, where
+    no such file exists and `parent` is a name (no .yaml suffix), the shipped scenario,
+    context or behaviour of that name (`caravan scenarios`), so that a scenario anywhere can
+    extend a shipped one without copying it."""
+    base_path = Path(os.path.normpath(path.parent / parent))
+    if base_path.exists() or Path(parent).suffix in (".yaml", ".yml"):
+        return base_path
+    from sim import packaged  # noqa: PLC0415 - only for a name
+
+    try:
+        return packaged.resolve(parent, (*packaged.SCENARIO_KINDS, *packaged.BEHAVIOUR_KINDS))
+    except ScenarioError as unknown:
+        reason = unknown.problems[0].message
+        raise ScenarioError(
+            [doc.problem(("extends",), f"base scenario {parent} not found: {reason}")]
+        ) from None
 
 
 def _rebase_network_file(doc: Document, from_dir: Path, to_dir: Path) -> None:
