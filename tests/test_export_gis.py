@@ -298,6 +298,23 @@ def test_a_scenario_without_utc_offset_keeps_its_wall_clock(
     assert authorities["window_start_time"].tolist() == ["2021-01-01T01:00:00"]
 
 
+def test_a_scenario_without_authorities_has_an_empty_authorities_layer(
+    make_scenario: Any, tmp_path: Path
+) -> None:
+    scenario = make_scenario()
+    run_dir = tmp_path / "run"
+    write_run(run_dir, scenario, [run(scenario, seed=0, threads=False)])
+    out = tmp_path / "micro.gpkg"
+    assert main(["export", "gis", str(run_dir), "--out", str(out), "--every", "day"]) == 0
+    info = pyogrio.read_info(out, layer="authorities")
+    assert info["features"] == 0
+    assert "window_start_time" in info["fields"].tolist()
+    assert "local_window_start_time" not in info["fields"].tolist()
+    # 12 hours of one day: one row per place (A, B, C) and per road (A-B, B-C)
+    assert pyogrio.read_info(out, layer="place_counts")["features"] == 3
+    assert pyogrio.read_info(out, layer="road_counts")["features"] == 2
+
+
 def test_geojson_is_the_network_in_lon_lat(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, small_run_dir: Path
 ) -> None:
@@ -407,6 +424,13 @@ def test_bad_options(
     assert (code, err) == (
         EXIT_INPUT_ERROR,
         f"error: --out {tmp_path / 'x.shp'}: expected a file name ending in .gpkg",
+    )
+    folder = tmp_path / "folder.gpkg"
+    folder.mkdir()
+    code, _, err = caravan(capsys, "export", "gis", small_run_dir, "--out", folder, "--overwrite")
+    assert (code, err) == (
+        EXIT_INPUT_ERROR,
+        f"error: --out {folder}: is a directory; give a file name",
     )
     out = tmp_path / "x.gpkg"
     code, _, err = caravan(capsys, "export", "gis", small_run_dir, "--out", out, "--replicate", 3)

@@ -220,10 +220,9 @@ def _words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-def _time_columns(times: Sequence[datetime], prefix: str) -> dict[str, pa.Array]:
-    """`<prefix>_time` as a datetime (UTC if the times have an offset, else as they are) and,
-    with an offset, `local_<prefix>_time` as text in the scenario's clock."""
-    aware = times[0].tzinfo is not None if times else False
+def _time_columns(times: Sequence[datetime], prefix: str, aware: bool) -> dict[str, pa.Array]:
+    """`<prefix>_time` as a datetime and, where the scenario's clock has a UTC offset
+    (`aware`), in UTC, with `local_<prefix>_time` beside it as text in the scenario's clock."""
     if not aware:
         return {f"{prefix}_time": pa.array(list(times), type=pa.timestamp("s"))}
     return {
@@ -236,9 +235,10 @@ def _time_columns(times: Sequence[datetime], prefix: str) -> dict[str, pa.Array]
 
 def _period_columns(p: Periods, step_h: float, repeat: int) -> dict[str, pa.Array]:
     """The columns that say when a count row is: each period's repeated `repeat` times."""
+    aware = p.start[0].tzinfo is not None
     columns = {
-        **_time_columns(p.start, "start"),
-        **_time_columns(p.end, "end"),
+        **_time_columns(p.start, "start", aware),
+        **_time_columns(p.end, "end", aware),
         "elapsed_h": pa.array((p.last_step + 1) * step_h, type=pa.float64()),
         "first_step": pa.array(p.first_step + 1, type=pa.int32()),
         "last_step": pa.array(p.last_step + 1, type=pa.int32()),
@@ -298,7 +298,7 @@ def places_table(scenario: Scenario, results: Results) -> pa.Table:
 def roads_table(scenario: Scenario, results: Results) -> pa.Table:
     """`road_rows`, and the most people on each road at the end of any step."""
     table = pa.Table.from_pylist(road_rows(scenario))
-    most = results.roads.max(axis=0) if results.n_steps else np.zeros(len(results.road_ends))
+    most = results.roads.max(axis=0)
     table = table.append_column(f"most_{ON_ROAD}", pa.array(most, type=pa.int64()))
     return table.append_column("geometry", pa.array(_lines(_road_coordinates(scenario))))
 
@@ -337,11 +337,10 @@ def authorities_table(scenario: Scenario) -> pa.Table:
         ]
     )
     table = pa.Table.from_pylist(rows, schema=schema)
-    # Without authorities there are no times to tell whether the clock has an offset.
-    aware = scenario.time.start.tzinfo is not None
+    aware = scenario.time.start.tzinfo is not None  # and so every time of the scenario
     windows = {
-        **_window_columns(starts, "window_start", aware),
-        **_window_columns(ends, "window_end", aware),
+        **_time_columns(starts, "window_start", aware),
+        **_time_columns(ends, "window_end", aware),
     }
     for column, values in windows.items():
         table = table.append_column(column, values)
@@ -349,17 +348,6 @@ def authorities_table(scenario: Scenario) -> pa.Table:
     lon = np.array([p.lon for p in places], dtype=np.float64)
     lat = np.array([p.lat for p in places], dtype=np.float64)
     return table.append_column("geometry", pa.array(_points(lon, lat), type=pa.binary()))
-
-
-def _window_columns(times: list[datetime], prefix: str, aware: bool) -> dict[str, pa.Array]:
-    if times:
-        return _time_columns(times, prefix)
-    if not aware:
-        return {f"{prefix}_time": pa.array([], type=pa.timestamp("s"))}
-    return {
-        f"{prefix}_time": pa.array([], type=pa.timestamp("s", "UTC")),
-        f"local_{prefix}_time": pa.array([], type=pa.string()),
-    }
 
 
 # --------------------------------------------------------------------------------------------
