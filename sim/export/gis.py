@@ -187,7 +187,8 @@ class Periods:
         """Per-step values ([step, ...]) per period: flows summed over the period's steps,
         stocks as they were at its end."""
         if kind == "flow":
-            return np.add.reduceat(values, self.first_step, axis=0)
+            summed: npt.NDArray[np.int64] = np.add.reduceat(values, self.first_step, axis=0)
+            return summed
         return values[self.last_step]
 
 
