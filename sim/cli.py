@@ -403,8 +403,10 @@ def _add_animate_parser(sub: _Subparsers) -> None:
 
 
 def _add_export_parser(sub: _Subparsers) -> None:
-    """`caravan export flee SCENARIO`."""
-    export_p = sub.add_parser("export", help="write a scenario in another tool's input format")
+    """`caravan export flee SCENARIO` (and gis, geojson, csv)."""
+    export_p = sub.add_parser(
+        "export", help="write a scenario or a run in another tool's format (Flee, GIS, CSV)"
+    )
     export_sub = export_p.add_subparsers(required=True, metavar="FORMAT")
     flee_p = export_sub.add_parser(
         "flee",
@@ -419,6 +421,50 @@ def _add_export_parser(sub: _Subparsers) -> None:
         "--overwrite", action="store_true", help="replace the files already in --out"
     )
     flee_p.set_defaults(handler=_export_flee)
+    _add_export_gis_parsers(export_sub)
+
+
+def _add_export_gis_parsers(export_sub: _Subparsers) -> None:
+    """`caravan export gis RUN_DIR`, `export geojson SCENARIO_OR_RUN`, `export csv RUN_DIR`."""
+    gis_p = export_sub.add_parser(
+        "gis",
+        help="a run as a GeoPackage: places, roads, counts per hour or day, authorities",
+        description="Write a run directory as a GeoPackage (EPSG:4326) with the layers places, "
+        "roads, place_counts, road_counts (start_time and end_time for QGIS's temporal "
+        "controller) and authorities. Needs caravan-sim[gis].",
+    )
+    gis_p.add_argument("dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    gis_p.add_argument("--out", type=Path, required=True, metavar="FILE.gpkg")
+    gis_p.add_argument(
+        "--every", choices=("hour", "day"), default="hour", help="counts per hour (default) or day"
+    )
+    gis_p.add_argument(
+        "--replicate", type=_non_negative_int, default=0, help="which replicate (default 0)"
+    )
+    gis_p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    gis_p.set_defaults(handler=_export_gis)
+    geojson_p = export_sub.add_parser(
+        "geojson",
+        help="a scenario's road network (places and roads) as GeoJSON",
+        description="Write the network of a scenario, or of a run directory's scenario, as one "
+        "GeoJSON FeatureCollection: a Point per place, a LineString per road.",
+    )
+    geojson_p.add_argument(
+        "source", type=Path, metavar="SCENARIO_OR_RUN", help=f"{_SCENARIO_HELP}, or a run directory"
+    )
+    geojson_p.add_argument("--out", type=Path, required=True, metavar="FILE.geojson")
+    geojson_p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    geojson_p.set_defaults(handler=_export_geojson)
+    csv_p = export_sub.add_parser(
+        "csv",
+        help="a run directory's tables as CSV, with a file of the columns' units",
+        description="Write each Parquet table of a run directory as CSV into DIR, with "
+        "columns.csv: every column's unit, label and meaning.",
+    )
+    csv_p.add_argument("dir", type=Path, metavar="RUN_DIR", help="a run directory")
+    csv_p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    csv_p.add_argument("--overwrite", action="store_true", help="replace the files in --out")
+    csv_p.set_defaults(handler=_export_csv)
 
 
 def _add_check_parser(sub: _Subparsers) -> None:
@@ -628,6 +674,66 @@ def _export_flee(args: argparse.Namespace) -> int:
         ),
         soft_wrap=True,
     )
+    return 0
+
+
+def _export_gis(args: argparse.Namespace) -> int:
+    from sim.export import gis
+    from sim.rundir import check_out_location, load_run
+
+    if args.out.suffix.lower() != ".gpkg":
+        raise CaravanError(f"--out {args.out}: expected a file name ending in .gpkg")
+    gis.require_gis()  # before reading the run
+    gis.refuse_existing(args.out, args.overwrite)
+    check_out_location(args.out.parent)
+    saved = load_run(args.dir)
+    n = len(saved.replicates)
+    if args.replicate >= n:
+        raise CaravanError(
+            f"--replicate {args.replicate}: {args.dir} holds {n} replicate(s), 0 to {n - 1}"
+        )
+    layers = gis.write_geopackage(saved, args.out, args.replicate, args.every, args.overwrite)
+    rows = ", ".join(f"{layer.name} {layer.table.num_rows:,}" for layer in layers)
+    _console().print(
+        Text(f"wrote {args.out} (replicate {args.replicate}, counts per {args.every}): {rows}"),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _export_geojson(args: argparse.Namespace) -> int:
+    from sim import packaged
+    from sim import scenario as scenario_module
+    from sim.export import gis
+    from sim.rundir import SCENARIO, check_out_location, is_run_dir
+
+    gis.refuse_existing(args.out, args.overwrite)
+    check_out_location(args.out.parent)
+    source = args.source
+    if source.is_dir():
+        if not is_run_dir(source):
+            raise CaravanError(
+                f"{source}: a directory, but not a run directory (it has no summary.json); "
+                "give a scenario or a run directory"
+            )
+        source = source / SCENARIO
+    sc = scenario_module.load(packaged.resolve(source))
+    gis.write_geojson(sc, args.out, args.overwrite)
+    _console().print(
+        Text(
+            f"wrote {args.out}: {len(sc.network.places)} places and {len(sc.network.roads)} "
+            f"roads of '{sc.name}'"
+        ),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _export_csv(args: argparse.Namespace) -> int:
+    from sim.export import tables
+
+    written = tables.write_csv(args.dir, args.out, args.overwrite)
+    _console().print(Text(f"wrote {', '.join(str(p) for p in written)}"), soft_wrap=True)
     return 0
 
 
