@@ -678,6 +678,8 @@ def _export_flee(args: argparse.Namespace) -> int:
 
 
 def _export_gis(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim.export import gis
     from sim.rundir import check_out_location, load_run
 
@@ -702,6 +704,8 @@ def _export_gis(args: argparse.Namespace) -> int:
 
 
 def _export_geojson(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim import packaged
     from sim import scenario as scenario_module
     from sim.export import gis
@@ -730,6 +734,8 @@ def _export_geojson(args: argparse.Namespace) -> int:
 
 
 def _export_csv(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
     from sim.export import tables
 
     written = tables.write_csv(args.dir, args.out, args.overwrite)
