@@ -46,8 +46,8 @@ def check_installed() -> None:
     missing = missing_packages()
     if missing:
         raise CaravanError(
-            f"caravan lab needs the optional packages {', '.join(missing)}, which are not "
-            f"installed; install them with: {INSTALL_HINT}"
+            f"caravan lab needs packages that are not installed ({', '.join(missing)}); "
+            f"install them with: {INSTALL_HINT}"
         )
 
 
