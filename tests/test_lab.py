@@ -32,6 +32,12 @@ def test_the_default_levers_leave_the_scenario_as_it_is() -> None:
     assert apply_levers(january, Levers()) is january
 
 
+def test_changes_lists_the_levers_moved_from_their_defaults() -> None:
+    assert Levers().changes() == {}
+    moved = Levers(blockade=False, testing_factor=2.0)
+    assert moved.changes() == {"blockade": False, "testing_factor": 2.0}
+
+
 def test_the_border_force_factor_multiplies_each_force_and_zero_removes_them() -> None:
     january = calibrated_scenario("january-2021")
     doubled = apply_levers(january, Levers(border_force_factor=2.0)).authorities
@@ -113,6 +119,14 @@ def test_the_lab_model_runs_as_a_plain_run_of_its_scenario() -> None:
     assert model.results().outcomes == plain.outcomes
 
 
+def test_settings_the_checks_refuse_leave_the_calibrated_scenario_and_say_why() -> None:
+    model = LabModel(caravan="january-2021", blockade_place="el_florido_border")
+    assert model.refused is not None
+    assert "authorities.vado_hondo_blockade.active: overlaps 'el_florido_force'" in model.refused
+    assert model.caravan_scenario is calibrated_scenario("january-2021")
+    assert model.levers == Levers()
+
+
 def test_outcome_rows_read_each_figure_at_its_date_or_the_end() -> None:
     january = calibrated_scenario("january-2021")
     results = run(january, seed=0)
@@ -127,6 +141,14 @@ def test_outcome_rows_read_each_figure_at_its_date_or_the_end() -> None:
     early.step()
     so_far = outcome_rows(early.results(), sets, finished=False)
     assert {r.status for r in so_far} == {"so far"}  # the first hour reaches no figure's date
+
+
+def test_a_figure_the_run_cannot_count_is_shown_as_such() -> None:
+    january = calibrated_scenario("january-2021")
+    results = run(apply_levers(january, Levers(blockade=False)), seed=0)
+    rows = outcome_rows(results, target_sets_of(january), finished=True)
+    peak = next(r for r in rows if r.target_id == "held_at_vado_hondo_peak")
+    assert (peak.model, peak.status) == (None, "not in this run")
 
 
 def test_the_comparison_pairs_seeds_so_unchanged_settings_differ_by_nothing() -> None:

@@ -2,8 +2,10 @@
 
 The test starts `caravan lab` as a user would (a process of its own, on a free port), loads
 the page, steps the January 2021 caravan, moves policy controls (no border forces, no
-blockade), resets and steps again, and checks that the map and the numbers changed, that no
-request failed and that none left this machine (solara's assets come from `solara-assets`).
+blockade), resets and steps again, and checks that the map and the numbers changed; then it
+opens the outcome table (both target sets) and runs the comparison with the calibrated
+scenario. No request may fail, and none may leave this machine (solara's assets come from
+`solara-assets`).
 Screenshots go to $CARAVAN_ARTEFACTS (default tests/artefacts/, not committed).
 
 Without Playwright or Chromium the test fails, saying what to install: a browser test that
@@ -119,57 +121,78 @@ def _number(text: str, label: str) -> int:
 def test_the_lab_steps_the_caravan_and_follows_a_policy_control(lab_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    shots = _artefacts()
     requests: list[str] = []
     failed: list[str] = []
-
-    def step_and_read(page: Page, name: str, steps: str) -> tuple[str, bytes]:
-        page.get_by_role("button", name="Step").click()
-        numbers = page.locator(".caravan-numbers")
-        numbers.get_by_text(f"step: {steps} of").wait_for(timeout=PAGE_TIMEOUT_MS)
-        the_map = page.locator(".caravan-map img")
-        the_map.wait_for(timeout=PAGE_TIMEOUT_MS)
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=shots / f"lab-{name}.png")
-        return numbers.inner_text(), the_map.screenshot()
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.on("request", lambda request: requests.append(request.url))
             page.on("requestfailed", lambda request: failed.append(request.url))
-            page.goto(lab_url)
-            page.get_by_text("Model Parameters").wait_for(timeout=PAGE_TIMEOUT_MS)
-            page.screenshot(path=shots / "lab-loaded.png")
-            # Mesa's steps per click at its top (about 100: 17 Jan, people held)
-            steps_per_click = _slider(page, "Render Interval (steps)")
-            steps_per_click.press("End")
-            steps = steps_per_click.get_attribute("aria-valuenow")
-            assert steps is not None and int(steps) > 48
-
-            before, map_before = step_and_read(page, "stepped", steps)
-            _slider(page, "border forces (x, 0: none)").press("Home")  # no border forces
-            page.locator("label", has_text=re.compile(r"^blockade$")).click()  # switched off
-            switch = page.get_by_role("checkbox", name="blockade", exact=True)
-            assert switch.get_attribute("aria-checked") == "false"
-            page.get_by_role("button", name="Reset").click()
-            page.locator(".caravan-numbers").get_by_text("step: 0 of").wait_for(
-                timeout=PAGE_TIMEOUT_MS
-            )
-            after, map_after = step_and_read(page, "after-levers", steps)
+            seen = _drive(page, lab_url, _artefacts())
         finally:
             browser.close()
 
-    assert _number(before, "held") > 0  # at the border forces and the blockade
-    assert _number(after, "held") == 0  # neither stands now
-    assert "vado_hondo_blockade" in before
-    assert "vado_hondo_blockade" not in after
-    assert map_before != map_after
+    assert _number(seen["before"], "held") > 0  # at the border forces and the blockade
+    assert _number(seen["after"], "held") == 0  # neither stands now
+    assert "vado_hondo_blockade" in seen["before"]
+    assert "vado_hondo_blockade" not in seen["after"]
+    assert seen["map before"] != seen["map after"]
+    assert "seed-article" in seen["table"] and "official" in seen["table"]  # both target sets
+    assert "blockade = False" in seen["settings"]
+    assert "border_force_factor = 0.0" in seen["settings"]
     assert failed == []
     outside = sorted({url for url in requests if urlparse(url).hostname not in LOCAL_HOSTS})
     outside = [url for url in outside if urlparse(url).scheme not in ("data", "blob")]
     assert outside == [], f"requests that left this machine: {outside}"
+
+
+def _drive(page: Page, url: str, shots: Path) -> dict[str, str | bytes]:
+    """Load, step, move the controls, reset, step, read the outcomes, compare: what was seen
+    (numbers as text, maps as PNG bytes), with a screenshot of each stage in `shots`."""
+    page.goto(url)
+    page.get_by_text("Model Parameters").wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.screenshot(path=shots / "lab-loaded.png")
+    # Mesa's steps per click at its top (about 100: 17 Jan, people held)
+    steps_per_click = _slider(page, "Render Interval (steps)")
+    steps_per_click.press("End")
+    steps = steps_per_click.get_attribute("aria-valuenow")
+    assert steps is not None and int(steps) > 48
+    seen: dict[str, str | bytes] = {}
+    seen["before"], seen["map before"] = _step_and_read(page, shots / "lab-stepped.png", steps)
+
+    _slider(page, "border forces (x, 0: none)").press("Home")  # no border forces
+    page.locator("label", has_text=re.compile(r"^blockade$")).click()  # switched off
+    switch = page.get_by_role("checkbox", name="blockade", exact=True)
+    assert switch.get_attribute("aria-checked") == "false"
+    page.get_by_role("button", name="Reset").click()  # Mesa applies parameters at Reset
+    page.locator(".caravan-numbers").get_by_text("step: 0 of").wait_for(timeout=PAGE_TIMEOUT_MS)
+    seen["after"], seen["map after"] = _step_and_read(page, shots / "lab-levers.png", steps)
+
+    page.get_by_role("tab", name="Page 1").click()
+    table = page.locator("table", has_text="reported figure of")
+    table.wait_for(timeout=PAGE_TIMEOUT_MS)
+    seen["table"] = table.inner_text()
+    page.screenshot(path=shots / "lab-outcomes.png")
+
+    page.get_by_role("tab", name="Page 2").click()
+    seen["settings"] = page.locator("p", has_text="Current settings").inner_text()
+    page.get_by_role("button", name=re.compile("Compare with the calibrated")).click()
+    page.locator(".caravan-comparison img").wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.screenshot(path=shots / "lab-comparison.png")
+    return seen
+
+
+def _step_and_read(page: Page, shot: Path, steps: str) -> tuple[str, bytes]:
+    """Click Step; once the model has run `steps` steps, the numbers and the map's pixels."""
+    page.get_by_role("button", name="Step").click()
+    numbers = page.locator(".caravan-numbers")
+    numbers.get_by_text(f"step: {steps} of").wait_for(timeout=PAGE_TIMEOUT_MS)
+    the_map = page.locator(".caravan-map img")
+    the_map.wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=shot)
+    return numbers.inner_text(), the_map.screenshot()
 
 
 def _slider(page: Page, label: str) -> Locator:

@@ -4,8 +4,8 @@ Mesa's SolaraViz gives the controls (step, play, reset) and the model parameters
 the seed and the policy levers of `sim.lab.levers`; a change takes effect at Reset). Its Altair
 space view cannot draw a road network, so the map is `sim.plots.network_map` (matplotlib)
 drawn to an image. Page 0: the map, the headline numbers and the live curves with the dated
-reported figures; page 1: the outcomes against the caravan's target sets, and the comparison
-with the calibrated scenario (paired by seed).
+reported figures; page 1: the outcomes against the caravan's target sets; page 2: the
+comparison with the calibrated scenario (paired by seed).
 
 `caravan lab` serves this module with solara (`sim.lab.server`); the caravan to open is read
 from the environment variable `LAB_CARAVAN_ENV` names. Only the Mesa API that 3.3 and 3.5 share
@@ -146,6 +146,8 @@ def MapAndNumbers(model: LabModel) -> None:
     update_counter.get()
     results = model.results_so_far()
     with solara.Column():
+        if model.refused is not None:
+            solara.Error(f"Settings refused, so the calibrated scenario runs: {model.refused}")
         numbers = headline_numbers(model, results)
         with solara.Row(classes=["caravan-numbers"], style={"flex-wrap": "wrap"}):
             for label, value in numbers.items():
@@ -174,11 +176,10 @@ def OutcomeTable(model: LabModel) -> None:
         return
     rows = outcome_rows(results, target_sets_of(model.caravan_scenario), not model.running)
     lines = [
-        "| set | figure | outcome | reported | model | |",
-        "|---|---|---|---:|---:|---|",
+        "| target set | reported figure of | reported | model | tolerance |",
+        "|---|---|---:|---:|---|",
         *(
-            f"| {r.target_set} | {r.target_id} | {r.outcome} | {r.reported} | "
-            f"{r.model:,.0f} | {r.status} |"
+            f"| {r.target_set} | {r.outcome} | {r.reported} | {_count(r.model)} | {r.status} |"
             for r in rows
         ),
     ]
@@ -199,6 +200,10 @@ def Comparison(model: LabModel) -> None:
         set_png(_png(fig, CURVES_DPI))
         set_shown_for(key)
 
+    changed = ", ".join(f"{name} = {value}" for name, value in model.levers.changes().items())
+    solara.Markdown(
+        f"**Current settings** (changed from the calibrated scenario): {changed or 'none'}"
+    )
     solara.Button(
         "Compare with the calibrated scenario (5 seeds each)",
         on_click=run_comparison,
@@ -207,6 +212,10 @@ def Comparison(model: LabModel) -> None:
     )
     if png and shown_for == key:
         _image(png, "caravan-comparison")
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def _view(component: Callable[..., Any]) -> Callable[[LabModel], Any]:
@@ -226,7 +235,7 @@ def page(model: LabModel, params: dict[str, Any]) -> Any:
             (_view(MapAndNumbers), 0),
             (_view(Curves), 0),
             (_view(OutcomeTable), 1),
-            (_view(Comparison), 1),
+            (_view(Comparison), 2),
         ],
         model_params=params,
         name=f"caravan lab: {model.caravan}",

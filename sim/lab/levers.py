@@ -59,9 +59,14 @@ class Levers:
     return_transport: bool = True
     road_give_up_factor: float = 1.0
 
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+    def changes(self) -> dict[str, object]:
+        """The levers moved from their defaults, by name, with their values."""
+        default = Levers()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
 
 
 def apply_levers(scenario: Scenario, levers: Levers) -> Scenario:

@@ -16,9 +16,11 @@ from functools import cache
 from pathlib import Path
 
 from sim import packaged
+from sim.errors import ScenarioError
 from sim.lab.levers import AS_SCENARIO, Levers, apply_levers
 from sim.model import CaravanModel, release, run
 from sim.results import MAIN_OUTCOMES, Results, outcomes_until
+from sim.results_schema import outcome_label
 from sim.scenario import Scenario, load
 from sim.targets import Target, TargetSet, load_compared_sets
 
@@ -53,7 +55,8 @@ def lab_scenario(caravan: str, levers: Levers) -> Scenario:
 
 class LabModel(CaravanModel):
     """A `CaravanModel` that Mesa's SolaraViz can build again from keyword values alone (its
-    Reset): the caravan, the seed and each lever of `Levers`.
+    Reset): the caravan, the seed and each lever of `Levers`. Levers the scenario's checks
+    refuse leave the calibrated scenario in place, with the reason in `refused`.
 
     Mesa 3.5 reserves `scenario` for its own scenario objects, so no parameter has that name."""
 
@@ -83,8 +86,17 @@ class LabModel(CaravanModel):
             return_transport=return_transport,
             road_give_up_factor=float(road_give_up_factor),
         )
+        # Settings the scenario's checks refuse (a blockade where a border force already
+        # holds people) leave the calibrated scenario running, and say why (the page shows it).
+        self.refused: str | None = None
+        try:
+            scenario = lab_scenario(caravan, self.levers)
+        except ScenarioError as error:
+            self.refused = str(error)
+            self.levers = Levers()
+            scenario = calibrated_scenario(caravan)
         # One thread: the app steps one model at a time, and the machine may be shared.
-        super().__init__(lab_scenario(caravan, self.levers), seed=int(seed), threads=False)
+        super().__init__(scenario, seed=int(seed), threads=False)
 
     def results_so_far(self) -> Results | None:
         """The results of the steps run so far; None before the first step."""
@@ -95,16 +107,17 @@ class LabModel(CaravanModel):
 
 @dataclass(frozen=True)
 class OutcomeRow:
-    """One reported figure beside the model: `model` is the value at the figure's date (or
-    now, while the run has not got there, or for an undated figure), and `status` says
-    "within" or "outside" its tolerance, or "so far" while the run is short of its date or
-    end."""
+    """One reported figure beside the model: `outcome` is what it counts, in words; `model` is
+    the value at the figure's date (or now, while the run has not got there, or for an undated
+    figure; None if this run cannot count it, such as the peak at a blockade switched off), and
+    `status` says "within" or "outside" its tolerance, "so far" while the run is short of its
+    date or end, or "not in this run"."""
 
     target_set: str
     target_id: str
     outcome: str
     reported: str
-    model: float
+    model: float | None
     status: str
 
 
@@ -118,34 +131,53 @@ def outcome_rows(
         values: dict[str, float] = {}
         final: dict[str, bool] = {}
         for target in target_set.targets:
-            values[target.id], final[target.id] = _value_at(results, now, target, finished)
-        discrepancies = target_set.discrepancies(values)
-        for target in target_set.targets:
-            within = target.accepts(discrepancies[target.id])
-            status = ("within" if within else "outside") if final[target.id] else "so far"
-            rows.append(
-                OutcomeRow(
-                    target_set.name,
-                    target.id,
-                    " + ".join(target.outcome),
-                    describe_target(target),
-                    values[target.id],
-                    status,
-                )
-            )
+            if all(key in now for key in target.outcome):
+                values[target.id], final[target.id] = _value_at(results, now, target, finished)
+        rows += [_row(target_set, target, values, final) for target in target_set.targets]
     return rows
+
+
+def _row(
+    target_set: TargetSet, target: Target, values: dict[str, float], final: dict[str, bool]
+) -> OutcomeRow:
+    value = values.get(target.id)
+    status = "not in this run"
+    if value is not None:
+        status = "so far"
+        if final[target.id]:
+            status = "within" if _accepts(target_set, target, values) else "outside"
+    return OutcomeRow(
+        target_set.name,
+        target.id,
+        " + ".join(outcome_label(key) for key in target.outcome),
+        describe_target(target),
+        value,
+        status,
+    )
+
+
+def _accepts(target_set: TargetSet, target: Target, values: dict[str, float]) -> bool:
+    """Whether the model's value is within the figure's tolerance (a proportion: out of the
+    model's count of its trials, as `TargetSet.discrepancies` compares it)."""
+    trials = None
+    counted = target_set.trials_of(target)
+    if counted is not None:
+        if counted.observed is None or counted.id not in values:
+            return False
+        trials = (counted.observed, values[counted.id])
+    return target.accepts(target.discrepancy(values[target.id], trials))
 
 
 def _value_at(
     results: Results, now: dict[str, int], target: Target, finished: bool
 ) -> tuple[float, bool]:
-    """The model's value for `target` and whether it is final (the run is past its date)."""
-    if target.by is None:
-        return target.value_from(now), finished
-    by = _local(target.by, results.start)
-    if by < results.times[-1]:
-        return target.value_from(outcomes_until(results, results.step_at(by))), True
-    return target.value_from(now), finished and by >= results.times[-1]
+    """The model's value for `target` and whether it is final (the run is past its date, or
+    over)."""
+    if target.by is not None:
+        by = _local(target.by, results.start)
+        if by < results.times[-1]:
+            return target.value_from(outcomes_until(results, results.step_at(by))), True
+    return target.value_from(now), finished
 
 
 def _local(when: datetime, start: datetime) -> datetime:
