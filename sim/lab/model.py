@@ -18,7 +18,7 @@ from pathlib import Path
 from sim import packaged
 from sim.errors import ScenarioError
 from sim.lab.levers import AS_SCENARIO, Levers, apply_levers
-from sim.model import CaravanModel, release, run
+from sim.model import CaravanModel, run
 from sim.results import MAIN_OUTCOMES, Results, outcomes_until
 from sim.results_schema import outcome_label
 from sim.scenario import Scenario, load
@@ -247,7 +247,6 @@ __all__ = [
     "describe_target",
     "lab_scenario",
     "outcome_rows",
-    "release",
     "shipped_caravans",
     "target_sets_of",
 ]
