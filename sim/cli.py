@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_rules_parser(sub)
     _add_scenarios_parser(sub)
     _add_init_parser(sub)
+    _add_lab_parser(sub)
     return parser
 
 
@@ -511,6 +512,27 @@ def _add_init_parser(sub: _Subparsers) -> None:
     )
     init_p.add_argument("--overwrite", action="store_true", help="replace files already there")
     init_p.set_defaults(handler=_init)
+
+
+def _add_lab_parser(sub: _Subparsers) -> None:
+    """`caravan lab [SCENARIO]`."""
+    lab_p = sub.add_parser(
+        "lab",
+        help="open the model in the browser: policy levers, map, curves, outcomes "
+        "(pip install 'caravan-sim[lab]')",
+    )
+    lab_p.add_argument(
+        "scenario",
+        type=Path,
+        nargs="?",
+        default=Path("january-2021"),
+        help=f"{_SCENARIO_HELP} to open first (default january-2021)",
+    )
+    lab_p.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)"
+    )
+    lab_p.add_argument("--port", type=_positive_int, help="port to serve on (default: a free one)")
+    lab_p.set_defaults(handler=_lab)
 
 
 def _non_negative_int(text: str) -> int:
@@ -1257,6 +1279,19 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor]:
     finally:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
+    from sim.lab import server
+
+    server.check_installed()  # before anything heavy: a missing extra is one clear message
+    from sim.lab.model import calibrated_scenario
+
+    caravan = server.caravan_name(args.scenario)
+    _print_warnings(calibrated_scenario(caravan))  # a bad scenario fails here, not in the page
+    return server.serve(caravan, args.host, args.port, lambda line: _console().print(Text(line)))
 
 
 def _interrupt(signum: int, frame: Any) -> None:

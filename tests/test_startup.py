@@ -25,6 +25,7 @@ SIMULATION_LIBRARIES = (
     "dask",
     "distributed",
     "SALib",
+    "solara",  # caravan lab's interface library
 )
 
 _LOADED_AFTER_MAIN = """
