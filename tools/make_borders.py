@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import json
 import sqlite3
-import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import shapely
 import yaml
 from shapely.geometry import mapping
+from shapely.ops import polylabel
 
 REPO = Path(__file__).resolve().parents[1]
 NETWORKS = REPO / "sim" / "data" / "scenarios" / "networks"
@@ -81,8 +81,20 @@ def tidy(geometry: shapely.Geometry, box: tuple[float, float, float, float]) -> 
     return mapping(shapely.MultiPolygon(polygons))
 
 
+def label_point(geometry: shapely.Geometry, places_box: tuple[float, ...]) -> list[float] | None:
+    """Where a map names the country: the point farthest inside the largest part of it that lies
+    in the box of the places (so on every map of the network); None when none does."""
+    inside = shapely.clip_by_rect(geometry, *places_box)
+    parts = [p for p in getattr(inside, "geoms", [inside]) if isinstance(p, shapely.Polygon)]
+    if not parts:
+        return None
+    point = polylabel(max(parts, key=lambda p: p.area), tolerance=0.01)
+    return [round(point.x, 2), round(point.y, 2)]
+
+
 def features(gpkg: Path, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
     """Countries, then departments, each sorted by country code and name."""
+    places_box = network_box(0.0)
     db = sqlite3.connect(f"file:{gpkg}?mode=ro", uri=True)
     found: list[dict[str, Any]] = []
     marks = ",".join("?" * len(COUNTRIES))
@@ -90,9 +102,11 @@ def features(gpkg: Path, box: tuple[float, float, float, float]) -> list[dict[st
         f"SELECT iso_a2, NAME, geom FROM countries WHERE iso_a2 IN ({marks})", COUNTRIES
     )
     for code, name, blob in sorted(rows):
-        geometry = tidy(gpkg_geometry(blob), box)
+        whole = gpkg_geometry(blob)
+        geometry = tidy(whole, box)
         if geometry is not None:
             props = {"level": "country", "country": code, "name": name}
+            props["label_at"] = label_point(whole, places_box)
             found.append({"type": "Feature", "properties": props, "geometry": geometry})
     marks = ",".join("?" * len(DEPARTMENT_COUNTRIES))
     rows = db.execute(
