@@ -9,9 +9,10 @@ them. Counts are people; times are the scenario's local clock. Use every name as
 - `curves`: `timeseries` (curves over time with the median and 90% band over replicates,
   reported figures overlaid), the `Curve` it draws and the curve sets `PEOPLE_BY_STATE`,
   `CUMULATIVE` and `HEALTH` (labelled from `sim.results_schema`).
-- `maps`: `network_map` (people at places and on roads at one time), `NetworkMap` (the same
-  map redrawn step by step, for animations) and `MapGeometry` (what maps of one run share,
-  computed once for maps drawn side by side).
+- `maps`: `network_map` (people at places and on roads at one time, over the borders of
+  `sim.borders`, with a scale bar and a north arrow), `NetworkMap` (the same map redrawn step by
+  step, for animations) and `MapGeometry` (what maps of one run share, computed once for maps
+  drawn side by side); `map_labels` sets the labels clear of markers and of one another.
 - `targets`: `outcomes_vs_targets` (a run's outcomes beside each target set), drawn one set at
   a time by `target_comparison`, and `reported_span` (the range a reported figure stands for).
 - `counterfactuals`: `compare_series` (one curve under several variants) and
