@@ -67,8 +67,9 @@ STATUS_CAPTIONS = (
 @dataclass(frozen=True)
 class MapGeometry:
     """What every map of one run shares: where places and roads are drawn, which places are
-    crossings, named or marked by an authority, the extents and aspect of the axes, and the
-    scales of sizes and widths (one over the whole run, so maps of different times compare).
+    crossings, named or marked by an authority, the borders in view and the scale bar, the
+    extents and aspect of the axes, and the scales of sizes and widths (one over the whole run,
+    so maps of different times compare).
     `of` computes it; maps drawn side by side (`sim.figures`' maps by day) compute it once."""
 
     lon: npt.NDArray[np.float64]
@@ -183,8 +184,10 @@ class NetworkMap:
     those held); roads are lines whose width is the number of people on them. Border crossings
     are white diamonds; authorities are marked by kind, faint outside their windows; the origins
     and the destinations are always named, and with `labels` every place holding at least
-    `MapGeometry.label_min` people is labelled with its count. Labels are placed clear of every
-    marker, label, legend and scale bar each time the map is drawn. Sizes share one scale over
+    `MapGeometry.label_min` people is labelled with its count. Each time the map is drawn, the
+    labels are placed clear of every marker, of one another, of the country names, the scale
+    bar and the north arrow, inside the axes; the status box and the legend stand beside the
+    axes. Sizes share one scale over
     the whole run, so maps of different times compare. Maps of one run drawn together pass the
     `geometry` they share.
     """
@@ -388,7 +391,6 @@ class NetworkMap:
             elif self._named[i]:
                 label.set_text(g.names[i])
                 label.set(color="0.3", style="italic")
-        self._present = present
         s = {name: int(values[step]) for name, values in self._series.items()}
         numbers = (
             s["n_moving"] + s["n_dispersed"],
