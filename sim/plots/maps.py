@@ -24,7 +24,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.text import Annotation, Text
+from matplotlib.text import Annotation
 from matplotlib.transforms import ScaledTranslation
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # type: ignore[import-untyped]
 
@@ -252,6 +252,7 @@ class NetworkMap:
         ax.add_artist(map_labels.LabelPlacer(self._place_countries, _Z_COUNTRY_LABELS - 0.01))
         self._placer = map_labels.LabelPlacer(self._place_labels, _Z_LABELS - 0.01)
         ax.add_artist(self._placer)
+        self._furniture_boxes: tuple[Any, list[tuple[float, float, float, float]]] | None = None
 
     def _draw_network(self, scenario: Scenario) -> None:
         """Roads, places, crossings and authorities (fixed), then the people and the held
@@ -400,7 +401,7 @@ class NetworkMap:
             s["cum_reached_mexican_border"],
         )
         for text, n in zip(self._status, numbers, strict=True):
-            text.set_text(f"{n:>{_STATUS_WIDTH_CHARS},}")
+            text.set_text(f"{n:,}")
         self.ax.set_title(f"{results.scenario_name}: {when:%a %d %b %Y %H:%M}")
 
     def _circles(self, renderer: RendererBase) -> npt.NDArray[np.float64]:
@@ -419,8 +420,14 @@ class NetworkMap:
         shown = [i for i, label in enumerate(self._labels) if label.get_visible()]
         order = sorted(shown, key=lambda i: (-int(self._people.get_sizes()[i]), i))
         circles = self._circles(renderer)
-        taken = map_labels.furniture_boxes(renderer, [*self._furniture, *self._country_labels])
         box = self.ax.get_window_extent(renderer)
+        # The furniture stays put while the layout and the canvas do (every frame of an
+        # animation), and measuring it costs more than placing the labels.
+        key = (renderer.get_canvas_width_height(), tuple(box.bounds))
+        if self._furniture_boxes is None or self._furniture_boxes[0] != key:
+            furniture = [*self._furniture, *self._country_labels]
+            self._furniture_boxes = (key, map_labels.furniture_boxes(renderer, furniture))
+        taken = list(self._furniture_boxes[1])
         map_labels.place(
             [self._labels[i] for i in order],
             circles[order, :2],
@@ -581,18 +588,17 @@ STATUS_BOX_WIDTH_IN = (
 """How far the status box reaches right of a map's axes, frame included: room to leave."""
 
 
-def _status_box(ax: Axes) -> list[Text]:
+def _status_box(ax: Axes) -> list[Annotation]:
     """A box beside the axes (right of them, top aligned: it covers no part of the map) with
     STATUS_CAPTIONS, one a row; returns the texts that hold each row's number. Captions and
-    numbers are apart so that only numbers are redrawn (text is slow to draw); all are left
-    aligned and as wide as the box in a monospaced font, numbers padded on the left, so each
-    row's number ends at the box's right edge, and each row sits on its own baseline."""
-    width = _STATUS_WIDTH_CHARS
+    numbers are apart so that only the numbers are redrawn, and short (text is slow to draw,
+    glyph by glyph); the box is a blank text as wide as a caption and its number in a
+    monospaced font, and each number ends at its right edge, on its row's baseline."""
     mono: dict[str, Any] = {"fontsize": STATUS_FONT_PT, "family": "monospace", "zorder": 10}
     scale = root_figure(ax).dpi_scale_trans
     beside = ax.transAxes + ScaledTranslation(STATUS_GAP_PT / 72, 0.0, scale)
-    blank = "\n".join(" " * width for _ in STATUS_CAPTIONS)
-    ax.text(
+    blank = "\n".join(" " * _STATUS_WIDTH_CHARS for _ in STATUS_CAPTIONS)
+    box = ax.text(
         1.0,
         1.0,
         blank,
@@ -607,17 +613,19 @@ def _status_box(ax: Axes) -> list[Text]:
     )
     numbers = []
     for row, caption in enumerate(STATUS_CAPTIONS):
-        down_in = (0.85 * STATUS_FONT_PT + row * STATUS_LINE_PT) / 72
-        at = beside + ScaledTranslation(0.0, -down_in, scale)
-        ax.text(1.0, 1.0, f"{caption:<{width}}", transform=at, ha="left", va="baseline", **mono)
+        down_pt = 0.85 * STATUS_FONT_PT + row * STATUS_LINE_PT
+        at = beside + ScaledTranslation(0.0, -down_pt / 72, scale)
+        ax.text(1.0, 1.0, caption, transform=at, ha="left", va="baseline", **mono)
         numbers.append(
-            ax.text(
-                1.0,
-                1.0,
+            ax.annotate(
                 "",
-                transform=at,
-                ha="left",
+                xy=(1.0, 1.0),  # the box text's top right corner
+                xycoords=box,
+                xytext=(0.0, -down_pt),
+                textcoords="offset points",
+                ha="right",
                 va="baseline",
+                annotation_clip=False,
                 gid=f"status {caption}",
                 **mono,
             )
