@@ -1,5 +1,7 @@
 """The caravan moving over the map, one frame per step: a GIF (Pillow, which comes with
-matplotlib) or an MP4 (matplotlib's FFMpegWriter, where ffmpeg is on PATH).
+matplotlib) or an MP4 (matplotlib's FFMpegWriter, where ffmpeg is on PATH). Each frame is the
+map of `sim.plots.NetworkMap`: country and department borders, scale bar and north arrow, the
+status box and the legend beside it.
 
 Drawing only what changes: the map (`sim.plots.NetworkMap`) is rendered once without the
 artists that change, and each frame restores that picture and draws just those artists on it
@@ -7,7 +9,9 @@ artists that change, and each frame restores that picture and draws just those a
 to Pillow as palette images sharing one palette, so a week of hours stays small in memory and on
 disk (matplotlib's PillowWriter would redraw the whole figure for every frame and keep every
 frame in full colour until the end). The MP4 writer grabs a second figure that holds nothing but
-the frame as an image, so it never redraws the map either.
+the frame as an image, so it never redraws the map either. The place labels are moved clear of
+the markers in each frame (their placer is one of the artists that change); the country names
+are placed once, for the busiest frame, and stay.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from sim.results import Results
 from sim.scenario import Scenario
 
 SUFFIXES = (".gif", ".mp4")
-FRAME_SIZE_IN = (8.0, 6.6)
-DPI = 90  # 720 x 594 pixels: readable labels, and a week of hours stays a few MB
+FRAME_SIZE_IN = (10.0, 6.4)  # the map, and beside it the status box and the legend
+DPI = 90  # 900 x 576 pixels: readable labels, and a week of hours stays a few MB
 
 
 def ffmpeg_available() -> bool:
@@ -110,8 +114,10 @@ def _frames(
 
 def _write_gif(frames: Iterator[npt.NDArray[np.uint8]], path: Path, fps: int) -> None:
     """The first frame gives the palette of all (the map's colours are fixed); the rest are the
-    animation."""
-    palette = Image.fromarray(next(frames)).convert("RGB").quantize(colors=255)
+    animation. Octree, not median cut: median cut merges the few pixels of a small marker (a
+    health post's green cross) into the land and sea shades around them."""
+    first = Image.fromarray(next(frames)).convert("RGB")
+    palette = first.quantize(colors=255, method=Image.Quantize.FASTOCTREE)
     images = [
         Image.fromarray(rgba).convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE)
         for rgba in frames

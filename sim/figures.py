@@ -125,9 +125,9 @@ def _maps_by_day(
     if not steps:  # a run shorter than a day: its last hour
         steps = [results.n_steps - 1]
     shared = geometry or plots.MapGeometry.of(results, scenario)
-    rows = math.ceil(len(steps) / 4)
-    columns = min(4, len(steps))
-    fig = Figure(figsize=(18, 3.9 * rows + 0.9))
+    rows = math.ceil(len(steps) / _MAPS_PER_ROW)
+    columns = min(_MAPS_PER_ROW, len(steps))
+    fig = Figure(figsize=(18, _MAP_ROW_IN * rows + 0.9))
     axes = fig.subplots(rows, columns, squeeze=False, gridspec_kw=_map_margins(rows, columns))
     axes = axes.ravel()
     for ax, step in zip(axes, steps, strict=False):
@@ -146,14 +146,18 @@ def _maps_by_day(
 # its title, the figure's title and the legend below. Fixed, since maps of one network all
 # need the same room: a constrained layout measured every text of every map for it (a third
 # of the time the figure took).
-_MAP_LEFT_IN, _MAP_RIGHT_IN = 0.7, 0.2
+# Each map's status box stands right of it (plots.STATUS_BOX_WIDTH_IN), so three maps a row.
+_MAPS_PER_ROW = 3
+_MAP_ROW_IN = 3.5  # a map 3.4 in wide is 2.7 in high; its title and x labels
+_MAP_LEFT_IN, _MAP_RIGHT_IN = 0.7, 0.1 + plots.STATUS_BOX_WIDTH_IN
 _MAP_TOP_IN, _MAP_BOTTOM_IN = 0.75, 0.95  # the figure's title and a map's title; labels, legend
-_MAP_GAP_X_IN, _MAP_GAP_Y_IN = 0.75, 0.85  # a map's y labels; its x labels and the next title
+# a map's status box and the next one's y labels; its x labels and the next title
+_MAP_GAP_X_IN, _MAP_GAP_Y_IN = 0.75 + plots.STATUS_BOX_WIDTH_IN, 0.85
 
 
 def _map_margins(rows: int, columns: int) -> dict[str, float]:
-    """`gridspec_kw` for the maps by day on their figure (18 in wide, 3.9 in a row + 0.9)."""
-    width, height = 18.0, 3.9 * rows + 0.9
+    """`gridspec_kw` for the maps by day on their figure (18 in wide, _MAP_ROW_IN a row + 0.9)."""
+    width, height = 18.0, _MAP_ROW_IN * rows + 0.9
     cell_w = (width - _MAP_LEFT_IN - _MAP_RIGHT_IN - _MAP_GAP_X_IN * (columns - 1)) / columns
     cell_h = (height - _MAP_TOP_IN - _MAP_BOTTOM_IN - _MAP_GAP_Y_IN * (rows - 1)) / rows
     return {

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageColor
 
 import sim
-from sim import animation, figures
+from sim import animation, figures, plots
 from sim.cli import main
 from sim.errors import CaravanError
 from sim.results import MAIN_OUTCOMES, Results
@@ -221,14 +222,18 @@ def test_animate_writes_a_gif_hour_by_hour(
     assert out == f"wrote {gif} (12 frames at 4 per second)"
     with Image.open(gif) as image:
         assert image.n_frames == 12
-        assert image.size == (720, 594)
+        assert image.size == (900, 576)
         assert image.info["duration"] == 250
         image.seek(0)
         first = image.convert("RGB").tobytes()
+        pixels = np.asarray(image.convert("RGB"), dtype=int)
         image.seek(11)
         last = image.convert("RGB").tobytes()
     assert first != last  # the caravan has moved
     assert [p.name for p in tmp_path.iterdir()] == ["caravan.gif"]  # no partial file left
+    # The borders are drawn: the sea (between the coasts) fills a good part of the frame.
+    sea = np.array(ImageColor.getrgb(plots.SEA_COLOR))
+    assert np.mean(np.all(np.abs(pixels - sea) <= 6, axis=2)) > 0.05
 
     code, _, err = caravan(capsys, "animate", run_dir, "--out", gif, "--every", "5")
     assert code == EXIT_INPUT_ERROR

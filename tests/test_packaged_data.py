@@ -32,6 +32,12 @@ def _data_files() -> set[Path]:
     }
 
 
+def _editable_files() -> set[Path]:
+    """What `caravan init` copies: the scenarios and seeds (not the borders the maps draw)."""
+    roots = (packaged.scenarios_dir(), packaged.seeds_dir())
+    return {p for p in _data_files() if any(p.is_relative_to(root) for root in roots)}
+
+
 def test_every_data_file_is_package_data_of_the_wheel() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["sim"]
@@ -171,7 +177,7 @@ def test_init_copies_every_shipped_file_and_says_so(
 ) -> None:
     assert main(["init", str(tmp_path / "mine")]) == 0
     lines = capsys.readouterr().out.splitlines()
-    originals = sorted(_data_files())
+    originals = sorted(_editable_files())
     copies = [tmp_path / "mine" / p.relative_to(packaged.data_dir()) for p in originals]
     assert lines[:-1] == [f"wrote {p}" for p in sorted(copies)]
     example = tmp_path / "mine" / "scenarios" / "january-2021.yaml"
@@ -220,7 +226,7 @@ def test_init_refuses_to_overwrite_unless_asked(
     assert main(["init", str(tmp_path)]) == EXIT_INPUT_ERROR
     first = tmp_path / "scenarios" / "caravans" / "behaviour.yaml"
     assert capsys.readouterr().err == (
-        f"error: {first} and {len(_data_files()) - 1} more files exist; pass --overwrite to "
+        f"error: {first} and {len(_editable_files()) - 1} more files exist; pass --overwrite to "
         "replace them, or choose another directory\n"
     )
     assert edited.read_text(encoding="utf-8") == "name: edited\n"

@@ -13,6 +13,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
@@ -230,7 +231,8 @@ def test_map_labels_crowded_places_and_counts_everyone(small_january: Run) -> No
     place = scenario.network.places[most]
     label: Text = by_gid(ax, f"label {place.id}")
     assert label.get_visible()
-    assert label.get_text() == f"{place.name.split(' (')[0]} {n:,}, {h:,} held"
+    held_part = "all" if h == n else f"{h:,}"
+    assert label.get_text() == f"{place.name.split(' (')[0]} {n:,} ({held_part} held)"
     empty = results.place_ids.index("guatemala_city")
     assert at_place[step, empty] == 0
     assert not by_gid(ax, "label guatemala_city").get_visible()
@@ -241,6 +243,119 @@ def test_map_labels_crowded_places_and_counts_everyone(small_january: Run) -> No
     assert shown["held"] == series["n_held_border"][step] + series["n_held_blockade"][step]
     assert shown["on the road"] == series["n_moving"][step] + series["n_dispersed"][step]
     assert shown["at the Mexican border"] == series["cum_reached_mexican_border"][step]
+
+
+def test_place_labels_say_how_many_are_there_and_how_many_held() -> None:
+    assert plots.place_label("Vado Hondo", 3343, 0) == "Vado Hondo 3,343"
+    assert plots.place_label("Vado Hondo", 3343, 3343) == "Vado Hondo 3,343 (all held)"
+    assert plots.place_label("Vado Hondo", 3343, 1200) == "Vado Hondo 3,343 (1,200 held)"
+
+
+def test_the_scale_bar_is_a_round_length_in_true_degrees_of_longitude() -> None:
+    # A fifth of the width at most, as 1, 2 or 5 times a power of ten.
+    assert plots.scale_bar_km(596.0) == 100
+    assert plots.scale_bar_km(40.0) == 5
+    assert plots.scale_bar_km(1000.0) == 200
+    assert plots.scale_bar_km(2600.0) == 500
+    # 100 km at 60 degrees north: half a degree of latitude's 111.195 km per degree.
+    assert plots.degrees_of_longitude(100.0, 60.0) == pytest.approx(100 / 55.5975, rel=1e-5)
+    assert plots.degrees_of_longitude(111.195, 0.0) == pytest.approx(1.0, rel=1e-5)
+
+
+def drawn_map(results: Results, scenario: Scenario, **kwargs: Any) -> tuple[Figure, Axes]:
+    """The map at the hour most were held, rendered (so the labels are placed)."""
+    fig = plots.network_map(results, scenario, **kwargs)
+    FigureCanvasAgg(fig).draw()
+    return fig, only_axes(fig)
+
+
+def marker_circles(ax: Axes) -> np.ndarray:
+    """Every marker with a size on the map as a circle in pixels (x, y, radius): people,
+    crossings and authorities (a square's corners included)."""
+    px_per_pt = ax.figure.dpi / 72
+    circles = []
+    for artist in ax.collections:
+        gid = artist.get_gid() or ""
+        if gid in {"people", "border crossings"} or gid.startswith("authority "):
+            centres = ax.transData.transform(artist.get_offsets())
+            sizes = np.broadcast_to(artist.get_sizes(), len(centres))
+            corner = math.sqrt(2) if gid.startswith("authority ") else 1.0
+            for (x, y), size in zip(centres, sizes, strict=True):
+                if size > 0:
+                    circles.append((x, y, math.sqrt(size) / 2 * corner * px_per_pt))
+    return np.array(circles)
+
+
+def overlaps_circle(box: Any, x: float, y: float, r: float) -> bool:
+    dx = max(box.x0 - x, 0.0, x - box.x1)
+    dy = max(box.y0 - y, 0.0, y - box.y1)
+    return dx * dx + dy * dy < r * r
+
+
+def test_map_labels_cover_no_marker_and_no_other_label(small_january: Run) -> None:
+    scenario, runs = small_january
+    for results in runs:
+        _, ax = drawn_map(results, scenario)
+        labels = [
+            t
+            for t in ax.texts
+            if t.get_visible() and (t.get_gid() or "").startswith(("label ", "country "))
+        ]
+        assert len([t for t in labels if t.get_gid().startswith("label ")]) >= 4
+        assert {"GUATEMALA", "HONDURAS"} <= {t.get_text() for t in labels}
+        boxes = [t.get_window_extent() for t in labels]
+        inside = ax.get_window_extent()
+        circles = marker_circles(ax)
+        assert len(circles) > 20
+        for text, box in zip(labels, boxes, strict=True):
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text.get_text()
+            assert inside.y0 <= box.y0 and box.y1 <= inside.y1, text.get_text()
+            covered = [c for c in circles if overlaps_circle(box, *c)]
+            assert not covered, (text.get_text(), covered)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not a.overlaps(b), [t.get_text() for t in labels]
+
+
+def test_the_status_box_and_legend_stand_beside_the_map_inside_the_figure(
+    small_january: Run,
+) -> None:
+    scenario, runs = small_january
+    fig, ax = drawn_map(runs[0], scenario)
+    frame = ax.get_window_extent()
+    status = by_gid(ax, "status box").get_bbox_patch().get_window_extent()
+    legend = ax.get_legend().get_window_extent()
+    for box in (status, legend):
+        assert box.x0 > frame.x1  # right of the map: covers none of it
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+    assert legend.y1 < status.y0  # under it
+    numbers = [by_gid(ax, f"status {c}").get_window_extent() for c in plots.STATUS_CAPTIONS]
+    assert all(status.x0 < n.x1 <= status.x1 for n in numbers)
+    title = ax.title.get_window_extent()
+    assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1 and title.y1 <= fig.bbox.y1
+    reach_in = (status.x1 - frame.x1) / fig.dpi
+    assert reach_in <= plots.STATUS_BOX_WIDTH_IN
+
+
+def test_map_draws_the_borders_a_scale_bar_and_a_north_arrow(small_january: Run) -> None:
+    scenario, runs = small_january
+    results = runs[0]
+    _, ax = drawn_map(results, scenario, country_labels=False)
+    countries = by_gid(ax, "country borders")
+    departments = by_gid(ax, "department borders")
+    assert len(countries.get_segments()) >= 6  # the countries in view, islands included
+    assert len(departments.get_segments()) > 40
+    assert countries.get_linewidths()[0] > departments.get_linewidths()[0]
+    assert not [t for t in ax.texts if (t.get_gid() or "").startswith("country ")]
+    bar = by_gid(ax, "scale bar")
+    assert bar.txt_label.get_text() == "100 km"  # the map is about 600 km wide
+    (rectangle,) = bar.size_bar.get_children()
+    mean_lat = float(np.mean([p.lat for p in scenario.network.places]))
+    one_degree_km = 111.19508 * math.cos(math.radians(mean_lat))
+    assert rectangle.get_width() == pytest.approx(100 / one_degree_km, rel=1e-5)
+    arrow = by_gid(ax, "north arrow")
+    assert arrow.xy[0] == arrow.xyann[0] and arrow.xy[1] > arrow.xyann[1]  # straight up
 
 
 def test_map_refuses_another_scenario_and_two_times(small_january: Run, micro: Scenario) -> None:

@@ -9,9 +9,10 @@ them. Counts are people; times are the scenario's local clock. Use every name as
 - `curves`: `timeseries` (curves over time with the median and 90% band over replicates,
   reported figures overlaid), the `Curve` it draws and the curve sets `PEOPLE_BY_STATE`,
   `CUMULATIVE` and `HEALTH` (labelled from `sim.results_schema`).
-- `maps`: `network_map` (people at places and on roads at one time), `NetworkMap` (the same
-  map redrawn step by step, for animations) and `MapGeometry` (what maps of one run share,
-  computed once for maps drawn side by side).
+- `maps`: `network_map` (people at places and on roads at one time, over the borders of
+  `sim.borders`, with a scale bar and a north arrow), `NetworkMap` (the same map redrawn step by
+  step, for animations) and `MapGeometry` (what maps of one run share, computed once for maps
+  drawn side by side); `map_labels` sets the labels clear of markers and of one another.
 - `targets`: `outcomes_vs_targets` (a run's outcomes beside each target set), drawn one set at
   a time by `target_comparison`, and `reported_span` (the range a reported figure stands for).
 - `counterfactuals`: `compare_series` (one curve under several variants) and
@@ -46,12 +47,17 @@ from sim.plots.maps import (
     MAX_PLACE_AREA_PT2,
     MAX_ROAD_WIDTH_PT,
     MIN_ROAD_WIDTH_PT,
+    SEA_COLOR,
+    STATUS_BOX_WIDTH_IN,
     STATUS_CAPTIONS,
     STATUS_FONT_PT,
     STATUS_LINE_PT,
     MapGeometry,
     NetworkMap,
+    degrees_of_longitude,
     network_map,
+    place_label,
+    scale_bar_km,
 )
 from sim.plots.sweeps import BINS, MAX_LEVELS, sobol_bars, sweep_heatmap, sweep_line
 from sim.plots.targets import outcomes_vs_targets, reported_span, target_comparison
@@ -69,6 +75,8 @@ __all__ = [
     "MIN_ROAD_WIDTH_PT",
     "PEOPLE_BY_STATE",
     "REPORTED_MARKERS",
+    "SEA_COLOR",
+    "STATUS_BOX_WIDTH_IN",
     "STATUS_CAPTIONS",
     "STATUS_FONT_PT",
     "STATUS_LINE_PT",
@@ -77,14 +85,17 @@ __all__ = [
     "NetworkMap",
     "compare_posteriors",
     "compare_series",
+    "degrees_of_longitude",
     "network_map",
     "outcomes_vs_targets",
     "paired_differences",
+    "place_label",
     "posterior_pairs",
     "predictive_check",
     "reported_span",
     "root_figure",
     "row_reference",
+    "scale_bar_km",
     "sobol_bars",
     "sweep_heatmap",
     "sweep_line",
