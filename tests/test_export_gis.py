@@ -20,6 +20,7 @@ import shapely
 import yaml
 from pyogrio import raw
 
+from sim.borders import borders
 from sim.cli import main
 from sim.export import gis
 from sim.model import run
@@ -35,6 +36,7 @@ NETWORK_FILE = (
 # health posts at 6: 22 rows. 174 hourly steps from 13 January 18:00 to 21 January 00:00,
 # which start on 8 days (13 to 20 January).
 N_PLACES, N_ROADS, N_AUTHORITY_PLACES, N_STEPS, N_DAYS = 43, 47, 22, 174, 8
+N_BORDERS = 6 + 58  # countries, and departments or states (sim/data/borders/README.md)
 PERIOD_FIELDS = [
     "start_time",
     "local_start_time",
@@ -97,6 +99,7 @@ FIELDS = {
         "window_end_time",
         "local_window_end_time",
     ],
+    "borders": ["level", "country_code", "country", "department"],
 }
 
 
@@ -139,6 +142,7 @@ def test_layers_fields_and_row_counts(gpkg: dict[str, Path]) -> None:
         ["place_counts", "Point"],
         ["road_counts", "LineString"],
         ["authorities", "Point"],
+        ["borders", "MultiPolygon"],
     ]
     rows = {
         "places": N_PLACES,
@@ -146,6 +150,7 @@ def test_layers_fields_and_row_counts(gpkg: dict[str, Path]) -> None:
         "place_counts": N_PLACES * N_STEPS,
         "road_counts": N_ROADS * N_STEPS,
         "authorities": N_AUTHORITY_PLACES,
+        "borders": N_BORDERS,
     }
     for layer, fields in FIELDS.items():
         info = pyogrio.read_info(path, layer=layer)
@@ -494,3 +499,18 @@ def test_hourly_steps_grouped_by_day() -> None:
     assert (p.first_step.tolist(), p.last_step.tolist()) == ([0, 2], [1, 3])
     assert p.start == [datetime(2021, 1, 13, 22), datetime(2021, 1, 14, 0)]
     assert p.end == [datetime(2021, 1, 14, 0), datetime(2021, 1, 14, 2)]
+
+
+def test_the_borders_are_the_shipped_ones(gpkg: dict[str, Path]) -> None:
+    shipped = borders()
+    _, _, geometry, fields = raw.read(gpkg["hour"], layer="borders")
+    level, code, _, department = fields
+    assert level.tolist() == ["country"] * len(shipped.countries) + ["department"] * len(
+        shipped.departments
+    )
+    assert code.tolist()[: len(shipped.countries)] == shipped.country_codes()
+    assert department.tolist()[0] is None
+    guatemala = shapely.from_wkb(geometry[code.tolist().index("GT")])
+    # Guatemala City (14.63 N, 90.51 W) in Guatemala, San Pedro Sula (15.5 N, 88.03 W) not
+    assert guatemala.contains(shapely.Point(-90.51, 14.63))
+    assert not guatemala.contains(shapely.Point(-88.03, 15.5))

@@ -1,7 +1,7 @@
 """A run as a GeoPackage for QGIS and other GIS (`caravan export gis`), and a scenario's road
 network as GeoJSON (`caravan export geojson`).
 
-The GeoPackage (longitude and latitude on WGS 84, EPSG:4326) has five layers:
+The GeoPackage (longitude and latitude on WGS 84, EPSG:4326) has six layers:
 
     places         points: every place of the network with its attributes, and the run's
                    totals there (the most people at the place and held there at the end of any
@@ -13,6 +13,8 @@ The GeoPackage (longitude and latitude on WGS 84, EPSG:4326) has five layers:
     authorities    points: each authority at each place where it acts, with its kind, its
                    window (start and end times), its size (force, vehicle capacity) and its
                    other settings as JSON
+    borders        multipolygons: the country and department borders the maps draw
+                   (`sim.borders`: level, country code and name, department)
 
 A GeoPackage layer holds one kind of geometry, so the counts are two layers, one of points and
 one of lines. Each count row has `start_time` and `end_time`, datetime fields for QGIS's
@@ -43,6 +45,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from sim import package_version
+from sim.borders import borders
 from sim.errors import CaravanError, OutputExistsError
 from sim.results_schema import Counter
 from sim.scenario import Scenario, entry_crossings_of
@@ -69,7 +72,7 @@ class Layer:
 
     name: str
     table: pa.Table
-    geometry_type: Literal["Point", "LineString"]
+    geometry_type: Literal["Point", "LineString", "MultiPolygon"]
     description: str
 
 
@@ -304,6 +307,24 @@ def roads_table(scenario: Scenario, results: Results) -> pa.Table:
     return table.append_column("geometry", pa.array(_lines(_road_coordinates(scenario))))
 
 
+def borders_table() -> pa.Table:
+    """The shipped country and department borders (`sim.borders`), countries first: the
+    outlines the package's maps draw, so a GIS map of the run has them without a download."""
+    shapely = _shapely()
+    shipped = borders()
+    rows = [*shipped.countries, *shipped.departments]
+    outlines = [shapely.multipolygons([shapely.polygons(ring) for ring in b.rings]) for b in rows]
+    return pa.table(
+        {
+            "level": pa.array([b.level for b in rows]),
+            "country_code": pa.array([b.country for b in rows]),
+            "country": pa.array([b.name for b in rows]),
+            "department": pa.array([b.department for b in rows], type=pa.string()),
+            "geometry": pa.array(list(shapely.to_wkb(outlines))),
+        }
+    )
+
+
 def authorities_table(scenario: Scenario) -> pa.Table:
     """One row per authority and place where it acts (both ends of a road it closes): kind,
     window, size, and the entry's other settings as JSON (null: taken from `behaviour`)."""
@@ -441,6 +462,13 @@ def gis_layers(saved: SavedRun, replicate: int, every: Every) -> list[Layer]:
             authorities_table(scenario),
             "Point",
             "Each authority at each place where it acts: kind, window, size, settings.",
+        ),
+        Layer(
+            "borders",
+            borders_table(),
+            "MultiPolygon",
+            f"Country and department borders ({borders().source}), simplified as the "
+            "package's maps draw them.",
         ),
     ]
 
