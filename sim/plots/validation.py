@@ -5,6 +5,7 @@ figure, so a count of 21 and one of 4,957 are equally readable."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from matplotlib import ticker
@@ -12,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from sim.plots import style
 from sim.plots._common import _figure_and_axes
 
 if TYPE_CHECKING:  # the data only: plotting runs nothing
@@ -34,6 +36,7 @@ def row_reference(check: TargetCheck) -> float:
     return 1.0
 
 
+@style.styled
 def validation_intervals(validation: Validation, ax: Axes | None = None) -> Figure:
     """One row per figure, scaled by `row_reference`: the model's 90% interval over replicates
     (a line; blue where the figure is inside it, red where not) and median (a dot), the
@@ -53,8 +56,8 @@ def validation_intervals(validation: Validation, ax: Axes | None = None) -> Figu
         ref = row_reference(check)
         if check.band is not None:
             lo, hi = check.band
-            ax.plot([at(lo, ref), at(hi, ref)], [row, row], color="0.8", linewidth=8)
-        colour = "tab:blue" if check.inside else "tab:red"
+            ax.plot([at(lo, ref), at(hi, ref)], [row, row], color=style.LIGHT_GREY, linewidth=8)
+        colour = style.COLORS["blue"] if check.inside else style.COLORS["vermillion"]
         ax.plot([at(check.p05, ref), at(check.p95, ref)], [row, row], color=colour, linewidth=2)
         ax.plot([at(check.median, ref)], [row], marker="o", color=colour, linestyle="none")
         if check.reported is not None:
@@ -96,20 +99,21 @@ def _axes(ax: Axes, validation: Validation, lo_x: float, hi_x: float) -> None:
     ax.xaxis.set_major_locator(ticker.LogLocator(base=2))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(_factor))
     ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.set_yticks(range(len(checks)), [c.id for c in checks])
+    names = [
+        style.target_words(c.outcome, None if c.by is None else datetime.fromisoformat(c.by))
+        for c in checks
+    ]
+    ax.set_yticks(range(len(checks)), names)
     ax.set_ylim(len(checks) - 0.5, -0.5)  # first figure on top
-    ax.set_xlabel(
-        "model / reported figure (log scale; a range with no number: / its middle)",
-        fontsize="small",
-    )
+    ax.set_xlabel("Model / reported figure (log scale; a range with no number: / its middle)")
     ax.set_title(
         f"{validation.scenario} against '{validation.target_set}': median and 90% interval "
-        f"of {validation.replicates} replicates\ndiamond: reported figure, grey: what its "
+        f"of {validation.replicates} replicates\nDiamond: reported figure; grey: what its "
         "tolerance accepts; red: the figure is outside the model's interval\n"
-        "right: reported  |  model median [90% interval]",
-        fontsize="medium",
+        "Right: reported  |  model median [90% interval]",
+        loc="left",
     )
-    ax.grid(axis="x", alpha=0.3)
+    ax.grid(True, axis="x")
 
 
 def _factor(x: float, _: object) -> str:
