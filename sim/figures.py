@@ -213,7 +213,13 @@ def sweep_figures(runs: pd.DataFrame, indices: pd.DataFrame | None = None) -> di
                 legend.remove()  # the same lines in every panel: one legend, below them
         handles, labels = axes[0].get_legend_handles_labels()
         if by is not None:
-            fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+            fig.legend(
+                handles,
+                labels,
+                loc="outside lower center",
+                ncols=min(len(labels), 8),
+                title=style.parameter_words(by),
+            )
         by_words = style.parameter_words(parameter)
         fig.suptitle(
             f"Sweep '{manifest['name']}': outcomes by {by_words[:1].lower()}{by_words[1:]}; "

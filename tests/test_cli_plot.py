@@ -98,8 +98,8 @@ def test_the_figures_of_a_grid_sweep(grid_sweep_dir: Path) -> None:
     )
     assert [ax.get_legend() for ax in lines] == [None] * len(varying)
     (legend,) = figure.legends  # one legend, below the panels
-    labels = ["Blockade duration (h): 12", "Blockade duration (h): 72"]
-    assert [t.get_text() for t in legend.get_texts()] == labels
+    assert [t.get_text() for t in legend.get_texts()] == ["12", "72"]
+    assert legend.get_title().get_text() == "Blockade duration (h)"
 
 
 def test_the_figures_of_a_sobol_sweep(sobol_sweep_dir: Path) -> None:

@@ -22,6 +22,7 @@ from PIL import Image
 import sim
 from sim import figures, plots
 from sim.background_figures import FIGURES_LOG, draw_in_background
+from sim.calibrate.validation_record import TargetCheck, Validation
 from sim.cli import main
 from sim.plots import style
 from sim.results import Results
@@ -143,6 +144,47 @@ def _calibration_figures() -> dict[str, Figure]:
     )
 
 
+def _validation() -> Validation:
+    """A validation of two checks made by hand."""
+
+    def check(tid: str, outcome: tuple[str, ...], reported: float, model: float) -> TargetCheck:
+        return TargetCheck(
+            id=tid,
+            outcome=outcome,
+            reported=reported,
+            band=(0.9 * reported, 1.1 * reported),
+            tolerance="±10%",
+            by=None,
+            read_at="end of run",
+            values=(model,),
+            median=model,
+            p05=model,
+            p95=model,
+            discrepancy=abs(model - reported) / (0.1 * reported),
+            inside=model == reported,
+            within_tolerance=abs(model - reported) <= 0.1 * reported,
+        )
+
+    return Validation(
+        scenario="january-2021",
+        scenario_file="scenarios/january-2021.yaml",
+        overrides=(),
+        target_set="official",
+        targets="official",
+        seed=0,
+        seeds=(0,),
+        checks=(
+            check(
+                "entered_via_el_florido", ("entered_guatemala_via_el_florido_border",), 6500, 7000
+            ),
+            check("processed", ("returned_voluntarily", "remitted"), 4957, 4957),
+        ),
+        version="0",
+        versions={},
+        created="2021-01-01T00:00:00",
+    )
+
+
 @pytest.fixture(scope="module")
 def every_figure(small_january: Run, grid_sweep_dir: Path) -> dict[str, Figure]:
     """Every non-map figure `caravan plot` draws for a run, a sweep and a calibration."""
@@ -153,6 +195,7 @@ def every_figure(small_january: Run, grid_sweep_dir: Path) -> dict[str, Figure]:
         f"sweep {n}": f for n, f in figures.sweep_figures(sim.load_sweep(grid_sweep_dir)).items()
     }
     out |= {f"calibration {n}": f for n, f in _calibration_figures().items()}
+    out["validation validation.png"] = plots.validation_intervals(_validation())
     for fig in out.values():
         FigureCanvasAgg(fig).draw()  # laid out as when saved
     return out

@@ -428,8 +428,9 @@ def test_sweep_line_per_outcome_and_by_another_parameter(grid_sweep_dir: Path) -
     ax = only_axes(
         plots.sweep_line(runs, "slip_chance_per_h", "remitted", by="blockade_duration_h")
     )
-    labels = ["Blockade duration (h): 12", "Blockade duration (h): 72"]
+    labels = ["12", "72"]
     assert [x.get_label() for x in ax.lines] == labels
+    assert ax.get_legend().get_title().get_text() == "Blockade duration (h)"
     at_72 = runs[runs["blockade_duration_h"] == 72]
     expected = [
         at_72[at_72["slip_chance_per_h"] == s]["remitted"].median() for s in (0.001, 0.01, 0.1)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_LEVELS = 12  # a parameter with more distinct values is binned
 BINS = 8  # into this many bins of equal counts
+VIRIDIS_LIGHT_FROM = 0.5  # viridis is light enough for black text above this share of its range
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,6 @@ def sweep_heatmap(
             grid[j, i] = np.median(values[in_cell])
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
     ax.spines[:].set_visible(False)  # the cells are the frame
-    top = np.nanmax(grid) if np.isfinite(grid).any() else 0.0
     for j, i in zip(*np.nonzero(np.isfinite(grid)), strict=True):
         value = grid[j, i]
         ax.text(
@@ -103,7 +103,8 @@ def sweep_heatmap(
             ha="center",
             va="center",
             fontsize="small",
-            color="black" if value > 0.6 * top else "white",  # readable on viridis
+            # by where the cell's colour lies on viridis, dark below the middle, light above
+            color="black" if np.asarray(image.norm(value)) > VIRIDIS_LIGHT_FROM else "white",
         )
     binned = len(xs.labels) > 6 or not xs.numeric
     ax.set_xticks(
@@ -132,9 +133,10 @@ def sweep_line(
 ) -> Figure:
     """Outcomes against one varied parameter: a median line and a 90% band over the runs at
     each value. One line per outcome; or, with `by` (another parameter) and one outcome, one
-    line per value of `by`. Runs at the same point are pooled: replicates, and any parameter
-    not drawn. A parameter with more than MAX_LEVELS values is binned; one that spans a
-    factor of 20 or more gets a log axis."""
+    line per value of `by` (labelled by its value, under a legend title naming `by`). Runs at
+    the same point are pooled: replicates, and any parameter not drawn. A parameter with more
+    than MAX_LEVELS values is binned; one that spans a factor of 20 or more gets a log
+    axis."""
     names = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     _check_columns(runs, parameter, *names, *([by] if by else []))
     if by is not None and len(names) != 1:
@@ -149,10 +151,8 @@ def sweep_line(
         title = "Median and 90% band over runs"
     else:
         groups = _levels(runs[by])
-        by_words = style.parameter_words(by)
         lines = [
-            (f"{by_words}: {label}", runs[names[0]], groups.codes == k)
-            for k, label in enumerate(groups.labels)
+            (label, runs[names[0]], groups.codes == k) for k, label in enumerate(groups.labels)
         ]
         title = f"{style.outcome_words(names[0])}: median and 90% band over runs"
     band_alpha = 0.2 if len(lines) == 1 else 0.1  # overlapping bands stay readable
@@ -176,7 +176,7 @@ def sweep_line(
     ax.set_ylim(bottom=0)
     ax.set_title(title)
     ax.grid(True)
-    ax.legend()
+    ax.legend(title=None if by is None else style.parameter_words(by))  # by: values of `by`
     return fig
 
 

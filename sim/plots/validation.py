@@ -5,6 +5,7 @@ figure, so a count of 21 and one of 4,957 are equally readable."""
 from __future__ import annotations
 
 import math
+import textwrap
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,13 +15,14 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from sim.plots import style
-from sim.plots._common import _figure_and_axes
+from sim.plots._common import _figure_and_axes, root_figure
 
 if TYPE_CHECKING:  # the data only: plotting runs nothing
     from sim.calibrate.validation_record import TargetCheck, Validation
 
 MAX_FACTOR = 32.0  # the scale runs at most from 1/32 to 32 times the figure; beyond: at the edge
 MIN_FACTOR = 2.0  # and at least from 1/2 to 2 times
+TITLE_CHARS_PER_IN = 10  # characters of the title to the inch of the figure's width
 
 
 def row_reference(check: TargetCheck) -> float:
@@ -45,6 +47,7 @@ def validation_intervals(validation: Validation, ax: Axes | None = None) -> Figu
     Values beyond the scale, and zero, are drawn at its edge. The numbers themselves are
     written at the right of each row."""
     checks = validation.checks
+    own_figure = ax is None
     fig, ax = _figure_and_axes(ax, (9.5, 0.42 * len(checks) + 1.8))
     lo_x, hi_x = _limits(checks)
 
@@ -73,7 +76,7 @@ def validation_intervals(validation: Validation, ax: Axes | None = None) -> Figu
             )
         numbers_text = f"{check.reported_text}  |  {check.model_text}"
         ax.text(1.01, row, numbers_text, transform=numbers, va="center", fontsize="small")
-    _axes(ax, validation, lo_x, hi_x)
+    _axes(ax, validation, lo_x, hi_x, own_figure)
     return fig
 
 
@@ -91,7 +94,7 @@ def _limits(checks: tuple[TargetCheck, ...]) -> tuple[float, float]:
     return min(lo_x, 1 / MIN_FACTOR), max(hi_x, MIN_FACTOR)
 
 
-def _axes(ax: Axes, validation: Validation, lo_x: float, hi_x: float) -> None:
+def _axes(ax: Axes, validation: Validation, lo_x: float, hi_x: float, own_figure: bool) -> None:
     checks = validation.checks
     ax.axvline(1.0, color="0.5", linewidth=0.8, linestyle=":")
     ax.set_xscale("log", base=2)
@@ -106,13 +109,27 @@ def _axes(ax: Axes, validation: Validation, lo_x: float, hi_x: float) -> None:
     ax.set_yticks(range(len(checks)), names)
     ax.set_ylim(len(checks) - 0.5, -0.5)  # first figure on top
     ax.set_xlabel("Model / reported figure (log scale; a range with no number: / its middle)")
-    ax.set_title(
+    what = (
         f"{validation.scenario} against '{validation.target_set}': median and 90% interval "
-        f"of {validation.replicates} replicates\nDiamond: reported figure; grey: what its "
-        "tolerance accepts; red: the figure is outside the model's interval\n"
-        "Right: reported  |  model median [90% interval]",
-        loc="left",
+        f"of {validation.replicates} replicates"
     )
+    key = (
+        "Diamond: reported figure; grey: what its tolerance accepts; red: the figure lies "
+        "outside the model's interval. Right: reported  |  model median [90% interval]"
+    )
+    # Wrapped: a title on one line would run past the figure's edges. On a figure of its own,
+    # the figure's title (centred on the figure, so as wide as it); else the axes' (narrower).
+    fig = root_figure(ax)
+    if own_figure:
+        chars = int(TITLE_CHARS_PER_IN * fig.get_figwidth())
+        fig.suptitle(
+            f"{textwrap.fill(what, chars)}\n{textwrap.fill(key, chars)}",
+            fontsize="large",
+            fontweight="normal",
+        )
+    else:
+        chars = int(TITLE_CHARS_PER_IN * fig.get_figwidth() * ax.get_position().width)
+        ax.set_title(f"{textwrap.fill(what, chars)}\n{textwrap.fill(key, chars)}")
     ax.grid(True, axis="x")
 
 
