@@ -26,6 +26,8 @@ from sim.results import INTERVAL_PERCENTILES, Results
 from sim.results_schema import FLOWS, column_label
 from sim.targets import Target, TargetSet
 
+LineStyle = str | tuple[float, tuple[float, ...]]  # a name, or (offset, (on, off, ...)) in points
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -35,16 +37,14 @@ class Curve:
     label: str
     columns: tuple[str, ...]
     color: str
-    linestyle: str | tuple[float, tuple[float, ...]] = "solid"
+    linestyle: LineStyle = "solid"
 
 
 _C = style.COLORS
 _SOLID, _DASHED, _DOTTED, _DASH_DOT = style.DASHES[:4]
 
 
-def _column_curve(
-    column: str, color: str, linestyle: str | tuple[float, tuple[float, ...]] = _SOLID
-) -> Curve:
+def _column_curve(column: str, color: str, linestyle: LineStyle = _SOLID) -> Curve:
     """The curve of one column, labelled as the results schema labels that column."""
     return Curve(style.sentence(column_label(column)), (column,), color, linestyle)
 
@@ -113,8 +113,9 @@ def timeseries(
     replicates = _as_list(runs)
     fig, ax = _figure_and_axes(ax, (10, 5))
     first = replicates[0]
-    values = [_bands(_curve_values(replicates, curve)) for curve in curves]
-    drawn = _told_apart(curves, [median for _, median, _ in values])
+    per_replicate = [_curve_values(replicates, curve) for curve in curves]
+    values = [_bands(v) for v in per_replicate]
+    drawn = _told_apart(curves, per_replicate)
     for k, (curve, (lo, median, hi), (label, linestyle)) in enumerate(
         zip(curves, values, drawn, strict=True)
     ):
@@ -142,17 +143,15 @@ def timeseries(
     return fig
 
 
-LineStyle = str | tuple[float, tuple[float, ...]]
-
-
 def _told_apart(
-    curves: Sequence[Curve], medians: Sequence[npt.NDArray[np.float64]]
+    curves: Sequence[Curve], values: Sequence[npt.NDArray[np.float64]]
 ) -> list[tuple[str, LineStyle]]:
-    """Each curve's legend label and line style: a curve equal to an earlier one over the whole
-    run (and not zero throughout) says so, and takes a dash pattern no such earlier curve has."""
+    """Each curve's legend label and line style: a curve equal to an earlier one in every
+    replicate over the whole run (and not zero throughout) says so, and takes a dash pattern
+    no such earlier curve has."""
     out: list[tuple[str, LineStyle]] = []
-    for k, (curve, median) in enumerate(zip(curves, medians, strict=True)):
-        equal = [j for j in range(k) if np.any(median) and np.array_equal(median, medians[j])]
+    for k, (curve, mine) in enumerate(zip(curves, values, strict=True)):
+        equal = [j for j in range(k) if np.any(mine) and np.array_equal(mine, values[j])]
         if not equal:
             out.append((curve.label, curve.linestyle))
             continue
