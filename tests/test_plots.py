@@ -71,7 +71,13 @@ def target(id_: str, outcome: list[str], **fields: Any) -> Target:
 def test_timeseries_draws_median_and_band_of_each_curve(small_january: Run) -> None:
     _, runs = small_january
     ax = only_axes(plots.timeseries(runs, plots.PEOPLE_BY_STATE))
-    assert [x.get_label() for x in ax.lines] == [c.label for c in plots.PEOPLE_BY_STATE]
+    assert [x.get_label() for x in ax.lines] == [
+        "On the road",
+        "Held at a border",
+        "Held at a blockade",
+        "Off the road (dispersed)",
+        "In quarantine",
+    ]  # the curves' labels (the results schema's), first letter a capital
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == len(plots.PEOPLE_BY_STATE)
     held = line(ax, "Held at a blockade")
@@ -156,7 +162,7 @@ def test_compare_series_draws_one_median_per_variant(small_january: Run) -> None
     two = np.array([r.series()[curve.columns[0]] for r in runs[:2]])
     np.testing.assert_array_equal(line(ax, "first two").get_ydata(), two.mean(axis=0))
     assert ax.get_ylabel() == "People"
-    assert curve.label in ax.get_title()
+    assert ax.get_title() == "Returned voluntarily: median and 90% band over replicates"
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def compare_series(
         _date_axis(ax, start)
     ax.set_ylabel(style.PEOPLE_AXIS)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{curve.label}: median and 90% band over replicates")
+    ax.set_title(f"{style.sentence(curve.label)}: median and 90% band over replicates")
     ax.grid(True)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

@@ -46,7 +46,7 @@ _SOLID, _DASHED, _DOTTED, _DASH_DOT = style.DASHES[:4]
 
 def _column_curve(column: str, color: str, linestyle: LineStyle = _SOLID) -> Curve:
     """The curve of one column, labelled as the results schema labels that column."""
-    return Curve(style.sentence(column_label(column)), (column,), color, linestyle)
+    return Curve(column_label(column), (column,), color, linestyle)
 
 
 PEOPLE_BY_STATE = (
@@ -66,14 +66,14 @@ CUMULATIVE = (
     _column_curve("cum_returned_voluntarily", _C["orange"]),
     _column_curve("cum_remitted", _C["purple"]),
     Curve(
-        "Back in Honduras (returned, remitted or deported)",
+        "back in Honduras (returned, remitted or deported)",
         ("cum_returned_voluntarily", "cum_remitted", "cum_deported_after_quarantine"),
         _C["vermillion"],
     ),
     _column_curve("cum_reached_mexican_border", _C["blue"]),
     _column_curve("cum_returned_after_entering", _C["orange"], _DASHED),
     Curve(
-        "Processed by Guatemala (returned after entering, or remitted)",
+        "processed by Guatemala (returned after entering, or remitted)",
         ("cum_returned_after_entering", "cum_remitted"),
         _C["purple"],
         _DASHED,
@@ -146,21 +146,22 @@ def timeseries(
 def _told_apart(
     curves: Sequence[Curve], values: Sequence[npt.NDArray[np.float64]]
 ) -> list[tuple[str, LineStyle]]:
-    """Each curve's legend label and line style: a curve equal to an earlier one in every
-    replicate over the whole run (and not zero throughout) says so, and takes a dash pattern
-    no such earlier curve has."""
+    """Each curve's legend label (its label, first letter a capital) and line style: a curve
+    equal to an earlier one in every replicate over the whole run (and not zero throughout)
+    says so, and takes a dash pattern no such earlier curve has."""
     out: list[tuple[str, LineStyle]] = []
     for k, (curve, mine) in enumerate(zip(curves, values, strict=True)):
         equal = [j for j in range(k) if np.any(mine) and np.array_equal(mine, values[j])]
+        label = style.sentence(curve.label)
         if not equal:
-            out.append((curve.label, curve.linestyle))
+            out.append((label, curve.linestyle))
             continue
         taken = {out[j][1] for j in equal}
         linestyle = curve.linestyle
         if linestyle in taken:
             linestyle = next(d for d in style.DASHES if d not in taken)
         same = " and ".join(curves[j].label[:1].lower() + curves[j].label[1:] for j in equal)
-        out.append((f"{curve.label} (equal to {same})", linestyle))
+        out.append((f"{label} (equal to {same})", linestyle))
     return out
 
 
