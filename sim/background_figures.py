@@ -2,8 +2,9 @@
 `caravan run` returns without waiting for matplotlib (`caravan run --figures background`, and
 the default at a terminal).
 
-`python -m sim.background_figures RUN_DIR` draws RUN_DIR's figures (RUN_FIGURES) into it from
-what it holds, each file written whole (`sim.figures.save`). What the process prints, a
+`python -m sim.background_figures RUN_DIR [FORMAT DPI]` draws RUN_DIR's figures (RUN_FIGURES,
+as FORMAT files at DPI dots per inch: `caravan run --format --dpi`) into it from what it
+holds, each file written whole (`sim.figures.save`). What the process prints, a
 traceback if drawing fails, goes to RUN_DIR/figures.log, which it removes once every figure is
 written. This module imports neither matplotlib nor the model: starting the process costs the
 run nothing.
@@ -34,14 +35,26 @@ _MODULE = "sim.background_figures"  # what the process runs (`__name__` is __mai
 _STARTED: list[subprocess.Popen[bytes]] = []  # held, so that none is reaped (and warned of) early
 
 
-def draw_in_background(run_dir: Path) -> subprocess.Popen[bytes]:
-    """Start the process that draws `run_dir`'s figures into it, and return at once. It has a
-    session of its own, so it outlives this process and a Ctrl-C at the terminal."""
+DEFAULT_FORMAT = "png"
+DEFAULT_DPI = 120  # sim.figures.DPI (named here too: this module may not import that one)
+
+
+def figure_names(file_format: str = DEFAULT_FORMAT) -> list[str]:
+    """RUN_FIGURES' file names in `file_format` (the suffix replaced)."""
+    return [f"{Path(name).stem}.{file_format}" for name in RUN_FIGURES]
+
+
+def draw_in_background(
+    run_dir: Path, file_format: str = DEFAULT_FORMAT, dpi: int = DEFAULT_DPI
+) -> subprocess.Popen[bytes]:
+    """Start the process that draws `run_dir`'s figures into it, as `file_format` files at
+    `dpi`, and return at once. It has a session of its own, so it outlives this process and a
+    Ctrl-C at the terminal."""
     with (run_dir / FIGURES_LOG).open("wb") as log:
         if sys.platform != "win32":
             fcntl.flock(log.fileno(), fcntl.LOCK_EX)  # held by the process through its stdout
         process = subprocess.Popen(
-            [sys.executable, "-m", _MODULE, str(run_dir)],
+            [sys.executable, "-m", _MODULE, str(run_dir), file_format, str(dpi)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -71,17 +84,23 @@ def wait_for_drawing(run_dir: Path, on_wait: Callable[[], None] | None = None) -
         return False
 
 
-def draw_into(run_dir: Path) -> list[Path]:
-    """Draw `run_dir`'s figures into it (in this process), then remove its FIGURES_LOG."""
+def draw_into(
+    run_dir: Path, file_format: str = DEFAULT_FORMAT, dpi: int = DEFAULT_DPI
+) -> list[Path]:
+    """Draw `run_dir`'s figures into it (in this process), as `file_format` files at `dpi`,
+    then remove its FIGURES_LOG."""
     from sim import figures  # noqa: PLC0415 - matplotlib only in the process that draws
 
     drawn = figures.FIGURE_SETS[figures.RUN_KIND](run_dir)  # a run: no need to ask its kind
-    written = figures.save(drawn.figures, run_dir)
+    written = figures.save(drawn.figures, run_dir, dpi=dpi, file_format=file_format)
     (run_dir / FIGURES_LOG).unlink(missing_ok=True)
     return written
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: python -m {_MODULE} RUN_DIR")
-    draw_into(Path(sys.argv[1]))
+    if len(sys.argv) not in (2, 4):
+        sys.exit(f"usage: python -m {_MODULE} RUN_DIR [FORMAT DPI]")
+    if len(sys.argv) == 2:
+        draw_into(Path(sys.argv[1]))
+    else:
+        draw_into(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))

@@ -186,6 +186,7 @@ def _add_run_parser(sub: _Subparsers) -> None:
         "(default): in the background at a terminal, now otherwise, so that a script finds "
         "them when the command returns. output.plots: false draws none",
     )
+    _add_figure_file_options(run_p)
     run_p.set_defaults(handler=_run)
 
 
@@ -367,7 +368,54 @@ def _add_plot_parser(sub: _Subparsers) -> None:
     plot_p.add_argument("dir", type=Path, help="a run, sweep, calibration or validation directory")
     plot_p.add_argument("--out", type=Path, help="directory for the figures (default: DIR/plots)")
     plot_p.add_argument("--overwrite", action="store_true", help="replace figures already in --out")
+    _add_figure_file_options(plot_p)
     plot_p.set_defaults(handler=_plot)
+
+
+FIGURE_FORMATS = ("png", "pdf", "svg")  # sim.figures.FORMATS (that module imports matplotlib)
+DEFAULT_DPI = 120  # sim.figures.DPI
+DPI_RANGE = (10, 2400)
+
+
+def _add_figure_file_options(parser: argparse.ArgumentParser) -> None:
+    """--format and --dpi: the figures' file format and resolution."""
+    parser.add_argument(
+        "--format",
+        dest="figure_format",
+        type=_figure_format,
+        default="png",
+        metavar="png|pdf|svg",
+        help="file format of the figures (default png; pdf and svg are vector files)",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=_dpi,
+        default=DEFAULT_DPI,
+        metavar="N",
+        help=f"dots per inch: a PNG's resolution, and of the images in a PDF or SVG (default "
+        f"{DEFAULT_DPI}; {DPI_RANGE[0]} to {DPI_RANGE[1]})",
+    )
+
+
+def _figure_format(text: str) -> str:
+    if text.lower() not in FIGURE_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a figure format; expected one of {', '.join(FIGURE_FORMATS)}"
+        )
+    return text.lower()
+
+
+def _dpi(text: str) -> int:
+    low, high = DPI_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a whole number of dots per inch from {low} to {high}"
+        )
+    return value
 
 
 def _add_animate_parser(sub: _Subparsers) -> None:
@@ -789,16 +837,17 @@ def _run(args: argparse.Namespace) -> int:
 
         # Drawn from what was written, so the figures show what the files hold.
         if background:
-            background_figures.draw_in_background(out_dir)
+            background_figures.draw_in_background(out_dir, args.figure_format, args.dpi)
         else:
-            background_figures.draw_into(out_dir)
+            background_figures.draw_into(out_dir, args.figure_format, args.dpi)
     if not args.quiet:
         console.print(_outcome_table(summary, sc.output.compare_with))
     console.print(Text(f"wrote {out_dir}"), soft_wrap=True)
     if sc.output.plots and background:
         console.print(
             Text(
-                f"drawing {', '.join(background_figures.RUN_FIGURES)} into {out_dir} in the "
+                f"drawing {', '.join(background_figures.figure_names(args.figure_format))} into "
+                f"{out_dir} in the "
                 "background: they appear within seconds (if not, see "
                 f"{out_dir / background_figures.FIGURES_LOG})"
             ),
@@ -1205,7 +1254,7 @@ def _plot(args: argparse.Namespace) -> int:
     out_dir = args.out or args.dir / "plots"
     check_writable(out_dir, args.overwrite)  # before drawing, which takes seconds
     drawn = figures.directory_figures(args.dir)
-    written = figures.save(drawn.figures, out_dir)
+    written = figures.save(drawn.figures, out_dir, dpi=args.dpi, file_format=args.figure_format)
     console = _console()
     for note in drawn.notes:
         console.print(Text(f"note: {note}"), soft_wrap=True)

@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from sim import package_version, plots
 from sim.calibrate.validation_record import VALIDATION_JSON, VALIDATION_PNG, load_validation
 from sim.errors import CaravanError
+from sim.plots import style
 from sim.results import MAIN_OUTCOMES, Results
 from sim.rundir import is_run_dir, load_run
 from sim.scenario import Scenario
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 # need (pandas, SciPy through the calibration, SALib) is imported where they are drawn.
 
 DPI = 120
+FORMATS = ("png", "pdf", "svg")  # what --format accepts; png is the default
+MIN_DPI, MAX_DPI = 10, 2400  # what --dpi accepts
 RUN_KIND = "run"
 SWEEP_KIND = "caravan-sweep"
 CALIBRATION_KIND = "caravan-calibration"
@@ -83,16 +86,23 @@ def run_figures(
         "timeseries.png": _timeseries_panels(runs, sets),
         "map.png": plots.network_map(runs[0], scenario, geometry=geometry),
         "maps-by-day.png": _maps_by_day(runs[0], scenario, geometry),
-        "outcomes.png": plots.outcomes_vs_targets(runs, sets),
+        "outcomes.png": plots.outcomes_vs_targets(runs, sets, place_names=place_names(scenario)),
     }
 
 
+def place_names(scenario: Scenario) -> dict[str, str]:
+    """Each place's name as figures show it (id -> name without the details in brackets:
+    "El Florido crossing (HN Copan / GT Camotan, Chiquimula)" -> "El Florido crossing")."""
+    return {p.id: (p.name or p.id).split(" (", maxsplit=1)[0] for p in scenario.network.places}
+
+
+@style.styled
 def _timeseries_panels(runs: Sequence[Results], target_sets: Sequence[TargetSet]) -> Figure:
     fig = Figure(figsize=(11, 12), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     panels = (
-        (plots.PEOPLE_BY_STATE, "where the people who left are"),
-        (plots.CUMULATIVE, "how many have done each, so far"),
+        (plots.PEOPLE_BY_STATE, "Where the people who left are"),
+        (plots.CUMULATIVE, "How many have done each, so far"),
         (plots.HEALTH, "COVID-19 tests, so far"),
     )
     recorded = set(runs[0].series())
@@ -175,6 +185,7 @@ def _map_margins(rows: int, columns: int) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 
 
+@style.styled
 def sweep_figures(runs: pd.DataFrame, indices: pd.DataFrame | None = None) -> dict[str, Figure]:
     """A sweep's figures, from `sim.load_sweep` (and Sobol' indices, for a Sobol' design):
 
@@ -191,26 +202,40 @@ def sweep_figures(runs: pd.DataFrame, indices: pd.DataFrame | None = None) -> di
         fig, axes = _panels(len(outcomes), (6, 4.6))
         for ax, outcome in zip(axes, outcomes, strict=False):
             plots.sweep_heatmap(runs, parameters[0], parameters[1], outcome, ax=ax)
-        fig.suptitle(f"sweep '{manifest['name']}': median over runs")
+        fig.suptitle(f"Sweep '{manifest['name']}': median over runs in each cell")
         out["heatmaps.png"] = fig
     # On a grid of two parameters, lines of one parameter for each value of the other.
     grid_of_two = manifest["design"]["kind"] == "grid" and len(parameters) == 2
     for parameter in parameters:
         by = next((p for p in parameters if p != parameter), None) if grid_of_two else None
         fig, axes = _panels(len(outcomes), (6, 4.2))
-        for k, (ax, outcome) in enumerate(zip(axes, outcomes, strict=False)):
+        for ax, outcome in zip(axes, outcomes, strict=False):
             plots.sweep_line(runs, parameter, outcome, by=by, ax=ax)
+            ax.set_title(style.outcome_words(outcome))  # the rest is said once, above
             legend = ax.get_legend()
-            if k > 0 and by is not None and legend is not None:
-                legend.remove()  # the same lines in every panel: one legend is enough
-        fig.suptitle(f"sweep '{manifest['name']}': outcomes by {parameter}")
+            if legend is not None:
+                legend.remove()  # the same lines in every panel: one legend, below them
+        handles, labels = axes[0].get_legend_handles_labels()
+        if by is not None:
+            fig.legend(
+                handles,
+                labels,
+                loc="outside lower center",
+                ncols=min(len(labels), 8),
+                title=style.parameter_words(by),
+            )
+        by_words = style.parameter_words(parameter)
+        fig.suptitle(
+            f"Sweep '{manifest['name']}': outcomes by {by_words[:1].lower()}{by_words[1:]}; "
+            "median and 90% band over runs"
+        )
         out[f"line-{parameter}.png"] = fig
     if indices is not None and not indices.empty:
         shown = [o for o in outcomes if o in set(indices["outcome"])]
         fig, axes = _panels(len(shown), (6, 4.2))
         for ax, outcome in zip(axes, shown, strict=False):
             plots.sobol_bars(indices, outcome, ax=ax)
-        fig.suptitle(f"sweep '{manifest['name']}': Sobol' indices with 95% intervals")
+        fig.suptitle(f"Sweep '{manifest['name']}': Sobol' indices with 95% intervals")
         out["sobol.png"] = fig
     return out
 
@@ -231,18 +256,23 @@ def _panels(n: int, size: tuple[float, float]) -> tuple[Figure, list[Axes]]:
 # --------------------------------------------------------------------------------------------
 
 
+@style.styled
 def calibration_figures(
-    summary: Mapping[str, Any], posterior: pd.DataFrame, predictive: pd.DataFrame
+    summary: Mapping[str, Any],
+    posterior: pd.DataFrame,
+    predictive: pd.DataFrame,
+    place_names: Mapping[str, str] | None = None,
 ) -> dict[str, Figure]:
     """A calibration's figures, from its summary, last generation and predictive draws:
 
     - pairs.png: the posterior as parameter pairs;
-    - predictive.png: each target's posterior predictive distribution against its figure.
+    - predictive.png: each target's posterior predictive distribution against its figure
+      (places named by `place_names`, id -> name, where given).
     """
     labels = list(summary["parameters"])
     return {
         "pairs.png": plots.posterior_pairs(posterior, labels, summary["parameters"]),
-        "predictive.png": plots.predictive_check(summary["targets"], predictive),
+        "predictive.png": plots.predictive_check(summary["targets"], predictive, place_names),
     }
 
 
@@ -284,7 +314,21 @@ def _calibration_directory(path: Path) -> FigureSet:
     from sim.calibrate.results import load_calibration  # noqa: PLC0415 - see the imports above
 
     results = load_calibration(path)
-    return FigureSet(calibration_figures(results.summary, results.posterior, results.predictive))
+    names = _saved_place_names(path / "scenario.yaml")
+    return FigureSet(
+        calibration_figures(results.summary, results.posterior, results.predictive, names)
+    )
+
+
+def _saved_place_names(scenario_file: Path) -> dict[str, str] | None:
+    """The place names of the scenario a directory holds; None if it holds none that loads
+    (the figures then name places by their ids in words)."""
+    from sim import scenario as scenario_module  # noqa: PLC0415 - only for calibrations
+
+    try:
+        return place_names(scenario_module.load(scenario_file))
+    except (CaravanError, OSError):
+        return None
 
 
 def _validation_directory(path: Path) -> FigureSet:
@@ -335,20 +379,38 @@ def directory_figures(path: Path) -> FigureSet:
 _DRAWN_BY_KEY = {"png": "Software", "pdf": "Creator", "svg": "Creator"}
 
 
-def save(figures: Mapping[str, Figure], directory: Path, dpi: int = DPI) -> list[Path]:
-    """Write each figure as `directory/name` (the format from the name's suffix), each under a
-    temporary name first, so a file there is never half-written; the file's metadata names the
-    caravan-sim version that drew it (PNG `Software`, PDF and SVG `Creator`)."""
+def file_name(name: str, file_format: str | None = None) -> str:
+    """A figure's file name in `file_format` ("png", "pdf" or "svg"): `name` with that suffix;
+    None keeps the name's own."""
+    if file_format is None:
+        return name
+    if file_format not in FORMATS:
+        raise ValueError(f"format {file_format!r}: expected one of {', '.join(FORMATS)}")
+    return f"{Path(name).stem}.{file_format}"
+
+
+def save(
+    figures: Mapping[str, Figure],
+    directory: Path,
+    dpi: int = DPI,
+    file_format: str | None = None,
+) -> list[Path]:
+    """Write each figure as `directory/name` in `file_format` (`file_name`: the name's suffix
+    becomes it; None: the format from the name's suffix), at `dpi` dots per inch (a PNG's
+    pixels, and the images inside a PDF or SVG), each under a temporary name first, so a file
+    there is never half-written; the file's metadata names the caravan-sim version that drew
+    it (PNG `Software`, PDF and SVG `Creator`)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     drawn_by = f"caravan-sim {package_version()}"
     for name, fig in figures.items():
-        path = directory / name
-        partial = directory / f".partial-{name}"
-        file_format = path.suffix.lstrip(".").lower() or None
-        key = _DRAWN_BY_KEY.get(file_format or "")
+        path = directory / file_name(name, file_format)
+        partial = directory / f".partial-{path.name}"
+        suffix = path.suffix.lstrip(".").lower() or None
+        key = _DRAWN_BY_KEY.get(suffix or "")
         FigureCanvasAgg(fig)  # Agg, named: no backend is looked up, and no window can open
-        fig.savefig(partial, dpi=dpi, format=file_format, metadata={key: drawn_by} if key else None)
+        with style.context():  # how text is written in SVG and PDF files
+            fig.savefig(partial, dpi=dpi, format=suffix, metadata={key: drawn_by} if key else None)
         os.replace(partial, path)
         written.append(path)
     return written

@@ -217,21 +217,21 @@ def test_the_report_plots_show_the_posterior_and_the_figures(
     fig = plots.predictive_check(summary["targets"], predictive)
     shown = [ax for ax in fig.axes if ax.axison]
     assert [ax.get_title() for ax in shown] == [
-        "remitted (±5%)",
-        "tested (±5%)",
-        "tested_positive (binomial, of tested)",
+        "Remitted (intercepted); tolerance ±5%",
+        "Tested; tolerance ±5%",
+        "Tested positive; tolerance binomial, of tested",
     ]
+    assert [ax.get_xlabel() for ax in shown] == ["People"] * 3  # the lowest of each column
     for ax, target_id in zip(shown, ("remitted", "tested", "tested_positive"), strict=True):
-        (observed,) = [line for line in ax.lines if line.get_label() == "observed"]
+        (observed,) = [line for line in ax.lines if line.get_label() == "Observed"]
         assert observed.get_xdata()[0] == setup.observed[target_id]
-        assert ax.get_xlabel() == "people"
         (bars,) = ax.containers
         assert sum(bar.get_height() for bar in bars) == len(predictive)  # every draw is shown
     posterior = pq.read_table(out / "posterior.parquet").to_pandas()
     fig = plots.posterior_pairs(posterior, ["intercept", "prevalence"], summary["parameters"])
     visible = [ax for ax in fig.axes if ax.axison]
     assert len(visible) == 3  # two histograms and one pair
-    assert [ax.get_xlabel() for ax in visible[-2:]] == ["intercept", "prevalence"]
+    assert [ax.get_xlabel() for ax in visible[-2:]] == ["Intercept", "Prevalence"]
     (pair,) = [ax for ax in visible if ax.collections]
     assert len(pair.collections[0].get_offsets()) == len(posterior)
     assert (out / "pairs.png").stat().st_size > 0 and (out / "predictive.png").stat().st_size > 0
@@ -264,9 +264,9 @@ def test_posteriors_of_two_target_sets_on_the_prior_scale() -> None:
     assert list(two.lines[0].get_xdata()) == pytest.approx([0.1, math.log10(50) / 2])
     segments = one.lines[2][0].get_segments()  # the interval of 'a' under "one"
     assert [x for x, _ in segments[0]] == pytest.approx([0.2, 0.8])
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["one", "two"]
-    assert ax.get_xlabel().startswith("position in the prior range")
+    assert ax.get_xlabel().startswith("Position in the prior range")
 
 
 def test_caravan_plot_draws_a_calibration_directory(

@@ -18,6 +18,7 @@ import sim
 from sim import animation, figures, plots
 from sim.cli import main
 from sim.errors import CaravanError
+from sim.plots.style import outcome_words
 from sim.results import MAIN_OUTCOMES, Results
 from sim.rundir import write_run
 from sim.scenario import Scenario, derive
@@ -60,11 +61,11 @@ def test_the_figures_of_a_run(small_january: Run) -> None:
     assert list(drawn) == RUN_FIGURES
     panels = drawn["timeseries.png"].axes
     assert [ax.get_title() for ax in panels] == [
-        "where the people who left are",
-        "how many have done each, so far",
+        "Where the people who left are",
+        "How many have done each, so far",
         "COVID-19 tests, so far",
     ]
-    assert [ax.get_xlabel() for ax in panels] == ["", "", "local time (UTC-06:00)"]
+    assert [ax.get_xlabel() for ax in panels] == ["", "", "Local time (UTC-06:00)"]
     # 13 January starts at 18:00, 20 January ends at 24:00: noon of 14 to 20 January
     maps = [ax for ax in drawn["maps-by-day.png"].axes if ax.get_visible()]
     weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
@@ -86,9 +87,20 @@ def test_the_figures_of_a_grid_sweep(grid_sweep_dir: Path) -> None:
     ]
     varying = [o for o in MAIN_OUTCOMES if runs[o].nunique() > 1]
     heatmaps = [ax for ax in drawn["heatmaps.png"].axes if ax.get_label() != "<colorbar>"]
-    assert [ax.get_title() for ax in heatmaps] == varying
-    lines = drawn["line-slip_chance_per_h.png"].axes
+    assert [ax.get_title() for ax in heatmaps] == [outcome_words(o) for o in varying]
+    figure = drawn["line-slip_chance_per_h.png"]
+    lines = figure.axes
     assert [len(ax.lines) for ax in lines] == [2] * len(varying)  # one per blockade duration
+    # each panel is titled by its outcome alone; what they share is said once, above
+    assert [ax.get_title() for ax in lines] == [outcome_words(o) for o in varying]
+    assert figure.get_suptitle() == (
+        f"Sweep '{runs.attrs['manifest']['name']}': outcomes by slip chance (per hour); "
+        "median and 90% band over runs"
+    )
+    assert [ax.get_legend() for ax in lines] == [None] * len(varying)
+    (legend,) = figure.legends  # one legend, below the panels
+    assert [t.get_text() for t in legend.get_texts()] == ["12", "72"]
+    assert legend.get_title().get_text() == "Blockade duration (h)"
 
 
 def test_the_figures_of_a_sobol_sweep(sobol_sweep_dir: Path) -> None:

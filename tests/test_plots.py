@@ -72,14 +72,20 @@ def target(id_: str, outcome: list[str], **fields: Any) -> Target:
 def test_timeseries_draws_median_and_band_of_each_curve(small_january: Run) -> None:
     _, runs = small_january
     ax = only_axes(plots.timeseries(runs, plots.PEOPLE_BY_STATE))
-    assert [x.get_label() for x in ax.lines] == [c.label for c in plots.PEOPLE_BY_STATE]
+    assert [x.get_label() for x in ax.lines] == [
+        "On the road",
+        "Held at a border",
+        "Held at a blockade",
+        "Off the road (dispersed)",
+        "In quarantine",
+    ]  # the curves' labels (the results schema's), first letter a capital
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == len(plots.PEOPLE_BY_STATE)
-    held = line(ax, "held at a blockade")
+    held = line(ax, "Held at a blockade")
     np.testing.assert_array_equal(held.get_ydata(), middle(runs, "n_held_blockade"))
     np.testing.assert_allclose(days(held.get_xdata()), days(runs[0].times))
-    assert ax.get_ylabel() == "people"
-    assert ax.get_xlabel() == "local time (UTC-06:00)"
+    assert ax.get_ylabel() == "People"
+    assert ax.get_xlabel() == "Local time (UTC-06:00)"
     assert "median and 90% band of 3 replicates" in ax.get_title()
 
 
@@ -87,7 +93,7 @@ def test_timeseries_of_one_run_has_no_band(small_january: Run) -> None:
     _, runs = small_january
     ax = only_axes(plots.timeseries(runs[1], plots.HEALTH))
     assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
-    tested = line(ax, "tested")
+    tested = line(ax, "Tested")
     np.testing.assert_array_equal(tested.get_ydata(), runs[1].series()["cum_tested"])
     assert "seed 1" in ax.get_title()
 
@@ -122,7 +128,7 @@ def test_reported_figures_are_overlaid_where_a_curve_is_their_sum(small_january:
         ],
     )
     ax = only_axes(plots.timeseries(runs, (*plots.CUMULATIVE, *plots.HEALTH), [hand]))
-    markers = line(ax, "reported (hand), with tolerance")
+    markers = line(ax, "Reported (hand), with tolerance")
     by_local = by.replace(tzinfo=runs[0].start.tzinfo)
     end = runs[0].times[-1]
     np.testing.assert_allclose(days(markers.get_xdata()), days([by_local, end]))
@@ -141,7 +147,7 @@ def test_shipped_reported_figures_on_the_cumulative_panel(small_january: Run) ->
     _, runs = small_january
     official = load_target_set("official")
     ax = only_axes(plots.timeseries(runs, plots.CUMULATIVE, [official]))
-    markers = line(ax, "reported (official), with tolerance")
+    markers = line(ax, "Reported (official), with tolerance")
     # departed, entered_guatemala, returned_voluntarily, remitted: the official targets that
     # are one curve's sum and give a figure (reached_mexican_border gives a range only)
     assert list(markers.get_ydata()) == [8000, 7200, 3454, 1503]
@@ -156,8 +162,8 @@ def test_compare_series_draws_one_median_per_variant(small_january: Run) -> None
     np.testing.assert_array_equal(line(ax, "as run").get_ydata(), middle(runs, *curve.columns))
     two = np.array([r.series()[curve.columns[0]] for r in runs[:2]])
     np.testing.assert_array_equal(line(ax, "first two").get_ydata(), two.mean(axis=0))
-    assert ax.get_ylabel() == "people"
-    assert curve.label in ax.get_title()
+    assert ax.get_ylabel() == "People"
+    assert ax.get_title() == "Returned voluntarily: median and 90% band over replicates"
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,17 +388,38 @@ def micro(make_scenario: Any) -> Scenario:
 def test_outcomes_beside_both_target_sets(small_january: Run) -> None:
     _, runs = small_january
     sets = sim.load_compared_sets()
-    fig = plots.outcomes_vs_targets(runs, sets)
+    fig = plots.outcomes_vs_targets(runs, sets, place_names={"el_florido_border": "El Florido"})
     assert len(fig.axes) == 2
+    # stacked, each panel as tall as its rows: no empty rows
+    heights = [ax.get_position().height for ax in fig.axes]
+    rows = [len(s.targets) for s in sets]
+    assert heights[0] / heights[1] == pytest.approx(rows[0] / rows[1], rel=0.1)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
+        "Departed",
+        "Back in Honduras (returned, remitted or deported)",
+        "Moved on toward Mexico",
+        "Tested positive",
+    ]
+    official = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert official[0] == "Departed, by 18 Jan 23:59"
+    assert official[2] == "Entered Guatemala at El Florido"
+    assert official[3] == "Entered Guatemala at Corinto HN"  # no name given: the id in words
+    assert official[5] == "Returned or remitted"
+    assert fig.axes[0].get_xlabel() == ""  # one axis label, under the last panel
+    assert fig.axes[1].get_xlabel() == "People (log scale)"
+    assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()
+    (legend,) = fig.legends  # one legend for both panels
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "Model: median and 90% interval of 3 runs",
+        "Reported figure (grey: its tolerance)",
+    ]
     for ax, target_set in zip(fig.axes, sets, strict=True):
-        assert ax.get_title() == f"target set '{target_set.name}'"
-        assert [t.get_text() for t in ax.get_yticklabels()] == [t.id for t in target_set.targets]
-        assert ax.get_xlabel() == "people (log scale)"
+        assert ax.get_title() == f"Target set '{target_set.name}'"
         assert ax.get_xscale() == "symlog"
-        reported = line(ax, "reported (grey: its tolerance)")
+        reported = line(ax, "Reported figure (grey: its tolerance)")
         observed = [(t.observed, row) for row, t in enumerate(target_set.targets) if t.observed]
         assert list(zip(reported.get_xdata(), reported.get_ydata(), strict=True)) == observed
-        model = line(ax, "model: median and 90% interval of 3 runs")
+        model = line(ax, "Model: median and 90% interval of 3 runs")
         by_hand = [
             np.sort([sum(r.outcomes[k] for k in t.outcome) for r in runs])[1]
             for t in target_set.targets
@@ -410,7 +437,7 @@ def test_a_target_the_run_lacks_is_marked(small_january: Run) -> None:
     missing = [t for t in ax.texts if t.get_text() == " not in this run"]
     row = [t.id for t in official.targets].index("held_at_vado_hondo_peak")
     assert [t.get_position()[1] for t in missing] == [row]
-    model = line(ax, "model: median and 90% interval of 1 runs")
+    model = line(ax, "Model: median and 90% interval of 1 run")
     assert row not in list(model.get_ydata())
 
 
@@ -452,8 +479,11 @@ def test_paired_differences_are_seed_by_seed(small_january: Run) -> None:
         ]
         assert dots.get_xdata()[row] == np.sort(diffs)[1]
     assert dots.get_xdata()[0] == -np.sort([r.outcomes["remitted"] for r in runs])[1]
-    assert [t.get_text() for t in ax.get_yticklabels()] == outcomes
-    assert ax.get_xlabel().startswith("difference from 'as run' (people, symmetric log scale")
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Remitted (intercepted)",
+        "Moved on toward Mexico",
+    ]
+    assert ax.get_xlabel().startswith("Difference from 'as run' (people; symmetric log scale")
     assert ax.get_xscale() == "symlog"
 
 
@@ -486,10 +516,11 @@ def test_heatmap_cells_are_medians_over_runs(grid_sweep_dir: Path) -> None:
             assert grid[j, i] == cell["remitted"].median()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.01", "0.1"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["12", "72"]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("slip_chance_per_h", "blockade_duration_h")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Slip chance (per hour)", "Blockade duration (h)")
+    assert ax.get_title() == "Remitted (intercepted)"
     assert len([t for t in ax.texts if t.get_text()]) == 6  # each cell's value written in it
     colorbar = next(a for a in fig.axes if a is not ax)
-    assert colorbar.get_ylabel() == "remitted (people; median over runs)"
+    assert colorbar.get_ylabel() == "People (median over runs)"
 
 
 def test_heatmap_bins_a_continuous_parameter(sobol_sweep_dir: Path) -> None:
@@ -504,22 +535,23 @@ def test_sweep_line_per_outcome_and_by_another_parameter(grid_sweep_dir: Path) -
     runs = sim.load_sweep(grid_sweep_dir)
     outcomes = ["remitted", "returned_voluntarily"]
     ax = only_axes(plots.sweep_line(runs, "slip_chance_per_h", outcomes))
-    assert [x.get_label() for x in ax.lines] == outcomes
+    assert [x.get_label() for x in ax.lines] == ["Remitted (intercepted)", "Returned voluntarily"]
     assert ax.get_xscale() == "log"  # 0.001 to 0.1
-    remitted = line(ax, "remitted")
+    remitted = line(ax, "Remitted (intercepted)")
     assert list(remitted.get_xdata()) == [0.001, 0.01, 0.1]
     expected = [
         runs[runs["slip_chance_per_h"] == s]["remitted"].median() for s in (0.001, 0.01, 0.1)
     ]
     assert list(remitted.get_ydata()) == expected
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 2
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("slip_chance_per_h", "people")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Slip chance (per hour)", "People")
 
     ax = only_axes(
         plots.sweep_line(runs, "slip_chance_per_h", "remitted", by="blockade_duration_h")
     )
-    labels = ["blockade_duration_h = 12", "blockade_duration_h = 72"]
+    labels = ["12", "72"]
     assert [x.get_label() for x in ax.lines] == labels
+    assert ax.get_legend().get_title().get_text() == "Blockade duration (h)"
     at_72 = runs[runs["blockade_duration_h"] == 72]
     expected = [
         at_72[at_72["slip_chance_per_h"] == s]["remitted"].median() for s in (0.001, 0.01, 0.1)
@@ -545,10 +577,13 @@ def test_sobol_bars_show_both_indices_of_each_parameter(sobol_sweep_dir: Path) -
     rows = indices[indices["outcome"] == "remitted"]
     heights = [b.get_height() for b in bars]
     assert heights == pytest.approx([*rows["S1"], *rows["ST"]])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["walking_speed_kmh", "intercept_chance"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "Walking speed (km/h)",
+        "Intercept chance (probability)",
+    ]
     assert ax.get_ylabel() == "Sobol' index (share of variance)"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["first order (S1)", "total (ST)"]
+    assert legend == ["First order (S1)", "Total (ST)"]
     with pytest.raises(ValueError, match="no indices for outcome 'nothing'; outcomes: "):
         plots.sobol_bars(indices, "nothing")
 
@@ -578,7 +613,7 @@ def test_a_run_directory_of_0_1_is_drawn_without_the_counters_added_since() -> N
     run_0_1 = Path(__file__).resolve().parent / "baseline" / "run-0.1"
     drawn = figures.directory_figures(run_0_1).figures["timeseries.png"]
     labels = {line.get_label() for ax in drawn.axes for line in ax.get_lines()}
-    assert "returned voluntarily" in labels
-    assert "returned after entering Guatemala" not in labels
+    assert "Returned voluntarily" in labels
+    assert "Returned after entering Guatemala" not in labels
     now = sim.run(sim.load_run(run_0_1).scenario, seed=0)
     assert "cum_returned_after_entering" in now.series()  # a run of today has it

@@ -317,7 +317,11 @@ def test_the_figure_has_a_row_per_figure_relative_to_it(setup: Setup) -> None:
     v = setup.validation
     fig = plots.validation_intervals(v)
     (ax,) = fig.axes
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["departed", "remitted", "at_the_border"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Departed",
+        "Remitted (intercepted)",
+        "Reached the Mexican border, by 01 Jan 08:30",
+    ]
     texts = [t.get_text() for t in ax.texts]
     assert texts[0] == "200  |  200 [200-200]"
     assert texts[2].startswith("80-120  |  ")

@@ -25,6 +25,9 @@ them. Counts are people; times are the scenario's local clock. Use every name as
 - `validation`: `validation_intervals` (each figure of a target set beside the model's median
   and 90% interval over a validation's replicates, each row relative to its figure) and
   `row_reference` (what a row is scaled by).
+- `style`: the one style every figure is drawn in (`style.RC`, `style.styled`, the palette)
+  and the words figures use for outcomes, targets and parameters (`style.outcome_words`,
+  `style.target_words`, `style.parameter_words`), imported as `sim.plots.style`.
 - `_common`: what they share, such as `root_figure` (the Figure an axes is drawn in).
 """
 

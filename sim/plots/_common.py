@@ -1,5 +1,5 @@
-"""What the plot modules share: the Figure a function draws on, its runs as a list, and colours
-in order."""
+"""What the plot modules share: the Figure a function draws on (made under the common style,
+`sim.plots.style`), its runs as a list, and colours in order."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.plots import style
 from sim.results import Results
 
 
 def _figure_and_axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    """`ax` and its Figure, or a new Figure of `size` (inches) and its axes, made under the
+    common style (spines, grid, fonts), with a constrained layout so no text is cut off."""
     if ax is not None:
         return root_figure(ax), ax
-    fig = Figure(figsize=size, layout="constrained")
-    return fig, fig.add_subplot()
+    with style.context():
+        fig = Figure(figsize=size, layout="constrained")
+        return fig, fig.add_subplot()
 
 
 def root_figure(ax: Axes) -> Figure:
@@ -35,4 +39,4 @@ def _as_list(runs: Results | Sequence[Results]) -> list[Results]:
 
 
 def _cycle_colors(n: int) -> list[str]:
-    return [f"C{k % 10}" for k in range(n)]
+    return style.colors(n)

@@ -6,7 +6,9 @@ posterior predictive distribution against the reported figure), and `compare_pos
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,12 +16,17 @@ from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.plots import style
 from sim.plots._common import _figure_and_axes
 
 if TYPE_CHECKING:
     import pandas as pd
 
+PAIR_LABEL_CHARS = 22  # a parameter's label in the pairs plot wraps at this width
+TITLE_CHARS_PER_IN = 9  # characters of a figure's title to the inch, at its font size
 
+
+@style.styled
 def posterior_pairs(
     particles: pd.DataFrame,
     labels: Sequence[str],
@@ -49,10 +56,10 @@ def posterior_pairs(
             log = parameters[col_label]["prior"]["prior"] == "loguniform"
             if i == j:
                 bins = np.geomspace(lo, hi, 25) if log else np.linspace(lo, hi, 25)
-                ax.hist(x, bins=bins, weights=weights, color="tab:blue", alpha=0.7)
+                ax.hist(x, bins=bins, weights=weights, color=style.COLORS["blue"], alpha=0.7)
                 stats = parameters[col_label]
                 ax.axvline(stats["median"], color="k", linewidth=1.2)
-                ax.axvspan(stats["p05"], stats["p95"], color="tab:orange", alpha=0.2)
+                ax.axvspan(stats["p05"], stats["p95"], color=style.COLORS["orange"], alpha=0.25)
                 ax.set_yticks([])
             else:
                 y = particles[row_label].to_numpy(dtype=float)
@@ -68,41 +75,57 @@ def posterior_pairs(
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.yaxis.set_minor_formatter(ticker.NullFormatter())
             if i == n - 1:
-                ax.set_xlabel(col_label, fontsize="small")
+                ax.set_xlabel(_wrapped(style.parameter_words(col_label)), fontsize="small")
             else:
                 ax.tick_params(labelbottom=False)
             if j == 0 and i != j:
-                ax.set_ylabel(row_label, fontsize="small")
+                ax.set_ylabel(_wrapped(style.parameter_words(row_label)), fontsize="small")
             elif i != j:
                 ax.tick_params(labelleft=False)
             ax.tick_params(labelsize="x-small")
-    fig.suptitle("posterior: parameter pairs (orange band: 90% credible interval)")
+    title = (
+        "Posterior: parameter pairs (diagonal: weighted histogram, black line the median, "
+        "orange band the 90% credible interval)"
+    )
+    fig.suptitle(textwrap.fill(title, int(TITLE_CHARS_PER_IN * size)))
     return fig
 
 
-def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.DataFrame) -> Figure:
-    """One panel per target: the posterior predictive distribution of the model's value
-    (histogram, 90% band shaded) against the observed figure (red line) and the values within
-    its tolerance (hatched).
+@style.styled
+def predictive_check(
+    targets: Mapping[str, Mapping[str, Any]],
+    predictive: pd.DataFrame,
+    place_names: Mapping[str, str] | None = None,
+) -> Figure:
+    """One panel per target, titled in words: the posterior predictive distribution of the
+    model's value (histogram, 90% band shaded) against the observed figure (a red line) and
+    the values within its tolerance (hatched); one legend and one people axis label for all.
 
     `targets` is the calibration summary's per-target entries; `predictive` has a column
-    `target.<id>` per target, one row per predictive draw.
+    `target.<id>` per target, one row per predictive draw; `place_names` (id -> name) names
+    the places in per-place outcomes.
     """
     ids = list(targets)
     cols = min(3, len(ids))
     rows = math.ceil(len(ids) / cols)
-    fig = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    fig = Figure(figsize=(4.2 * cols, 2.7 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for k, target_id in enumerate(ids):
         ax = axes[k // cols][k % cols]
         values = predictive[f"target.{target_id}"].to_numpy(dtype=float)
         target = targets[target_id]
         if len(values):
-            ax.hist(values, bins=30, color="tab:blue", alpha=0.7)
+            ax.hist(
+                values, bins=30, color=style.COLORS["blue"], alpha=0.7, label="Predictive draws"
+            )
             p05, p95 = np.percentile(values, [5, 95])
-            ax.axvspan(p05, p95, color="tab:blue", alpha=0.12, label="predictive 90%")
+            ax.axvspan(
+                p05, p95, color=style.COLORS["sky"], alpha=0.2, label="Predictive 90% interval"
+            )
         if target["observed"] is not None:
-            ax.axvline(target["observed"], color="tab:red", linewidth=2, label="observed")
+            ax.axvline(
+                target["observed"], color=style.COLORS["vermillion"], linewidth=2, label="Observed"
+            )
         band = target.get("band")
         if band is not None:
             lo, hi = band  # hi None: no upper bound
@@ -111,23 +134,41 @@ def predictive_check(targets: Mapping[str, Mapping[str, Any]], predictive: pd.Da
                 lo,
                 right,
                 facecolor="none",
-                edgecolor="tab:red",
+                edgecolor=style.COLORS["vermillion"],
                 hatch="//",
                 linewidth=0,
                 alpha=0.5,
-                label="within tolerance",
+                label="Within tolerance",
             )
-        ax.set_title(f"{target_id} ({target['tolerance']})", fontsize="small")
-        ax.set_xlabel("people")
+        outcome = target.get("outcome") or [target_id]
+        what = style.target_words(outcome, _when(target.get("by")), place_names)
+        ax.set_title(f"{what}; tolerance {target['tolerance']}", fontsize="small")
         ax.set_yticks([])
-        ax.tick_params(labelsize="x-small")
+        ax.spines["left"].set_visible(False)
     for k in range(len(ids), rows * cols):
         axes[k // cols][k % cols].set_axis_off()
-    axes[0][0].legend(fontsize="x-small")
-    fig.suptitle("posterior predictive check")
+    handles: dict[str, Any] = {}
+    for ax in axes.ravel():
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=len(handles))
+    for k in range(max(len(ids) - cols, 0), len(ids)):  # the lowest panel of each column
+        axes[k // cols][k % cols].set_xlabel(style.PEOPLE_AXIS)
+    fig.suptitle("Posterior predictive check")
     return fig
 
 
+def _wrapped(label: str) -> str:
+    """A label on lines of at most PAIR_LABEL_CHARS, so neighbouring panels' labels keep apart."""
+    return textwrap.fill(label, PAIR_LABEL_CHARS)
+
+
+def _when(by: str | None) -> datetime | None:
+    """A summary's `by` (ISO text, or none) as a time."""
+    return None if by is None else datetime.fromisoformat(by)
+
+
+@style.styled
 def compare_posteriors(
     summaries: Mapping[str, Mapping[str, Any]], ax: Axes | None = None
 ) -> Figure:
@@ -161,13 +202,13 @@ def compare_posteriors(
             capsize=3,
             label=name,
         )
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), [style.parameter_words(label) for label in labels])
     ax.invert_yaxis()
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("position in the prior range (0 = low end, 1 = high end)")
-    ax.set_title("posterior median and 90% credible interval")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.set_xlabel("Position in the prior range (0: its low end, 1: its high end)")
+    ax.set_title("Posterior median and 90% credible interval")
+    ax.grid(True, axis="x")
+    ax.legend()
     return fig
 
 

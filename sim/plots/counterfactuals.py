@@ -10,11 +10,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.plots import style
 from sim.plots._common import _as_list, _cycle_colors, _figure_and_axes
 from sim.plots.curves import Curve, _bands, _curve_values, _date_axis
 from sim.results import INTERVAL_PERCENTILES, Results
 
 
+@style.styled
 def compare_series(
     variants: Mapping[str, Sequence[Results]], curve: Curve, ax: Axes | None = None
 ) -> Figure:
@@ -33,14 +35,15 @@ def compare_series(
             ax.fill_between(times, lo, hi, color=color, alpha=0.15, linewidth=0)  # type: ignore[arg-type]
     if start is not None:
         _date_axis(ax, start)
-    ax.set_ylabel("people")
+    ax.set_ylabel(style.PEOPLE_AXIS)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{curve.label}: median and 90% band over replicates")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    ax.set_title(f"{style.sentence(curve.label)}: median and 90% band over replicates")
+    ax.grid(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
+@style.styled
 def paired_differences(
     variants: Mapping[str, Sequence[Results]],
     baseline: str,
@@ -88,14 +91,14 @@ def paired_differences(
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     for row in range(1, len(outcomes)):
         ax.axhline(row - 0.5, color="0.85", linewidth=0.8)
-    ax.set_yticks(range(len(outcomes)), list(outcomes))
+    ax.set_yticks(range(len(outcomes)), [style.outcome_words(o) for o in outcomes])
     ax.set_ylim(len(outcomes) - 0.5, -0.5)
     ax.set_xscale("symlog", linthresh=10.0, linscale=0.5)
     ax.set_xlabel(
-        f"difference from '{baseline}' (people, symmetric log scale; median and 90% interval "
+        f"Difference from '{baseline}' (people; symmetric log scale; median and 90% interval "
         "over seeds)"
     )
-    ax.set_title(f"paired by seed: {len(base)} seeds per variant")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.set_title(f"Paired by seed: {len(base)} seeds per variant")
+    ax.grid(True, axis="x")
+    ax.legend(loc="best")
     return fig

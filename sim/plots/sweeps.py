@@ -1,7 +1,8 @@
 """Sweeps, from a sweep's table of runs (a row per run, a column per parameter and outcome):
 `sweep_heatmap` (an outcome over two parameters), `sweep_line` (outcomes over one), and
 `sobol_bars` (Sobol' indices from `sim.sweep.sensitivity`). A parameter with more than
-MAX_LEVELS values (an LHS or Sobol' design) is binned into BINS bins."""
+MAX_LEVELS values (an LHS or Sobol' design) is binned into BINS bins. Parameters and outcomes
+are named in words with their units (`sim.plots.style`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.plots import style
 from sim.plots._common import _cycle_colors, _figure_and_axes
 from sim.results import INTERVAL_PERCENTILES
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 MAX_LEVELS = 12  # a parameter with more distinct values is binned
 BINS = 8  # into this many bins of equal counts
+VIRIDIS_LIGHT_FROM = 0.5  # viridis is light enough for black text above this share of its range
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,21 @@ def _levels(values: pd.Series[Any]) -> _Levels:
         bins = pd.qcut(values, BINS, duplicates="drop")
         codes = np.asarray(bins.cat.codes, dtype=np.int64)
         positions = values.groupby(codes).median().to_numpy(dtype=np.float64)
-        labels = [f"{b.left:.3g}-{b.right:.3g}" for b in bins.cat.categories]
+        labels = [f"{_number(b.left)}-{_number(b.right)}" for b in bins.cat.categories]
         return _Levels(codes, positions, labels, True)
     order = sorted(distinct, key=lambda v: v if numeric else str(v))
     code_of = {_hashable(v): k for k, v in enumerate(order)}
     codes = np.array([code_of[_hashable(v)] for v in values], dtype=np.int64)
     positions = np.array(order if numeric else range(len(order)), dtype=np.float64)
-    return _Levels(codes, positions, [f"{v:.3g}" if numeric else str(v) for v in order], numeric)
+    return _Levels(codes, positions, [_number(v) if numeric else str(v) for v in order], numeric)
+
+
+def _number(value: float) -> str:
+    """A parameter's value as a tick label: whole thousands with separators (16,000, not
+    1.6e+04), else three significant digits."""
+    if abs(value) >= 1000 and float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def _hashable(value: Any) -> Any:
@@ -65,6 +76,7 @@ def _check_columns(runs: pd.DataFrame, *names: str) -> None:
         )
 
 
+@style.styled
 def sweep_heatmap(
     runs: pd.DataFrame, x: str, y: str, outcome: str, ax: Axes | None = None
 ) -> Figure:
@@ -81,7 +93,7 @@ def sweep_heatmap(
         if in_cell.any():
             grid[j, i] = np.median(values[in_cell])
     image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
-    top = np.nanmax(grid) if np.isfinite(grid).any() else 0.0
+    ax.spines[:].set_visible(False)  # the cells are the frame
     for j, i in zip(*np.nonzero(np.isfinite(grid)), strict=True):
         value = grid[j, i]
         ax.text(
@@ -90,8 +102,9 @@ def sweep_heatmap(
             f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}",
             ha="center",
             va="center",
-            fontsize=8,
-            color="black" if value > 0.6 * top else "white",
+            fontsize="small",
+            # by where the cell's colour lies on viridis, dark below the middle, light above
+            color="black" if np.asarray(image.norm(value)) > VIRIDIS_LIGHT_FROM else "white",
         )
     binned = len(xs.labels) > 6 or not xs.numeric
     ax.set_xticks(
@@ -101,14 +114,16 @@ def sweep_heatmap(
         ha="right" if binned else "center",
     )
     ax.set_yticks(range(len(ys.labels)), ys.labels)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(outcome)
+    ax.set_xlabel(style.parameter_words(x))
+    ax.set_ylabel(style.parameter_words(y))
+    ax.set_title(style.outcome_words(outcome))
     colorbar = fig.colorbar(image, ax=ax)
-    colorbar.set_label(f"{outcome} (people; median over runs)")
+    colorbar.set_label("People (median over runs)")
+    colorbar.outline.set_visible(False)  # type: ignore[operator]
     return fig
 
 
+@style.styled
 def sweep_line(
     runs: pd.DataFrame,
     parameter: str,
@@ -118,9 +133,10 @@ def sweep_line(
 ) -> Figure:
     """Outcomes against one varied parameter: a median line and a 90% band over the runs at
     each value. One line per outcome; or, with `by` (another parameter) and one outcome, one
-    line per value of `by`. Runs at the same point are pooled: replicates, and any parameter
-    not drawn. A parameter with more than MAX_LEVELS values is binned; one that spans a
-    factor of 20 or more gets a log axis."""
+    line per value of `by` (labelled by its value, under a legend title naming `by`). Runs at
+    the same point are pooled: replicates, and any parameter not drawn. A parameter with more
+    than MAX_LEVELS values is binned; one that spans a factor of 20 or more gets a log
+    axis."""
     names = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     _check_columns(runs, parameter, *names, *([by] if by else []))
     if by is not None and len(names) != 1:
@@ -128,15 +144,17 @@ def sweep_line(
     fig, ax = _figure_and_axes(ax, (8, 5))
     levels = _levels(runs[parameter])
     if by is None:
-        lines = [(name, runs[name], np.ones(len(runs), dtype=bool)) for name in names]
-        title = f"median and 90% band over runs, by {parameter}"
+        lines = [
+            (style.outcome_words(name), runs[name], np.ones(len(runs), dtype=bool))
+            for name in names
+        ]
+        title = "Median and 90% band over runs"
     else:
         groups = _levels(runs[by])
         lines = [
-            (f"{by} = {label}", runs[names[0]], groups.codes == k)
-            for k, label in enumerate(groups.labels)
+            (label, runs[names[0]], groups.codes == k) for k, label in enumerate(groups.labels)
         ]
-        title = f"{names[0]}: median and 90% band over runs"
+        title = f"{style.outcome_words(names[0])}: median and 90% band over runs"
     band_alpha = 0.2 if len(lines) == 1 else 0.1  # overlapping bands stay readable
     for (label, values, selected), color in zip(lines, _cycle_colors(len(lines)), strict=True):
         at = levels.codes[selected]
@@ -153,15 +171,16 @@ def sweep_line(
         ax.set_xscale("log")
     if not levels.numeric:
         ax.set_xticks(positions, levels.labels)
-    ax.set_xlabel(parameter)
-    ax.set_ylabel("people")
+    ax.set_xlabel(style.parameter_words(parameter))
+    ax.set_ylabel(style.PEOPLE_AXIS)
     ax.set_ylim(bottom=0)
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.grid(True)
+    ax.legend(title=None if by is None else style.parameter_words(by))  # by: values of `by`
     return fig
 
 
+@style.styled
 def sobol_bars(indices: pd.DataFrame, outcome: str, ax: Axes | None = None) -> Figure:
     """Sobol' indices of one outcome (`sim.sweep.sensitivity`): per parameter, the first-order
     index S1 (its share of the variance alone) and the total index ST (with its interactions),
@@ -180,8 +199,8 @@ def sobol_bars(indices: pd.DataFrame, outcome: str, ax: Axes | None = None) -> F
         width,
         yerr=rows["S1_conf"],
         capsize=3,
-        color="tab:blue",
-        label="first order (S1)",
+        color=style.COLORS["blue"],
+        label="First order (S1)",
     )
     ax.bar(
         at + width / 2,
@@ -189,13 +208,14 @@ def sobol_bars(indices: pd.DataFrame, outcome: str, ax: Axes | None = None) -> F
         width,
         yerr=rows["ST_conf"],
         capsize=3,
-        color="tab:orange",
-        label="total (ST)",
+        color=style.COLORS["orange"],
+        label="Total (ST)",
     )
-    ax.set_xticks(at, list(rows["parameter"]), rotation=20, ha="right")
+    names = [style.parameter_words(p) for p in rows["parameter"]]
+    ax.set_xticks(at, names, rotation=20, ha="right", rotation_mode="anchor")
     ax.axhline(0.0, color="0.3", linewidth=0.8)
     ax.set_ylabel("Sobol' index (share of variance)")
-    ax.set_title(outcome)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.set_title(style.outcome_words(outcome))
+    ax.grid(True, axis="y")
+    ax.legend()
     return fig
