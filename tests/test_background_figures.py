@@ -121,8 +121,11 @@ def test_a_drawing_holds_its_log_locked_and_an_overwrite_waits_for_it(tmp_path: 
     waited: list[bool] = []
     assert wait_for_drawing(out, on_wait=lambda: waited.append(True)) is True
     assert waited == [True]
-    assert process.poll() == 0  # it returned only when the drawing process had ended
+    # it returned only once the drawing was done: every figure written, the log removed (the
+    # process may still be a moment from being reaped: its files close before it exits)
     assert sorted(p.name for p in out.glob("*.png")) == sorted(RUN_FIGURES)
+    assert not (out / FIGURES_LOG).exists()
+    assert process.wait(timeout=WAIT_S) == 0
     assert wait_for_drawing(out) is False  # done: its log is gone
 
 
