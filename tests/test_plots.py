@@ -189,8 +189,8 @@ def test_map_sizes_places_and_roads_by_people(small_january: Run) -> None:
     width = plots.MAX_ROAD_WIDTH_PT / results.roads.max()
     expected = np.where(on_road > 0, plots.MIN_ROAD_WIDTH_PT + on_road * width, 0.0)
     np.testing.assert_allclose(by_gid(ax, "people on roads").get_linewidths(), expected)
-    assert ax.get_xlabel() == "longitude (degrees)"
-    assert ax.get_ylabel() == "latitude (degrees)"
+    assert ax.get_xlabel() == "Longitude (degrees)"
+    assert ax.get_ylabel() == "Latitude (degrees)"
 
 
 def test_map_marks_crossings_and_authorities_in_force(small_january: Run) -> None:

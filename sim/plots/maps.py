@@ -234,8 +234,9 @@ class NetworkMap:
         ax.set_xlim(*g.xlim)
         ax.set_ylim(*g.ylim)
         ax.set_aspect(g.aspect)
-        ax.set_xlabel("longitude (degrees)")
-        ax.set_ylabel("latitude (degrees)")
+        ax.spines[:].set_visible(True)  # a map is framed all round (plots drop top and right)
+        ax.set_xlabel("Longitude (degrees)")
+        ax.set_ylabel("Latitude (degrees)")
         self._furniture: list[Artist] = [_scale_bar(ax, g), *_north_arrow(ax)]
         if legend:  # beside the map, under the status box
             below_status = ScaledTranslation(
