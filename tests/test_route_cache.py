@@ -80,3 +80,14 @@ def test_a_cache_that_cannot_be_written_changes_no_result(tmp_path: Path) -> Non
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("")  # XDG_CACHE_HOME is a file: nothing can be made under it
     assert _routes(blocked)["routes"] == _routes(tmp_path / "fine")["routes"]
+
+
+def test_an_entry_that_cannot_be_an_answer_is_searched_again(tmp_path: Path) -> None:
+    """A kept file edited by hand into well-formed nonsense (a path through a place the network
+    lacks) is not taken for an answer."""
+    searched = _routes(tmp_path)
+    (entry,) = _entries(tmp_path)
+    entry.write_text(json.dumps([[1.0, ["san_pedro_sula", "atlantis", "tecun_uman"]]]))
+    again = _routes(tmp_path)
+    assert again["networkx"] is True
+    assert again["routes"] == searched["routes"]

@@ -128,7 +128,7 @@ def _candidate_paths(
     search = (nodes, roads, origin, destinations, max_routes)
     entry = _cache_entry(search)
     cached = _read_cached(entry) if entry is not None else None
-    if cached is not None:
+    if cached is not None and _answers(cached, set(nodes), origin, set(destinations)):
         return cached
     found = _search(*search)
     if entry is not None:
@@ -161,6 +161,15 @@ def _read_cached(entry: Path) -> Candidates | None:
         return tuple((float(length), tuple(str(p) for p in path)) for length, path in kept)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def _answers(paths: Candidates, nodes: set[str], origin: str, destinations: set[str]) -> bool:
+    """Whether `paths` can be an answer of the search (a kept file edited by hand may not be):
+    each path leads from `origin` to a destination through places of the network."""
+    return all(
+        bool(path) and path[0] == origin and path[-1] in destinations and nodes.issuperset(path)
+        for _, path in paths
+    )
 
 
 def _write_cached(entry: Path, found: Candidates) -> None:
