@@ -1402,7 +1402,7 @@ def _outcome_table(summary: dict[str, Any], compared_with: Sequence[str]) -> Tab
     from rich.table import Table
 
     from sim.results import DEPARTED_BY_ORIGIN, ENTRIES_BY_CROSSING, HELD_PEAK, PARTITION
-    from sim.targets import load_compared_sets
+    from sim.targets import describe_target, load_compared_sets
 
     n = summary["replicates"]
     title = f"{summary['scenario']}: seed {summary['seeds'][0]}"
@@ -1419,7 +1419,7 @@ def _outcome_table(summary: dict[str, Any], compared_with: Sequence[str]) -> Tab
         latest_last = sorted(target_set.targets, key=lambda t: (t.by is None, t.by or 0))
         for target in latest_last:
             key = " + ".join(target.outcome)
-            reported.setdefault(key, {})[target_set.name] = _describe_target(target)
+            reported.setdefault(key, {})[target_set.name] = describe_target(target)
     partition = summary.get("partition", PARTITION)  # the scenario's, with its mechanisms
     outcomes = summary["outcomes"]
     shown = ["departed"]
@@ -1450,20 +1450,6 @@ def _model_cell(summary: dict[str, Any], keys: list[str]) -> str:
         return f"{values[0]:,.0f}"
     stats = interval(values)
     return f"{stats['median']:,.0f} [{stats['p05']:,.0f}-{stats['p95']:,.0f}]"
-
-
-def _describe_target(target: Any) -> str:
-    tol = target.tolerance
-    if target.observed is not None:
-        text = f"{target.observed:,.0f}"
-    elif tol.range is not None:
-        lo, hi = tol.range
-        text = f"{lo:,.0f}-{hi:,.0f}" if hi != float("inf") else f">= {lo:,.0f}"
-    else:
-        text = "?"
-    if target.by is not None:  # compared at that time, not at the end (caravan validate)
-        text += f" by {target.by:%d %b %H:%M}"
-    return text
 
 
 if __name__ == "__main__":

@@ -269,6 +269,21 @@ def available_target_sets() -> list[str]:
     return sorted(path.stem for path in _targets_dir().glob("*.yaml"))
 
 
+def describe_target(target: Target) -> str:
+    """The reported figure in a few characters: "4,957", "2,000-4,500", ">= 21", with its date."""
+    tol = target.tolerance
+    if target.observed is not None:
+        text = f"{target.observed:,.0f}"
+    elif tol.range is not None:
+        lo, hi = tol.range
+        text = f"{lo:,.0f}-{hi:,.0f}" if hi != float("inf") else f">= {lo:,.0f}"
+    else:
+        text = "?"
+    if target.by is not None:  # compared at that time, not at the end of the run
+        text += f" by {target.by:%d %b %H:%M}"
+    return text
+
+
 SOURCES = "sources.yaml"
 
 

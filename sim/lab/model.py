@@ -22,7 +22,7 @@ from sim.model import CaravanModel, run
 from sim.results import MAIN_OUTCOMES, Results, outcomes_until
 from sim.results_schema import outcome_label
 from sim.scenario import Scenario, load
-from sim.targets import Target, TargetSet, load_compared_sets
+from sim.targets import Target, TargetSet, describe_target, load_compared_sets
 
 DEFAULT_CARAVAN = "january-2021"
 CALIBRATED_BEHAVIOUR = "caravans/fits/joint"
@@ -185,21 +185,6 @@ def _local(when: datetime, start: datetime) -> datetime:
     if when.tzinfo is None and start.tzinfo is not None:
         return when.replace(tzinfo=start.tzinfo)
     return when
-
-
-def describe_target(target: Target) -> str:
-    """The reported figure in a few characters: "4,957", "2,000-4,500", ">= 21", with its date."""
-    tol = target.tolerance
-    if target.observed is not None:
-        text = f"{target.observed:,.0f}"
-    elif tol.range is not None:
-        lo, hi = tol.range
-        text = f"{lo:,.0f}-{hi:,.0f}" if hi != float("inf") else f">= {lo:,.0f}"
-    else:
-        text = "?"
-    if target.by is not None:
-        text += f" by {target.by:%d %b %H:%M}"
-    return text
 
 
 def target_sets_of(scenario: Scenario) -> list[TargetSet]:
