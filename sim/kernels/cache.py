@@ -29,6 +29,7 @@ KERNEL_SOURCES = (
     SIM / "population.py",
     SIM / "results_schema.py",
     SIM / "rng.py",
+    SIM / "user_cache.py",  # where the cache lives, not what it holds; cache.py imports it
 )
 """The files whose code or constants the compiled kernel holds."""
 

@@ -166,10 +166,10 @@ def _rings_in_view(
         ring
         for shape in shapes
         for ring in shape.rings
-        if ring[:, 0].max() > xlim[0]
-        and ring[:, 0].min() < xlim[1]
-        and ring[:, 1].max() > ylim[0]
-        and ring[:, 1].min() < ylim[1]
+        if np.max(ring[:, 0]) > xlim[0]
+        and np.min(ring[:, 0]) < xlim[1]
+        and np.max(ring[:, 1]) > ylim[0]
+        and np.min(ring[:, 1]) < ylim[1]
     ]
 
 

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
 import matplotlib as mpl
+from cycler import cycler
 
 from sim.results_schema import FAMILIES, column_label, outcome_label
 
@@ -74,7 +75,9 @@ RC: dict[str, Any] = {
     "axes.labelcolor": "0.1",
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": f"cycler(color={list(PALETTE)!r})",
+    # a Cycler, not its text: solara's server (caravan lab) scopes rcParams in a way that
+    # stores values unvalidated, and matplotlib then finds a str where it needs a Cycler
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
     "axes.grid": False,  # each plot turns on the grid lines it needs (a map needs none)
     "axes.axisbelow": True,
     "grid.color": "0.88",
