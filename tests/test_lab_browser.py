@@ -127,6 +127,10 @@ def test_the_lab_steps_the_caravan_and_follows_a_policy_control(lab_url: str) ->
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.on("request", lambda request: requests.append(request.url))
             page.on("requestfailed", lambda request: failed.append(request.url))
+            page.on(  # an error answer fails too (the server's CDN proxy answers 5xx offline)
+                "response",
+                lambda response: failed.append(response.url) if response.status >= 400 else None,
+            )
             seen = _drive(page, lab_url, _artefacts())
         finally:
             browser.close()

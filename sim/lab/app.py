@@ -15,9 +15,10 @@ of types SliderInt, SliderFloat, Select and Checkbox, and `update_counter`.
 
 from __future__ import annotations
 
+import html
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import solara
@@ -175,15 +176,9 @@ def OutcomeTable(model: LabModel) -> None:
         solara.Info("The outcomes appear after the first step.")
         return
     rows = outcome_rows(results, target_sets_of(model.caravan_scenario), not model.running)
-    lines = [
-        "| target set | reported figure of | reported | model | tolerance |",
-        "|---|---|---:|---:|---|",
-        *(
-            f"| {r.target_set} | {r.outcome} | {r.reported} | {_count(r.model)} | {r.status} |"
-            for r in rows
-        ),
-    ]
-    solara.Markdown("\n".join(lines))
+    head = ("target set", "reported figure of", "reported", "model", "tolerance")
+    body = [(r.target_set, r.outcome, r.reported, _count(r.model), r.status) for r in rows]
+    solara.HTML(tag="table", unsafe_innerHTML=_table_html(head, body))
 
 
 @solara.component
@@ -201,8 +196,10 @@ def Comparison(model: LabModel) -> None:
         set_shown_for(key)
 
     changed = ", ".join(f"{name} = {value}" for name, value in model.levers.changes().items())
-    solara.Markdown(
-        f"**Current settings** (changed from the calibrated scenario): {changed or 'none'}"
+    solara.HTML(
+        tag="p",
+        unsafe_innerHTML="<b>Current settings</b> (changed from the calibrated scenario): "
+        + html.escape(changed or "none"),
     )
     solara.Button(
         "Compare with the calibrated scenario (5 seeds each)",
@@ -212,6 +209,16 @@ def Comparison(model: LabModel) -> None:
     )
     if png and shown_for == key:
         _image(png, "caravan-comparison")
+
+
+def _table_html(head: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> str:
+    """An HTML table's rows, escaped (plain HTML, not solara's Markdown, which fetches KaTeX
+    from a CDN: the lab works offline)."""
+
+    def row(cells: tuple[str, ...], tag: str) -> str:
+        return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+
+    return row(head, "th") + "".join(row(cells, "td") for cells in body)
 
 
 def _count(value: float | None) -> str:
