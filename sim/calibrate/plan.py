@@ -25,7 +25,7 @@ import pyarrow as pa
 from sim import scenario as scenario_module
 from sim.calibrate.priors import PriorSet
 from sim.calibrate.readings import TargetReading, at_steps, produced_outcomes, target_readings
-from sim.calibrate.sections import lookup, parameter_problems, section_problems
+from sim.calibrate.sections import every_key, lookup, parameter_problems, section_problems
 from sim.errors import CaravanError, Problem, ScenarioError
 from sim.scenario import Scenario, key_path
 from sim.scenario.calibration import CalibrationSection
@@ -285,9 +285,10 @@ def _other_pair(
     first scenario and naming this one; a target its runs cannot produce."""
     scenario = scenario_module.load(path, list(overrides))
     produced = produced_outcomes(scenario)
+    data = every_key(scenario)
     problems: list[Problem] = []
     for key, parameter in section.parameters.items():
-        for problem in parameter_problems(scenario, first_doc, key, parameter, produced):
+        for problem in parameter_problems(scenario, first_doc, key, parameter, produced, data):
             problems.append(
                 Problem(
                     problem.file,

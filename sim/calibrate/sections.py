@@ -33,24 +33,37 @@ def section_problems(scenario: Scenario, doc: Document) -> list[Problem]:
     if scenario.calibration is None:
         return []
     produced = produced_outcomes(scenario)
+    data = every_key(scenario)
     return [
         p
         for key, parameter in scenario.calibration.parameters.items()
-        for p in parameter_problems(scenario, doc, key, parameter, produced)
+        for p in parameter_problems(scenario, doc, key, parameter, produced, data)
     ]
 
 
+def every_key(scenario: Scenario) -> dict[str, Any]:
+    """The scenario dumped with every key, those at their defaults too (a key at its default
+    can be fitted): what `parameter_problems` looks each free key up in."""
+    data: dict[str, Any] = scenario.model_dump(context={EVERY_KEY: True})
+    return data
+
+
 def parameter_problems(
-    scenario: Scenario, doc: Document, key: str, parameter: FreeParameter, produced: set[str]
+    scenario: Scenario,
+    doc: Document,
+    key: str,
+    parameter: FreeParameter,
+    produced: set[str],
+    data: dict[str, Any],
 ) -> list[Problem]:
     """Each key the parameter sets exists in `scenario` outside lists and holds a number, and
     both ends of its range make a valid scenario; problems are located at the parameter in
-    `doc` (the document of the scenario that declares it)."""
+    `doc` (the document of the scenario that declares it). `data` is `every_key(scenario)`,
+    dumped once for all the parameters a caller checks."""
     at = (*PARAMETERS, key)
     label = parameter.label or key
     if label in _RESERVED_COLUMNS or label in produced or label.startswith(_DERIVED_PREFIXES):
         return [doc.problem(at, f"label '{label}' is a column the results already have")]
-    data = scenario.model_dump(context={EVERY_KEY: True})  # a key at its default can be fitted
     for set_key in (key, *parameter.also):
         message = _set_key_problem(data, set_key, integer=parameter.integer)
         if message is not None:
